@@ -1,0 +1,313 @@
+/**
+ * The `roomcast` commands, written against a small `Io` so tests can run them
+ * in-process. Node-only (the library itself never imports this file).
+ *
+ * Exit codes scripts can rely on: 0 ok, 1 runtime failure (network, refused,
+ * server error), 2 bad usage (unknown flag, missing or malformed argument).
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { isValidRoomName } from "../protocol/index.js";
+import { RoomcastClient } from "./client.js";
+import { parseDuration } from "./duration.js";
+import { publishHttp } from "./http.js";
+import { SCOPES, signJwt } from "./jwt.js";
+import type { WebSocketConstructor } from "./websocket.js";
+
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+  env: Record<string, string | undefined>;
+  /** Aborting ends a running `tail` with exit code 0 (SIGINT in the real CLI). */
+  signal?: AbortSignal;
+  /** Reads standard input, for `publish -`. */
+  readStdin?: () => Promise<string>;
+  /** For tests on Node without a global WebSocket. */
+  WebSocket?: WebSocketConstructor;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+class UsageError extends Error {}
+
+const DEFAULT_URL = "http://127.0.0.1:8787";
+
+const HELP: Record<string, string> = {
+  main: `roomcast: command-line client of a Roomcast relay
+
+Usage: roomcast <command> [flags]
+
+Commands:
+  token     print a signed access token (JWT)
+  publish   publish one message over HTTP
+  tail      print a room's messages as JSON lines, live
+
+Run 'roomcast <command> --help' for a command's flags.
+Exit codes: 0 ok, 1 failure, 2 bad usage.`,
+  token: `Usage: roomcast token --secret S --room R [--room R2 …] --scope "…" [--ttl 1h] [--sub ID] [--meta JSON]
+
+Prints an HS256 JWT for the relay whose AUTH_SECRET is S.
+
+  --secret S   the relay's AUTH_SECRET (default: $ROOMCAST_SECRET)
+  --room R     a room the token opens; repeat for more; a trailing * matches a prefix
+  --scope "…"  space-separated, from: ${SCOPES.join(" ")}
+  --ttl T      lifetime: 90, 90s, 15m, 1h, 7d (default 1h)
+  --sub ID     client id shown in presence (default: a random cli-… id)
+  --meta JSON  an object shown in presence (at most 1 KiB)`,
+  publish: `Usage: roomcast publish --url U --room R [--token T] [--id KEY] DATA
+
+Publishes DATA with POST /rooms/R/messages and prints {"seq","epoch"}.
+DATA is sent as JSON when it parses as JSON, else as text; '-' reads standard input.
+
+  --url U      the relay (default: $ROOMCAST_URL or ${DEFAULT_URL})
+  --room R     the room
+  --token T    access token (default: $ROOMCAST_TOKEN)
+  --id KEY     Idempotency-Key, to retry without publishing twice (default: random)`,
+  tail: `Usage: roomcast tail --url U --room R [--token T] [--since N] [--presence] [--verbose]
+
+Prints every message envelope of room R as one JSON line, reconnecting and
+resuming so that none is missed or repeated. Stop with Ctrl-C.
+
+  --url U      the relay (default: $ROOMCAST_URL or ${DEFAULT_URL})
+  --room R     the room
+  --token T    access token (default: $ROOMCAST_TOKEN)
+  --since N    start after seq N (0: the whole history kept) instead of now
+  --presence   also print presence frames
+  --verbose    report connection state on standard error`,
+};
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "token":
+        return await tokenCommand(rest, io);
+      case "publish":
+        return await publishCommand(rest, io);
+      case "tail":
+        return await tailCommand(rest, io);
+      case undefined:
+      case "help":
+      case "-h":
+      case "--help":
+        io.out(HELP.main!);
+        return command === undefined ? EXIT_USAGE : EXIT_OK;
+      case "-v":
+      case "--version":
+        io.out(version());
+        return EXIT_OK;
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`roomcast: ${error.message}`);
+      io.err(`Try 'roomcast ${command && HELP[command] ? `${command} ` : ""}--help'.`);
+      return EXIT_USAGE;
+    }
+    io.err(oneLine(error));
+    return EXIT_FAILURE;
+  }
+}
+
+// ---- token ----------------------------------------------------------------------
+
+async function tokenCommand(argv: string[], io: Io): Promise<number> {
+  const { values, help } = parse(argv, {
+    secret: { type: "string" },
+    room: { type: "string", multiple: true },
+    scope: { type: "string" },
+    ttl: { type: "string", default: "1h" },
+    sub: { type: "string" },
+    meta: { type: "string" },
+  });
+  if (help) return printHelp("token", io);
+  const secret = str(values.secret) ?? io.env.ROOMCAST_SECRET;
+  if (!secret) throw new UsageError("--secret is required (or set ROOMCAST_SECRET)");
+  const rooms = (values.room as string[] | undefined) ?? [];
+  if (rooms.length === 0) throw new UsageError("at least one --room is required");
+  for (const room of rooms) {
+    const name = room.endsWith("*") ? room.slice(0, -1) : room;
+    // A bare "*" (every room) and prefixes such as "team-*" are allowed.
+    if (name !== "" && !isValidRoomName(name) && !(room.endsWith("*") && /^[A-Za-z0-9._:-]+$/.test(name))) {
+      throw new UsageError(`invalid --room ${JSON.stringify(room)}`);
+    }
+  }
+  const scopeText = str(values.scope);
+  if (scopeText === undefined) throw new UsageError(`--scope is required, e.g. --scope "subscribe publish"`);
+  const scopes = scopeText.split(/\s+/).filter(Boolean);
+  const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+  if (scopes.length === 0 || unknown.length > 0) {
+    throw new UsageError(`invalid --scope ${JSON.stringify(scopeText)}: use words from "${SCOPES.join(" ")}"`);
+  }
+  const ttl = parseDuration(str(values.ttl) ?? "1h");
+  if (ttl === undefined) throw new UsageError(`invalid --ttl ${JSON.stringify(values.ttl)}: use e.g. 90s, 15m, 1h, 7d`);
+  let meta: Record<string, unknown> | undefined;
+  const metaText = str(values.meta);
+  if (metaText !== undefined) {
+    try {
+      meta = JSON.parse(metaText) as Record<string, unknown>;
+    } catch {
+      throw new UsageError("--meta must be a JSON object");
+    }
+    if (typeof meta !== "object" || meta === null || Array.isArray(meta)) throw new UsageError("--meta must be a JSON object");
+    if (new TextEncoder().encode(JSON.stringify(meta)).length > 1024) throw new UsageError("--meta is larger than 1 KiB");
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const claims = {
+    sub: str(values.sub) ?? `cli-${crypto.randomUUID().slice(0, 8)}`,
+    rooms,
+    scope: scopes.join(" "),
+    iat: now,
+    exp: now + ttl,
+    ...(meta ? { meta } : {}),
+  };
+  io.out(await signJwt(claims, secret));
+  return EXIT_OK;
+}
+
+// ---- publish --------------------------------------------------------------------
+
+async function publishCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals, help } = parse(
+    argv,
+    { url: { type: "string" }, room: { type: "string" }, token: { type: "string" }, id: { type: "string" } },
+    true,
+  );
+  if (help) return printHelp("publish", io);
+  const { url, room, token } = common(values, io);
+  if (positionals.length !== 1) {
+    throw new UsageError(positionals.length === 0 ? "DATA is required" : "give exactly one DATA argument (quote it)");
+  }
+  let text = positionals[0]!;
+  if (text === "-") {
+    if (!io.readStdin) throw new UsageError("cannot read standard input here");
+    text = (await io.readStdin()).replace(/\r?\n$/, "");
+  }
+  let json: { value: unknown } | undefined;
+  try {
+    json = { value: JSON.parse(text) };
+  } catch {
+    json = undefined;
+  }
+  const result = await publishHttp({
+    url,
+    room,
+    token,
+    idempotencyKey: str(values.id),
+    ...(json ? { data: json.value } : { text }),
+  });
+  io.out(JSON.stringify({ seq: result.seq, epoch: result.epoch }));
+  return EXIT_OK;
+}
+
+// ---- tail -----------------------------------------------------------------------
+
+async function tailCommand(argv: string[], io: Io): Promise<number> {
+  const { values, help } = parse(argv, {
+    url: { type: "string" },
+    room: { type: "string" },
+    token: { type: "string" },
+    since: { type: "string" },
+    presence: { type: "boolean" },
+    verbose: { type: "boolean" },
+  });
+  if (help) return printHelp("tail", io);
+  const { url, room, token } = common(values, io);
+  let since: number | undefined;
+  const sinceText = str(values.since);
+  if (sinceText !== undefined) {
+    since = Number(sinceText);
+    if (!/^\d+$/.test(sinceText) || !Number.isSafeInteger(since)) throw new UsageError(`invalid --since ${JSON.stringify(sinceText)}: use a seq number`);
+  }
+  if (io.signal?.aborted) return EXIT_OK;
+
+  const client = new RoomcastClient({ url, room, token, since, WebSocket: io.WebSocket });
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    client.on("message", (m) => io.out(JSON.stringify(m)));
+    if (values.presence) client.on("presence", (p) => io.out(JSON.stringify(p)));
+    client.on("error", (e) => io.err(oneLine(e)));
+    if (values.verbose) {
+      client.on("welcome", (w) =>
+        io.err(`roomcast: joined ${w.room} at seq ${w.seq}, epoch ${w.epoch}${w.recovered ? ", resumed" : ""}`),
+      );
+      client.on("disconnect", (d) =>
+        io.err(`roomcast: disconnected (${d.code}${d.reason ? ` ${d.reason}` : ""})${d.reconnect ? `, retrying in ${d.delay} ms` : ""}`),
+      );
+    }
+    client.on("state", (s) => {
+      if (s !== "closed") return;
+      io.signal?.removeEventListener("abort", stop);
+      resolve(stopping ? EXIT_OK : EXIT_FAILURE);
+    });
+    function stop(): void {
+      stopping = true;
+      client.close();
+    }
+    io.signal?.addEventListener("abort", stop, { once: true });
+  });
+}
+
+// ---- helpers ----------------------------------------------------------------------
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+function parse(argv: string[], options: Options, allowPositionals = false) {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      allowPositionals,
+      strict: true,
+    });
+    return { values: values as Record<string, unknown>, positionals, help: values.help === true };
+  } catch (error) {
+    // parseArgs' messages are already one readable line ("Unknown option '--x'…").
+    throw new UsageError(error instanceof Error ? error.message.split("\n")[0]! : String(error));
+  }
+}
+
+function common(values: Record<string, unknown>, io: Io): { url: string; room: string; token?: string } {
+  const url = str(values.url) ?? io.env.ROOMCAST_URL ?? DEFAULT_URL;
+  try {
+    const protocol = new URL(url).protocol;
+    if (!["http:", "https:", "ws:", "wss:"].includes(protocol)) throw new Error();
+  } catch {
+    throw new UsageError(`invalid --url ${JSON.stringify(url)}: use e.g. ${DEFAULT_URL}`);
+  }
+  const room = str(values.room);
+  if (room === undefined) throw new UsageError("--room is required");
+  if (!isValidRoomName(room)) throw new UsageError(`invalid --room ${JSON.stringify(room)}`);
+  return { url, room, token: str(values.token) ?? io.env.ROOMCAST_TOKEN };
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+function printHelp(command: string, io: Io): number {
+  io.out(HELP[command]!);
+  return EXIT_OK;
+}
+
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.startsWith("roomcast:") ? line : `roomcast: ${line}`;
+}
+
+function version(): string {
+  // dist/client/cli.js and client/cli.ts sit at different depths below package.json.
+  for (const rel of ["../../package.json", "../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "roomcast" && pkg.version) return pkg.version;
+    } catch {
+      // try the next place
+    }
+  }
+  return "unknown";
+}

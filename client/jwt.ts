@@ -1,0 +1,113 @@
+/**
+ * HS256 JSON Web Tokens with Web Crypto only (`crypto.subtle`: browsers,
+ * Workers, Node 20+), so the same code signs in the CLI and can verify in the
+ * Worker. Tokens are standard: Hono's `jwt` helper verifies them too.
+ */
+
+/** The claims a Roomcast token carries (see the contract's Auth section). */
+export interface RoomcastClaims {
+  /** Client id, shown in presence. */
+  sub: string;
+  /** Room names; a trailing `*` matches a prefix. */
+  rooms: string[];
+  /** Space-separated: subscribe publish presence history. */
+  scope: string;
+  /** Expiry, seconds since the Unix epoch. */
+  exp: number;
+  nbf?: number;
+  iat?: number;
+  /** Shown in presence; at most 1 KiB as JSON. */
+  meta?: Record<string, unknown>;
+}
+
+export const SCOPES = ["subscribe", "publish", "presence", "history"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export class JwtError extends Error {
+  override name = "JwtError";
+  constructor(
+    /** `malformed`, `bad_signature`, `expired` or `not_yet_valid`. */
+    readonly code: "malformed" | "bad_signature" | "expired" | "not_yet_valid",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export async function signJwt(claims: object, secret: string): Promise<string> {
+  const header = base64UrlEncode(encoder.encode(JSON.stringify({ alg: "HS256", typ: "JWT" })));
+  const payload = base64UrlEncode(encoder.encode(JSON.stringify(claims)));
+  const signingInput = `${header}.${payload}`;
+  const key = await hmacKey(secret);
+  const signature = await crypto.subtle.sign("HMAC", key, encoder.encode(signingInput));
+  return `${signingInput}.${base64UrlEncode(new Uint8Array(signature))}`;
+}
+
+/**
+ * Checks the signature (HS256 only: the header's `alg` must say so, which
+ * shuts out `none` and algorithm-confusion tokens), then `exp` and `nbf`
+ * against `now` (seconds). Returns the claims; throws `JwtError` otherwise.
+ */
+export async function verifyJwt<T extends object = RoomcastClaims>(
+  token: string,
+  secret: string,
+  now: number = Math.floor(Date.now() / 1000),
+): Promise<T> {
+  const parts = token.split(".");
+  if (parts.length !== 3) throw new JwtError("malformed", "token is not a JWT");
+  const [h, p, s] = parts as [string, string, string];
+  let header: { alg?: unknown };
+  let claims: { exp?: unknown; nbf?: unknown };
+  let signature: Uint8Array;
+  try {
+    header = JSON.parse(decoder.decode(base64UrlDecode(h)));
+    claims = JSON.parse(decoder.decode(base64UrlDecode(p)));
+    signature = base64UrlDecode(s);
+  } catch {
+    throw new JwtError("malformed", "token is not a JWT");
+  }
+  if (header?.alg !== "HS256") throw new JwtError("malformed", "token algorithm must be HS256");
+  if (typeof claims !== "object" || claims === null) throw new JwtError("malformed", "token claims must be an object");
+  const key = await hmacKey(secret);
+  // subtle.verify compares in constant time.
+  const ok = await crypto.subtle.verify("HMAC", key, signature as BufferSource, encoder.encode(`${h}.${p}`));
+  if (!ok) throw new JwtError("bad_signature", "token signature does not match");
+  if (typeof claims.exp === "number" && now >= claims.exp) throw new JwtError("expired", "token expired");
+  if (typeof claims.nbf === "number" && now < claims.nbf) throw new JwtError("not_yet_valid", "token not valid yet");
+  return claims as T;
+}
+
+/** Whether a token's `rooms` claim covers `room` (a trailing `*` matches a prefix). */
+export function roomAllowed(rooms: readonly string[], room: string): boolean {
+  return rooms.some((pattern) => (pattern.endsWith("*") ? room.startsWith(pattern.slice(0, -1)) : pattern === room));
+}
+
+/** Whether a space-separated `scope` claim grants `needed`. */
+export function hasScope(scope: string, needed: Scope): boolean {
+  return scope.split(/\s+/).includes(needed);
+}
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ]);
+}
+
+function base64UrlEncode(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function base64UrlDecode(text: string): Uint8Array {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error("not base64url");
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
+  const binary = atob(b64);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
