@@ -1,0 +1,42 @@
+/**
+ * A published payload in the three shapes it can arrive in, and the two ways
+ * it leaves: inside a JSON envelope, or bare for raw-mode sockets.
+ */
+import { bytesToBase64, base64ToBytes } from "../protocol/base64";
+import type { MessageEnvelope } from "../protocol";
+
+export type Payload =
+  | { kind: "json"; value: unknown }
+  | { kind: "text"; value: string }
+  | { kind: "binary"; value: Uint8Array };
+
+/** Whether a text frame is longer than `limit` UTF-8 bytes, encoding only when it must. */
+export function textExceeds(text: string, limit: number): boolean {
+  if (text.length > limit) return true; // every UTF-16 code unit is at least one byte
+  if (text.length * 3 <= limit) return false; // and at most three
+  return new TextEncoder().encode(text).length > limit;
+}
+
+export function buildEnvelope(room: string, seq: number, from: string, ts: number, payload: Payload): string {
+  const envelope: MessageEnvelope = { type: "message", room, seq, from, ts, data: null };
+  if (payload.kind === "binary") {
+    envelope.data = bytesToBase64(payload.value);
+    envelope.binary = true;
+  } else {
+    envelope.data = payload.value;
+  }
+  return JSON.stringify(envelope);
+}
+
+/** What a raw-mode socket receives: the payload as it was sent. */
+export function rawForm(payload: Payload): string | Uint8Array {
+  if (payload.kind === "binary" || payload.kind === "text") return payload.value;
+  return typeof payload.value === "string" ? payload.value : JSON.stringify(payload.value);
+}
+
+/** The raw form of a stored envelope, for a raw-mode resume. */
+export function rawFormOfEnvelope(envelope: string): string | Uint8Array {
+  const parsed = JSON.parse(envelope) as MessageEnvelope;
+  if (parsed.binary) return base64ToBytes(parsed.data as string);
+  return typeof parsed.data === "string" ? parsed.data : JSON.stringify(parsed.data);
+}

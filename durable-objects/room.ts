@@ -1,0 +1,391 @@
+/**
+ * The Room: one Durable Object per room name. It holds the room's sockets with
+ * the WebSocket Hibernation API, gives every accepted message the next `seq`,
+ * keeps the latest ones in SQLite for resume, and fans each message out once.
+ *
+ * Lifecycle rules (workerd evicts an idle Room after ~10 s and runs the
+ * constructor again on the next event):
+ * - per-socket state lives in the socket's attachment, never in a field;
+ * - fields hold only what the constructor can rebuild from storage;
+ * - every close from a client is answered with a close frame.
+ */
+import { DurableObject } from "cloudflare:workers";
+import {
+  CloseCode,
+  MAX_PUBLISH_ID_LENGTH,
+  PING,
+  PONG,
+  type AckFrame,
+  type ErrorCode,
+  type ErrorFrame,
+  type HistoryPage,
+  type PresenceClient,
+  type PresenceFrame,
+  type PresenceList,
+  type PublishResult,
+  type RoomDescription,
+  type WelcomeFrame,
+} from "../protocol";
+import { hasScope, IDENTITY_HEADER, OPEN_IDENTITY, ROOM_HEADER, type Identity } from "../server/identity";
+import { readLimits, type Limits } from "../server/limits";
+import { parseStreamOptions } from "../server/query";
+import { buildEnvelope, rawForm, rawFormOfEnvelope, textExceeds, type Payload } from "./payload";
+import { fullBucket, takeToken, type Bucket } from "./rate-limit";
+import { SseHub, sseMessage, ssePresence } from "./sse";
+import { RoomStore, type StoredMessage } from "./store";
+
+/** What each socket carries through hibernation. Kept small: attachments hold 16 KiB. */
+interface Attachment extends Identity {
+  id: string;
+  mode: "json" | "raw";
+  echo: boolean;
+  connectedAt: number;
+  bucket: Bucket;
+}
+
+/** Socket tags: broadcast picks sockets by mode without reading attachments. */
+const TAG_JSON = "json";
+const TAG_RAW = "raw";
+
+export interface PublishInput {
+  payload: Payload;
+  /** The publisher's id as shown in `from`. */
+  from: string;
+  /** Idempotency key; null when the publish has none. */
+  publishId: string | null;
+}
+
+export class Room extends DurableObject<Env> {
+  private readonly store: RoomStore;
+  private readonly limits: Limits;
+  private readonly sse = new SseHub();
+  /** Changes each time the constructor runs: lets tests see an eviction. */
+  private readonly instance = crypto.randomUUID();
+  private room = "";
+  private epoch = "";
+  private seq = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new RoomStore(ctx.storage.sql);
+    this.limits = readLimits(env);
+    // Answered by the runtime itself, so a pinging device never wakes the room.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    void ctx.blockConcurrencyWhile(async () => {
+      this.store.migrate();
+      this.room = this.store.getMeta("room") ?? "";
+      let epoch = this.store.getMeta("epoch");
+      if (epoch === null) {
+        epoch = newEpoch();
+        this.store.setMeta("epoch", epoch);
+      }
+      this.epoch = epoch;
+      this.seq = this.store.latestSeq();
+    });
+  }
+
+  // ---- entry points from the Worker ---------------------------------------
+
+  /** WebSocket upgrades and SSE streams (the two answers RPC cannot carry). */
+  override async fetch(request: Request): Promise<Response> {
+    this.bindName(request.headers.get(ROOM_HEADER));
+    const identity = readIdentity(request.headers.get(IDENTITY_HEADER));
+    const url = new URL(request.url);
+    const options = parseStreamOptions(url, request.headers.get("last-event-id"));
+    if (!options.ok) return jsonError(400, "bad_since", options.message);
+    const { since, epoch, mode, echo } = options.value;
+    const resume = this.resume(since, epoch);
+
+    if (url.pathname.endsWith("/events")) {
+      return this.sse.open(resume.messages.map((m) => sseMessage(m.seq, m.envelope)));
+    }
+
+    if (this.ctx.getWebSockets().length >= this.limits.maxConnectionsPerRoom) {
+      return jsonError(503, "room_full", `room ${this.room} is full (${this.limits.maxConnectionsPerRoom} connections)`);
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    const now = Date.now();
+    const attachment: Attachment = {
+      ...identity,
+      id: newConnectionId(),
+      mode,
+      echo,
+      connectedAt: now,
+      bucket: fullBucket(this.limits, now),
+    };
+    this.ctx.acceptWebSocket(server, [mode === "raw" ? TAG_RAW : TAG_JSON]);
+    server.serializeAttachment(attachment);
+
+    // All of this runs without an await, so no publish can slip in between
+    // the replay and the live stream.
+    if (mode === "raw") {
+      for (const m of resume.messages) safeSend(server, rawFormOfEnvelope(m.envelope));
+    } else {
+      const count = this.openSockets().length;
+      const welcome: WelcomeFrame = {
+        type: "welcome",
+        room: this.room,
+        id: attachment.id,
+        seq: this.seq,
+        epoch: this.epoch,
+        recovered: resume.recovered,
+        count,
+      };
+      safeSend(server, JSON.stringify(welcome));
+      for (const m of resume.messages) safeSend(server, m.envelope);
+    }
+    this.announce("join", attachment, server);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  describe(room: string): RoomDescription & { instance: string } {
+    this.bindName(room);
+    return {
+      room: this.room,
+      seq: this.seq,
+      epoch: this.epoch,
+      connections: this.openSockets().length + this.sse.size,
+      instance: this.instance,
+    };
+  }
+
+  publishMessage(room: string, input: PublishInput): PublishResult {
+    this.bindName(room);
+    return { seq: this.publish(input, null), epoch: this.epoch };
+  }
+
+  history(room: string, after: number, limit: number): HistoryPage {
+    this.bindName(room);
+    const rows = this.store.range(after, this.oldestSeq(), limit);
+    return {
+      room: this.room,
+      epoch: this.epoch,
+      seq: this.seq,
+      messages: rows.map((r) => JSON.parse(r.envelope)),
+    };
+  }
+
+  presence(room: string): PresenceList {
+    this.bindName(room);
+    const clients: PresenceClient[] = this.openSockets().map((ws) => {
+      const a = attachmentOf(ws);
+      return { id: a.id, meta: a.meta, connectedAt: a.connectedAt };
+    });
+    return { room: this.room, count: clients.length, clients };
+  }
+
+  // ---- hibernation handlers -------------------------------------------------
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const tooBig =
+      typeof message === "string"
+        ? textExceeds(message, this.limits.maxMessageBytes)
+        : message.byteLength > this.limits.maxMessageBytes;
+    if (tooBig) {
+      closeSocket(ws, CloseCode.TooBig, `message larger than ${this.limits.maxMessageBytes} bytes`);
+      return;
+    }
+    const att = attachmentOf(ws);
+    const now = Date.now();
+    if (att.exp !== null && now >= att.exp * 1000) {
+      closeSocket(ws, CloseCode.TokenExpired, "token expired");
+      return;
+    }
+    const verdict = takeToken(att.bucket, this.limits, now);
+    ws.serializeAttachment(att);
+    if (verdict === "close") {
+      closeSocket(ws, CloseCode.Policy, "rate limit exceeded");
+      return;
+    }
+    if (verdict === "limited") {
+      this.refuse(ws, att, "rate_limited", `more than ${this.limits.rateLimitPerSecond} messages per second; message dropped`);
+      return;
+    }
+
+    const parsed = att.mode === "raw" ? parseRawFrame(message) : parseJsonFrame(message);
+    if ("error" in parsed) {
+      this.refuse(ws, att, parsed.error, parsed.message);
+      return;
+    }
+    if (!hasScope(att, "publish")) {
+      this.refuse(ws, att, "forbidden", "this token may not publish in this room");
+      return;
+    }
+    const seq = this.publish({ payload: parsed.payload, from: att.id, publishId: parsed.publishId }, ws);
+    if (parsed.publishId !== null) {
+      const ack: AckFrame = { type: "ack", id: parsed.publishId, seq };
+      safeSend(ws, JSON.stringify(ack));
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    // Answer the close: without it the client never sees a close frame.
+    closeSocket(ws, answerableCode(code), reason);
+    this.announce("leave", attachmentOf(ws), ws);
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    console.warn(`room ${this.room}: socket error`, error);
+  }
+
+  // ---- the core -------------------------------------------------------------
+
+  /** Accepts a message (or finds it already accepted) and fans it out. Returns its seq. */
+  private publish(input: PublishInput, sender: WebSocket | null): number {
+    if (input.publishId !== null) {
+      const existing = this.store.seqForPublishId(input.publishId, this.oldestSeq());
+      if (existing !== null) return existing;
+    }
+    const seq = this.seq + 1;
+    const envelope = buildEnvelope(this.room, seq, input.from, Date.now(), input.payload);
+    this.store.append(seq, input.publishId, envelope, this.limits.historyLimit);
+    this.seq = seq;
+
+    // Fan-out: the envelope is built once; sockets are picked by tag, and the
+    // sender is skipped unless it asked for echo.
+    const echo = sender !== null && attachmentOf(sender).echo;
+    for (const ws of this.ctx.getWebSockets(TAG_JSON)) {
+      if (ws !== sender || echo) safeSend(ws, envelope);
+    }
+    const rawSockets = this.ctx.getWebSockets(TAG_RAW);
+    if (rawSockets.length > 0) {
+      const raw = rawForm(input.payload);
+      for (const ws of rawSockets) {
+        if (ws !== sender || echo) safeSend(ws, raw);
+      }
+    }
+    this.sse.broadcast(sseMessage(seq, envelope));
+    return seq;
+  }
+
+  /** Tells JSON sockets and SSE streams that `who` joined or left. */
+  private announce(event: PresenceFrame["event"], who: Attachment, socket: WebSocket): void {
+    const others = this.openSockets().filter((ws) => ws !== socket);
+    const frame: PresenceFrame = {
+      type: "presence",
+      event,
+      id: who.id,
+      meta: who.meta,
+      count: others.length + (event === "join" ? 1 : 0),
+    };
+    const text = JSON.stringify(frame);
+    for (const ws of this.ctx.getWebSockets(TAG_JSON)) {
+      if (ws !== socket) safeSend(ws, text);
+    }
+    this.sse.broadcast(ssePresence(text));
+  }
+
+  /** Replay for a resume request: everything after `since`, if history still holds it. */
+  private resume(since: number | null, epoch: string | null): { recovered: boolean; messages: StoredMessage[] } {
+    const none = { recovered: false, messages: [] };
+    if (since === null) return none;
+    if (epoch !== null && epoch !== this.epoch) return none;
+    if (since > this.seq) return none;
+    const oldest = this.oldestSeq();
+    if (since + 1 < oldest) return none;
+    return { recovered: true, messages: this.store.range(since, oldest, this.seq - since) };
+  }
+
+  /** Oldest seq history still serves (HISTORY_LIMIT applies even before a trim). */
+  private oldestSeq(): number {
+    return Math.max(1, this.seq - this.limits.historyLimit + 1);
+  }
+
+  private openSockets(): WebSocket[] {
+    return this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
+  }
+
+  /** An error frame for JSON sockets; raw sockets have no envelope, so theirs is dropped. */
+  private refuse(ws: WebSocket, att: Attachment, code: ErrorCode, message: string): void {
+    if (att.mode === "raw") return;
+    const frame: ErrorFrame = { type: "error", code, message };
+    safeSend(ws, JSON.stringify(frame));
+  }
+
+  /** The Room does not know its own name; the Worker tells it, once is enough. */
+  private bindName(room: string | null): void {
+    if (room && room !== this.room) {
+      this.room = room;
+      this.store.setMeta("room", room);
+    }
+  }
+}
+
+// ---- frames -----------------------------------------------------------------
+
+type ParsedFrame = { payload: Payload; publishId: string | null } | { error: ErrorCode; message: string };
+
+function parseRawFrame(message: string | ArrayBuffer): ParsedFrame {
+  return {
+    payload: typeof message === "string" ? { kind: "text", value: message } : { kind: "binary", value: new Uint8Array(message) },
+    publishId: null,
+  };
+}
+
+function parseJsonFrame(message: string | ArrayBuffer): ParsedFrame {
+  if (typeof message !== "string") return { payload: { kind: "binary", value: new Uint8Array(message) }, publishId: null };
+  let frame: unknown;
+  try {
+    frame = JSON.parse(message);
+  } catch {
+    return { error: "bad_json", message: "frame is not valid JSON" };
+  }
+  if (typeof frame !== "object" || frame === null || Array.isArray(frame)) {
+    return { error: "bad_frame", message: 'frame must be a JSON object like {"type":"publish","data":…}' };
+  }
+  const { type, data, id } = frame as Record<string, unknown>;
+  if (type !== "publish") return { error: "unknown_type", message: `unknown frame type ${JSON.stringify(type)}` };
+  if (data === undefined) return { error: "bad_frame", message: "publish frame has no data" };
+  if (id !== undefined && (typeof id !== "string" || id.length === 0 || id.length > MAX_PUBLISH_ID_LENGTH)) {
+    return { error: "bad_frame", message: `publish id must be a string of 1 to ${MAX_PUBLISH_ID_LENGTH} characters` };
+  }
+  return { payload: { kind: "json", value: data }, publishId: id ?? null };
+}
+
+// ---- sockets ----------------------------------------------------------------
+
+function attachmentOf(ws: WebSocket): Attachment {
+  return ws.deserializeAttachment() as Attachment;
+}
+
+/** Sending to a socket that is closing throws; that is harmless and ends here. */
+function safeSend(ws: WebSocket, data: string | ArrayBuffer | Uint8Array): void {
+  try {
+    ws.send(data);
+  } catch {
+    // The socket is going away; its close handler does the bookkeeping.
+  }
+}
+
+function closeSocket(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason.slice(0, 120));
+  } catch {
+    // Already closed.
+  }
+}
+
+/** 1005 and 1006 describe a close but cannot be sent in one. */
+function answerableCode(code: number): number {
+  return code === 1005 || code === 1006 || code === 1015 ? CloseCode.Normal : code;
+}
+
+// ---- small helpers ----------------------------------------------------------
+
+function readIdentity(header: string | null): Identity {
+  if (header === null) return { ...OPEN_IDENTITY, scopes: [...OPEN_IDENTITY.scopes] };
+  return JSON.parse(header) as Identity;
+}
+
+function jsonError(status: number, code: ErrorCode, message: string): Response {
+  return Response.json({ error: { code, message } }, { status });
+}
+
+function randomId(bytes: number): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+const newEpoch = () => randomId(6);
+const newConnectionId = () => `c_${randomId(8)}`;
+

@@ -1,0 +1,116 @@
+/**
+ * The relay embedded in a Node program: the deployable bundle (the one
+ * `npm run check` builds) run on Miniflare, the same workerd that
+ * `wrangler dev` and Cloudflare run. The simulator, the benchmarks and the
+ * end-to-end tests use it whenever they need a relay of their own.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { Log, LogLevel, Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+
+const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const CONFIG = join(ROOT, "wrangler.toml");
+const DEFAULT_OUTDIR = join(ROOT, "dist", "worker");
+
+/**
+ * Builds the deployable bundle with `wrangler deploy --dry-run` and returns
+ * the path of its entry module.
+ */
+export async function buildBundle(outdir = DEFAULT_OUTDIR): Promise<string> {
+  const wrangler = join(ROOT, "node_modules", ".bin", "wrangler");
+  await promisify(execFile)(wrangler, ["deploy", "--dry-run", "--outdir", outdir, "--config", CONFIG], {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
+  });
+  return join(outdir, "index.js");
+}
+
+export interface RelayOptions {
+  /** Entry module of a built bundle; built when omitted. */
+  bundle?: string;
+  /** Where Durable Object storage lives; a fresh temporary folder when omitted. */
+  persistDir?: string;
+  /** Loopback port; a free one when omitted (and kept across restarts). */
+  port?: number;
+  /** Vars and secrets laid over wrangler.toml's `[vars]` (e.g. AUTH_SECRET). */
+  vars?: Record<string, string>;
+  /** Show the runtime's warnings and the Worker's console output. */
+  verbose?: boolean;
+}
+
+export class EmbeddedRelay {
+  private mf: Miniflare | null = null;
+  private currentPort: number;
+
+  private constructor(
+    private readonly bundle: string,
+    readonly persistDir: string,
+    port: number,
+    private readonly vars: Record<string, string>,
+    private readonly verbose: boolean,
+  ) {
+    this.currentPort = port;
+  }
+
+  static async start(options: RelayOptions = {}): Promise<EmbeddedRelay> {
+    const bundle = options.bundle ?? (await buildBundle());
+    await stat(bundle); // a clear ENOENT now rather than a runtime error later
+    const persistDir = options.persistDir ?? (await mkdtemp(join(tmpdir(), "roomcast-relay-")));
+    const relay = new EmbeddedRelay(bundle, persistDir, options.port ?? 0, options.vars ?? {}, options.verbose ?? false);
+    await relay.boot();
+    return relay;
+  }
+
+  /** `http://127.0.0.1:PORT` */
+  get url(): string {
+    return `http://127.0.0.1:${this.currentPort}`;
+  }
+
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.currentPort}`;
+  }
+
+  get port(): number {
+    return this.currentPort;
+  }
+
+  get running(): boolean {
+    return this.mf !== null;
+  }
+
+  private async boot(): Promise<void> {
+    const { workerOptions } = unstable_getMiniflareWorkerOptions(CONFIG);
+    const mf = new Miniflare({
+      ...workerOptions,
+      name: "roomcast",
+      modules: true,
+      scriptPath: this.bundle,
+      bindings: { ...workerOptions.bindings, ...this.vars },
+      host: "127.0.0.1",
+      port: this.currentPort,
+      durableObjectsPersist: join(this.persistDir, "do"),
+      log: new Log(this.verbose ? LogLevel.INFO : LogLevel.ERROR),
+    } as ConstructorParameters<typeof Miniflare>[0]);
+    const url = await mf.ready;
+    this.currentPort = Number(url.port);
+    this.mf = mf;
+  }
+
+  /** Stops the runtime; storage stays in `persistDir`. */
+  async stop(): Promise<void> {
+    const mf = this.mf;
+    this.mf = null;
+    await mf?.dispose();
+  }
+
+  /** Stops and starts again on the same port with the same storage. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.boot();
+  }
+}

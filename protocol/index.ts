@@ -1,0 +1,192 @@
+/**
+ * The Roomcast wire protocol: every frame, envelope and close code that the
+ * Room object and the client library exchange. Both sides import this module,
+ * so it must stay free of Workers-only and Node-only APIs.
+ */
+
+/** Room names, as the contract states them. */
+export const ROOM_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export function isValidRoomName(name: string): boolean {
+  return ROOM_NAME.test(name);
+}
+
+/** The text frame answered by the runtime's auto-response, without waking the room. */
+export const PING = "ping";
+export const PONG = "pong";
+
+/** WebSocket close codes used by the relay. */
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  Policy: 1008,
+  TooBig: 1009,
+  Internal: 1011,
+  /** The token expired: refresh it and reconnect. */
+  TokenExpired: 4401,
+  /** Forbidden: do not reconnect. */
+  Forbidden: 4403,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Codes after which a client must not reconnect by itself. */
+export const TERMINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.Policy, CloseCode.Forbidden]);
+
+/** Error codes carried by `error` frames and by HTTP JSON errors. */
+export type ErrorCode =
+  | "bad_request"
+  | "bad_room_name"
+  | "bad_frame"
+  | "bad_json"
+  | "unknown_type"
+  | "bad_since"
+  | "unauthorized"
+  | "token_expired"
+  | "forbidden"
+  | "origin_forbidden"
+  | "not_found"
+  | "method_not_allowed"
+  | "too_large"
+  | "upgrade_required"
+  | "rate_limited"
+  | "room_full"
+  | "internal";
+
+/** Body of every HTTP error. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}
+
+// ---- server to client -------------------------------------------------------
+
+export interface WelcomeFrame {
+  type: "welcome";
+  room: string;
+  /** This connection's id. */
+  id: string;
+  /** The room's latest sequence number. */
+  seq: number;
+  epoch: string;
+  /** True when a requested resume was served in full. */
+  recovered: boolean;
+  /** Connections in the room, this one included. */
+  count: number;
+}
+
+export interface MessageEnvelope {
+  type: "message";
+  room: string;
+  seq: number;
+  /** Id of the publishing connection (or the HTTP publisher). */
+  from: string;
+  /** Milliseconds since the Unix epoch when the room accepted it. */
+  ts: number;
+  /** The payload; base64 when `binary` is true. */
+  data: unknown;
+  binary?: true;
+}
+
+export interface PresenceFrame {
+  type: "presence";
+  event: "join" | "leave";
+  id: string;
+  meta: Record<string, unknown>;
+  count: number;
+}
+
+export interface AckFrame {
+  type: "ack";
+  id: string;
+  seq: number;
+}
+
+export interface ErrorFrame {
+  type: "error";
+  code: ErrorCode;
+  message: string;
+}
+
+export type ServerFrame = WelcomeFrame | MessageEnvelope | PresenceFrame | AckFrame | ErrorFrame;
+
+// ---- client to server -------------------------------------------------------
+
+export interface PublishFrame {
+  type: "publish";
+  data: unknown;
+  id?: string;
+}
+
+export type ClientFrame = PublishFrame;
+
+/** Longest publish `id` / `Idempotency-Key` accepted. */
+export const MAX_PUBLISH_ID_LENGTH = 128;
+
+// ---- HTTP bodies --------------------------------------------------------------
+
+export interface RoomDescription {
+  room: string;
+  seq: number;
+  epoch: string;
+  connections: number;
+}
+
+export interface PublishResult {
+  seq: number;
+  epoch: string;
+}
+
+export interface HistoryPage {
+  room: string;
+  epoch: string;
+  seq: number;
+  messages: MessageEnvelope[];
+}
+
+export interface PresenceClient {
+  id: string;
+  meta: Record<string, unknown>;
+  connectedAt: number;
+}
+
+export interface PresenceList {
+  room: string;
+  count: number;
+  clients: PresenceClient[];
+}
+
+// ---- URLs ---------------------------------------------------------------------
+
+/** Query options a client may put on the upgrade URL. */
+export interface ConnectOptions {
+  since?: number;
+  epoch?: string;
+  mode?: "json" | "raw";
+  echo?: boolean;
+  token?: string;
+}
+
+/**
+ * The WebSocket URL of a room. `base` is the relay's origin, `ws(s)://` or
+ * `http(s)://` (the latter is turned into the former).
+ */
+export function roomSocketUrl(base: string, room: string, opts: ConnectOptions = {}): string {
+  const url = new URL(base);
+  if (url.protocol === "http:") url.protocol = "ws:";
+  else if (url.protocol === "https:") url.protocol = "wss:";
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/rooms/${encodeURIComponent(room)}`;
+  if (opts.since !== undefined) url.searchParams.set("since", String(opts.since));
+  if (opts.epoch !== undefined) url.searchParams.set("epoch", opts.epoch);
+  if (opts.mode === "raw") url.searchParams.set("mode", "raw");
+  if (opts.echo) url.searchParams.set("echo", "1");
+  if (opts.token !== undefined) url.searchParams.set("token", opts.token);
+  return url.toString();
+}
+
+/** The HTTP URL of a room (or one of its sub-resources). */
+export function roomHttpUrl(base: string, room: string, sub = ""): string {
+  const url = new URL(base);
+  if (url.protocol === "ws:") url.protocol = "http:";
+  else if (url.protocol === "wss:") url.protocol = "https:";
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/rooms/${encodeURIComponent(room)}${sub}`;
+  return url.toString();
+}

@@ -1,0 +1,34 @@
+/**
+ * The verified identity the Worker hands to a Room: who is calling and what
+ * they may do. The Worker works it out (from the token, or open mode); the
+ * Room trusts it, because nothing but the Worker can reach a Room.
+ */
+
+export const SCOPES = ["subscribe", "publish", "presence", "history"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface Identity {
+  /** The token's `sub`; null in open mode. */
+  sub: string | null;
+  scopes: Scope[];
+  /** Shown in presence. */
+  meta: Record<string, unknown>;
+  /** Token expiry, seconds since the Unix epoch; null when it never expires. */
+  exp: number | null;
+}
+
+/** Open mode (no AUTH_SECRET): everybody may do everything. */
+export const OPEN_IDENTITY: Readonly<Identity> = Object.freeze({
+  sub: null,
+  scopes: [...SCOPES],
+  meta: {},
+  exp: null,
+});
+
+/** Headers on the Worker-to-Room upgrade and SSE requests. */
+export const ROOM_HEADER = "x-roomcast-room";
+export const IDENTITY_HEADER = "x-roomcast-identity";
+
+export function hasScope(identity: Pick<Identity, "scopes">, scope: Scope): boolean {
+  return identity.scopes.includes(scope);
+}

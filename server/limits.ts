@@ -1,0 +1,64 @@
+/**
+ * The relay's limits, read from the vars in one place so that the Worker and
+ * the Room agree. Every value has the contract's default and is validated once;
+ * a var that does not parse falls back to the default instead of breaking rooms.
+ */
+
+export interface Limits {
+  /** Largest message payload, in bytes: WebSocket close 1009, HTTP 413. */
+  maxMessageBytes: number;
+  /** Token bucket per connection: refill rate and capacity. */
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+  /** Consecutive dropped messages after which a connection is closed with 1008. */
+  rateLimitStrikes: number;
+  /** Sockets per room; past it the upgrade gets HTTP 503. */
+  maxConnectionsPerRoom: number;
+  /** Messages kept in a room's history. */
+  historyLimit: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxMessageBytes: 65536,
+  rateLimitPerSecond: 50,
+  rateLimitBurst: 100,
+  rateLimitStrikes: 50,
+  maxConnectionsPerRoom: 10000,
+  historyLimit: 1000,
+});
+
+/** Largest `limit` accepted by `GET /rooms/:room/messages`. */
+export const MAX_HISTORY_PAGE = 1000;
+/** `limit` used when `GET /rooms/:room/messages` has none. */
+export const DEFAULT_HISTORY_PAGE = 100;
+/** SSE comment heartbeat period (the contract asks for one at least every 30 s). */
+export const SSE_HEARTBEAT_MS = 25_000;
+/** Longest `meta` object, serialized, carried in a token (contract: 1 KiB). */
+export const MAX_META_BYTES = 1024;
+
+export interface LimitVars {
+  MAX_MESSAGE_BYTES?: string;
+  RATE_LIMIT_PER_SECOND?: string;
+  RATE_LIMIT_BURST?: string;
+  MAX_CONNECTIONS_PER_ROOM?: string;
+  HISTORY_LIMIT?: string;
+}
+
+function positiveInt(raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) && n > 0 ? n : fallback;
+}
+
+export function readLimits(vars: LimitVars): Limits {
+  const rateLimitPerSecond = positiveInt(vars.RATE_LIMIT_PER_SECOND, DEFAULT_LIMITS.rateLimitPerSecond);
+  return {
+    maxMessageBytes: positiveInt(vars.MAX_MESSAGE_BYTES, DEFAULT_LIMITS.maxMessageBytes),
+    rateLimitPerSecond,
+    rateLimitBurst: positiveInt(vars.RATE_LIMIT_BURST, DEFAULT_LIMITS.rateLimitBurst),
+    // "If it goes on": one second's worth of refused messages in a row.
+    rateLimitStrikes: Math.max(rateLimitPerSecond, 10),
+    maxConnectionsPerRoom: positiveInt(vars.MAX_CONNECTIONS_PER_ROOM, DEFAULT_LIMITS.maxConnectionsPerRoom),
+    historyLimit: positiveInt(vars.HISTORY_LIMIT, DEFAULT_LIMITS.historyLimit),
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * Every error the Worker answers is JSON `{"error":{"code","message"}}`.
+ * Handlers and middleware throw `apiError(...)`; `onError` turns anything else
+ * into a 500 without leaking internals.
+ */
+import type { ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ErrorBody, ErrorCode } from "../protocol";
+
+export function errorResponse(status: ContentfulStatusCode, code: ErrorCode, message: string, headers?: HeadersInit): Response {
+  const body: ErrorBody = { error: { code, message } };
+  return Response.json(body, { status, headers });
+}
+
+export function apiError(status: ContentfulStatusCode, code: ErrorCode, message: string, headers?: HeadersInit): HTTPException {
+  return new HTTPException(status, { res: errorResponse(status, code, message, headers) });
+}
+
+export const onError: ErrorHandler = (err) => {
+  if (err instanceof HTTPException) {
+    // Hono's own exceptions (e.g. from its body parsers) carry no JSON body.
+    const res = err.getResponse();
+    if (res.headers.get("content-type")?.includes("application/json")) return res;
+    return errorResponse(err.status as ContentfulStatusCode, err.status === 401 ? "unauthorized" : "bad_request", err.message || res.statusText);
+  }
+  console.error("unhandled error", err);
+  return errorResponse(500, "internal", "internal error");
+};
+
+export const onNotFound: NotFoundHandler = (c) => errorResponse(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+
+/** For a known path hit with a method it does not serve. */
+export function methodNotAllowed(allowed: string[]): never {
+  throw apiError(405, "method_not_allowed", `use ${allowed.join(" or ")}`, { allow: allowed.join(", ") });
+}

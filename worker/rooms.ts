@@ -1,0 +1,89 @@
+/**
+ * The `/rooms/:room…` routes. They validate input, then hand the request to the
+ * room's Durable Object: upgrades and SSE untouched (plus the room name and the
+ * caller's identity in headers), everything else by RPC.
+ */
+import { Hono, type Context } from "hono";
+import { isValidRoomName } from "../protocol";
+import { IDENTITY_HEADER, OPEN_IDENTITY, ROOM_HEADER, type Identity } from "../server/identity";
+import { DEFAULT_HISTORY_PAGE, MAX_HISTORY_PAGE, readLimits } from "../server/limits";
+import { parseSeq, parseStreamOptions } from "../server/query";
+import { MAX_PUBLISH_ID_LENGTH } from "../protocol";
+import type { PublishInput } from "../durable-objects/room";
+import { readPayload } from "./body";
+import { apiError, methodNotAllowed } from "./errors";
+
+export interface RoomVariables {
+  room: string;
+  identity: Identity;
+}
+
+type RoomEnv = { Bindings: Env; Variables: RoomVariables };
+
+export const rooms = new Hono<RoomEnv>();
+
+/** Every room route: a valid name, checked before any object is touched. */
+rooms.use("/:room/*", async function roomNameGate(c, next) {
+  const room = c.req.param("room");
+  if (!isValidRoomName(room)) {
+    throw apiError(400, "bad_room_name", "room names are 1-128 characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit");
+  }
+  c.set("room", room);
+  if (c.get("identity") === undefined) c.set("identity", OPEN_IDENTITY);
+  await next();
+});
+
+function stub(c: Context<RoomEnv>) {
+  return c.env.ROOM.get(c.env.ROOM.idFromName(c.get("room")));
+}
+
+function isUpgrade(c: Context<RoomEnv>): boolean {
+  return c.req.header("upgrade")?.toLowerCase() === "websocket";
+}
+
+/** Upgrades and SSE go to the object as they came, with the room and identity added. */
+function forward(c: Context<RoomEnv>): Promise<Response> {
+  const options = parseStreamOptions(new URL(c.req.url), c.req.header("last-event-id") ?? null);
+  if (!options.ok) throw apiError(400, "bad_since", options.message);
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(ROOM_HEADER, c.get("room"));
+  headers.set(IDENTITY_HEADER, JSON.stringify(c.get("identity")));
+  return stub(c).fetch(new Request(c.req.raw, { headers }));
+}
+
+rooms.get("/:room", async (c) => {
+  if (isUpgrade(c)) return forward(c);
+  const { instance, ...description } = await stub(c).describe(c.get("room"));
+  c.header("x-roomcast-instance", instance);
+  return c.json(description);
+});
+
+rooms.get("/:room/events", (c) => forward(c));
+
+rooms.get("/:room/presence", async (c) => c.json(await stub(c).presence(c.get("room"))));
+
+rooms.get("/:room/messages", async (c) => {
+  const after = parseSeq(c.req.query("after"), "after");
+  if (!after.ok) throw apiError(400, "bad_request", after.message);
+  const limit = parseSeq(c.req.query("limit"), "limit");
+  if (!limit.ok) throw apiError(400, "bad_request", limit.message);
+  const size = Math.min(Math.max(limit.value ?? DEFAULT_HISTORY_PAGE, 1), MAX_HISTORY_PAGE);
+  return c.json(await stub(c).history(c.get("room"), after.value ?? 0, size));
+});
+
+rooms.post("/:room/messages", async (c) => {
+  const key = c.req.header("idempotency-key") ?? null;
+  if (key !== null && (key.length === 0 || key.length > MAX_PUBLISH_ID_LENGTH)) {
+    throw apiError(400, "bad_request", `Idempotency-Key must be 1 to ${MAX_PUBLISH_ID_LENGTH} characters`);
+  }
+  const payload = await readPayload(c.req.raw, readLimits(c.env).maxMessageBytes);
+  const identity = c.get("identity");
+  const input: PublishInput = { payload, from: identity.sub ?? "http", publishId: key };
+  return c.json(await stub(c).publishMessage(c.get("room"), input), 201);
+});
+
+// Known paths, other methods.
+rooms.all("/:room", () => methodNotAllowed(["GET"]));
+rooms.all("/:room/events", () => methodNotAllowed(["GET"]));
+rooms.all("/:room/presence", () => methodNotAllowed(["GET"]));
+rooms.all("/:room/messages", () => methodNotAllowed(["GET", "POST"]));
