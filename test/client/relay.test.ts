@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { run } from "../../client/cli-commands";
 import { RoomcastClient, publishHttp, type MessageEnvelope } from "../../client/index";
 import type { EmbeddedRelay } from "../../local/relay";
 import { startRelay } from "../support/relay";
@@ -139,5 +140,40 @@ describe("RoomcastClient against the relay", () => {
     const info = (await (await fetch(`${relay.url}/rooms/${room}`)).json()) as { seq: number };
     expect(info.seq).toBe(1);
     client.close();
+  });
+});
+
+describe("roomcast CLI against the relay", () => {
+  it("publish prints {seq, epoch}; tail --since 0 prints each envelope once as a JSON line", async () => {
+    const room = uniqueRoom("cli");
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l), env: {}, WebSocket };
+    expect(await run(["publish", "--url", relay.url, "--room", room, '{"t":21.5}'], io)).toBe(0);
+    expect(await run(["publish", "--url", relay.url, "--room", room, "plain text"], io)).toBe(0);
+    const epoch = JSON.parse(out[0]!).epoch;
+    expect(out.map((l) => JSON.parse(l))).toEqual([
+      { seq: 1, epoch: expect.any(String) },
+      { seq: 2, epoch },
+    ]);
+
+    const lines: string[] = [];
+    const stop = new AbortController();
+    const tail = run(["tail", "--url", relay.url, "--room", room, "--since", "0"], {
+      ...io,
+      out: (l: string) => lines.push(l),
+      signal: stop.signal,
+    });
+    await waitFor(() => lines.length === 2, 15_000, "history");
+    expect(await run(["publish", "--url", relay.wsUrl, "--room", room, "3"], io)).toBe(0);
+    await waitFor(() => lines.length === 3, 5000, "live");
+    stop.abort();
+    expect(await tail).toBe(0);
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ type: "message", room, seq: 1, data: { t: 21.5 } }),
+      expect.objectContaining({ type: "message", room, seq: 2, data: "plain text" }),
+      expect.objectContaining({ type: "message", room, seq: 3, data: 3 }),
+    ]);
+    expect(err).toEqual([]);
   });
 });
