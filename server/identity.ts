@@ -25,7 +25,11 @@ export const OPEN_IDENTITY: Readonly<Identity> = Object.freeze({
   exp: null,
 });
 
-/** Headers on the Worker-to-Room upgrade and SSE requests. */
+/**
+ * Headers on the Worker-to-Room upgrade and SSE requests. The Worker strips
+ * every client-sent header with this prefix before setting its own.
+ */
+export const INTERNAL_HEADER_PREFIX = "x-roomcast-";
 export const ROOM_HEADER = "x-roomcast-room";
 export const IDENTITY_HEADER = "x-roomcast-identity";
 

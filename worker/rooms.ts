@@ -5,18 +5,16 @@
  */
 import { Hono, type Context } from "hono";
 import { isValidRoomName } from "../protocol";
-import { IDENTITY_HEADER, OPEN_IDENTITY, ROOM_HEADER, type Identity } from "../server/identity";
+import { IDENTITY_HEADER, INTERNAL_HEADER_PREFIX, ROOM_HEADER } from "../server/identity";
 import { DEFAULT_HISTORY_PAGE, MAX_HISTORY_PAGE, readLimits } from "../server/limits";
 import { parseSeq, parseStreamOptions } from "../server/query";
 import { MAX_PUBLISH_ID_LENGTH } from "../protocol";
 import type { PublishInput } from "../durable-objects/room";
+import { assertScope, requireScope, tokenAuth, type AuthVariables } from "./auth";
 import { readPayload } from "./body";
 import { apiError, methodNotAllowed } from "./errors";
 
-export interface RoomVariables {
-  room: string;
-  identity: Identity;
-}
+export type RoomVariables = AuthVariables;
 
 type RoomEnv = { Bindings: Env; Variables: RoomVariables };
 
@@ -29,9 +27,13 @@ rooms.use("/:room/*", async function roomNameGate(c, next) {
     throw apiError(400, "bad_room_name", "room names are 1-128 characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit");
   }
   c.set("room", room);
-  if (c.get("identity") === undefined) c.set("identity", OPEN_IDENTITY);
   await next();
 });
+
+/** Then the token (open mode without AUTH_SECRET): still before any object is touched. */
+// The generated Env types AUTH_SECRET as a string (from .dev.vars.example),
+// but a secret that was never put is undefined at runtime: open mode.
+rooms.use("/:room/*", tokenAuth<Env>({ secret: (env): string | undefined => env.AUTH_SECRET }));
 
 function stub(c: Context<RoomEnv>) {
   return c.env.ROOM.get(c.env.ROOM.idFromName(c.get("room")));
@@ -46,23 +48,30 @@ function forward(c: Context<RoomEnv>): Promise<Response> {
   const options = parseStreamOptions(new URL(c.req.url), c.req.header("last-event-id") ?? null);
   if (!options.ok) throw apiError(400, "bad_since", options.message);
   const headers = new Headers(c.req.raw.headers);
+  // Only the Worker speaks in these headers: a client must never inject an identity.
+  for (const name of [...headers.keys()]) {
+    if (name.startsWith(INTERNAL_HEADER_PREFIX)) headers.delete(name);
+  }
   headers.set(ROOM_HEADER, c.get("room"));
   headers.set(IDENTITY_HEADER, JSON.stringify(c.get("identity")));
   return stub(c).fetch(new Request(c.req.raw, { headers }));
 }
 
 rooms.get("/:room", async (c) => {
-  if (isUpgrade(c)) return forward(c);
+  if (isUpgrade(c)) {
+    assertScope(c.get("identity"), "subscribe");
+    return forward(c);
+  }
   const { instance, ...description } = await stub(c).describe(c.get("room"));
   c.header("x-roomcast-instance", instance);
   return c.json(description);
 });
 
-rooms.get("/:room/events", (c) => forward(c));
+rooms.get("/:room/events", requireScope("subscribe"), (c) => forward(c));
 
-rooms.get("/:room/presence", async (c) => c.json(await stub(c).presence(c.get("room"))));
+rooms.get("/:room/presence", requireScope("presence"), async (c) => c.json(await stub(c).presence(c.get("room"))));
 
-rooms.get("/:room/messages", async (c) => {
+rooms.get("/:room/messages", requireScope("history"), async (c) => {
   const after = parseSeq(c.req.query("after"), "after");
   if (!after.ok) throw apiError(400, "bad_request", after.message);
   const limit = parseSeq(c.req.query("limit"), "limit");
@@ -71,13 +80,14 @@ rooms.get("/:room/messages", async (c) => {
   return c.json(await stub(c).history(c.get("room"), after.value ?? 0, size));
 });
 
-rooms.post("/:room/messages", async (c) => {
+rooms.post("/:room/messages", requireScope("publish"), async (c) => {
   const key = c.req.header("idempotency-key") ?? null;
   if (key !== null && (key.length === 0 || key.length > MAX_PUBLISH_ID_LENGTH)) {
     throw apiError(400, "bad_request", `Idempotency-Key must be 1 to ${MAX_PUBLISH_ID_LENGTH} characters`);
   }
   const payload = await readPayload(c.req.raw, readLimits(c.env).maxMessageBytes);
   const identity = c.get("identity");
+  // With a token, `from` is who signed in (its sub); in open mode, "http".
   const input: PublishInput = { payload, from: identity.sub ?? "http", publishId: key };
   return c.json(await stub(c).publishMessage(c.get("room"), input), 201);
 });

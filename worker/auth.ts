@@ -1,0 +1,155 @@
+/**
+ * Token auth, in the style of Hono's own `jwt` middleware.
+ *
+ * `tokenAuth` verifies the caller's token (HS256, signed with `AUTH_SECRET`)
+ * against the room in the path and stores the resulting `Identity` in the
+ * context; `requireScope` then guards each route. With no secret configured
+ * the relay runs in open mode: everybody gets `OPEN_IDENTITY`, and the log
+ * says so once.
+ *
+ * Errors: 401 `unauthorized` (no token, malformed, bad signature, wrong
+ * algorithm, not valid yet, bad claims), 401 `token_expired`, 403
+ * `forbidden` (room or scope not granted).
+ */
+import type { MiddlewareHandler } from "hono";
+import { Jwt } from "hono/utils/jwt";
+import { OPEN_IDENTITY, SCOPES, type Identity, type Scope } from "../server/identity";
+import { MAX_META_BYTES } from "../server/limits";
+import { apiError } from "./errors";
+
+/** What the middleware reads from the context: the room (set by the name gate) and where it puts the identity. */
+export interface AuthVariables {
+  room: string;
+  identity: Identity;
+}
+
+export interface TokenAuthOptions<E extends object> {
+  /** The HS256 secret, read from the environment; unset or empty means open mode. */
+  secret: (env: E) => string | undefined;
+  /** Query parameter that may carry the token (browsers cannot set headers on WebSocket or EventSource). */
+  queryParam?: string;
+}
+
+/** Longest `sub` accepted: it is shown as `from` on HTTP publishes. */
+const MAX_SUB_LENGTH = 128;
+
+const encoder = new TextEncoder();
+
+const unauthorized = (message: string) =>
+  apiError(401, "unauthorized", message, { "www-authenticate": 'Bearer realm="roomcast"' });
+const expired = () =>
+  apiError(401, "token_expired", "token expired: get a new one", { "www-authenticate": 'Bearer realm="roomcast", error="invalid_token"' });
+const forbidden = (message: string) => apiError(403, "forbidden", message);
+
+export function tokenAuth<E extends object>(
+  options: TokenAuthOptions<E>,
+): MiddlewareHandler<{ Bindings: E; Variables: AuthVariables }> {
+  const queryParam = options.queryParam ?? "token";
+  // Worked out once per secret, not per request: importing the HMAC key. A
+  // CryptoKey rather than the string also keeps Hono from reading a secret
+  // that happens to contain "PUBLIC" or "PRIVATE" as a PEM key.
+  let keyFor: string | null = null;
+  let key: Promise<CryptoKey> | null = null;
+  let warnedOpen = false;
+
+  return async function tokenAuthMiddleware(c, next) {
+    const secret = options.secret(c.env);
+    if (!secret) {
+      if (!warnedOpen) {
+        warnedOpen = true;
+        console.warn("roomcast: AUTH_SECRET is not set, running in OPEN MODE: anyone may join, publish and read every room. Set it before exposing the relay (docs/security.md).");
+      }
+      c.set("identity", OPEN_IDENTITY);
+      return next();
+    }
+    if (secret !== keyFor) {
+      keyFor = secret;
+      key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+    }
+    const token = tokenOf(c.req.header("authorization"), c.req.query(queryParam));
+    const identity = await verifyToken(token, await key!, Math.floor(Date.now() / 1000));
+    if (!roomGranted(identity.rooms, c.get("room"))) throw forbidden(`this token does not grant room ${JSON.stringify(c.get("room"))}`);
+    c.set("identity", identity.identity);
+    return next();
+  };
+}
+
+/** Route guard: the verified identity must carry `scope`. */
+export function requireScope(scope: Scope): MiddlewareHandler<{ Variables: AuthVariables }> {
+  return async function requireScopeMiddleware(c, next) {
+    assertScope(c.get("identity"), scope);
+    return next();
+  };
+}
+
+/** The same check, for a handler whose needed scope depends on the request (an upgrade or not). */
+export function assertScope(identity: Identity, scope: Scope): void {
+  if (!identity.scopes.includes(scope)) throw forbidden(`this token lacks the "${scope}" scope`);
+}
+
+/** Whether a token's `rooms` claim covers `room`: exact names, or a trailing `*` for a prefix. */
+export function roomGranted(patterns: readonly string[], room: string): boolean {
+  return patterns.some((p) => (p.endsWith("*") ? room.startsWith(p.slice(0, -1)) : p === room));
+}
+
+/** The token from `Authorization: Bearer …` (preferred) or the query. */
+function tokenOf(authorization: string | undefined, query: string | undefined): string {
+  if (authorization !== undefined) {
+    const m = /^Bearer[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*$/i.exec(authorization);
+    if (!m) throw unauthorized('Authorization must be "Bearer <token>"');
+    return m[1]!;
+  }
+  if (query) return query;
+  throw unauthorized("this relay needs a token: Authorization: Bearer <token> or ?token=<token>");
+}
+
+interface Verified {
+  identity: Identity;
+  rooms: string[];
+}
+
+/**
+ * Signature and algorithm first (Hono's verify, HS256 only, so `alg: none`
+ * and algorithm confusion fail), then the time claims, then the shape of the
+ * rest: nothing about a token is believed before its signature is.
+ */
+async function verifyToken(token: string, key: CryptoKey, now: number): Promise<Verified> {
+  let claims: Record<string, unknown>;
+  try {
+    claims = await Jwt.verify(token, key, { alg: "HS256", exp: false, nbf: false, iat: false });
+  } catch {
+    throw unauthorized("invalid token");
+  }
+  const { sub, rooms, scope, exp, nbf, meta } = claims;
+  if (typeof exp !== "number" || !Number.isFinite(exp)) throw unauthorized("token has no exp claim");
+  if (exp <= now) throw expired();
+  if (nbf !== undefined && (typeof nbf !== "number" || !Number.isFinite(nbf))) throw unauthorized("token nbf claim is not a number");
+  if (typeof nbf === "number" && nbf > now) throw unauthorized("token is not valid yet (nbf)");
+  if (sub !== undefined && (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_SUB_LENGTH)) {
+    throw unauthorized(`token sub must be a string of 1 to ${MAX_SUB_LENGTH} characters`);
+  }
+  if (!Array.isArray(rooms) || !rooms.every((r) => typeof r === "string")) throw unauthorized("token rooms claim must be an array of room names");
+  if (scope !== undefined && typeof scope !== "string") throw unauthorized("token scope claim must be a space-separated string");
+  return {
+    rooms: rooms as string[],
+    identity: {
+      sub: (sub as string | undefined) ?? null,
+      scopes: parseScopes((scope as string | undefined) ?? ""),
+      meta: checkMeta(meta),
+      exp,
+    },
+  };
+}
+
+/** Known scopes only, each once; unknown words are ignored (a newer signer may know more). */
+function parseScopes(scope: string): Scope[] {
+  const words = new Set(scope.split(/\s+/));
+  return SCOPES.filter((s) => words.has(s));
+}
+
+function checkMeta(meta: unknown): Record<string, unknown> {
+  if (meta === undefined) return {};
+  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) throw unauthorized("token meta claim must be an object");
+  if (encoder.encode(JSON.stringify(meta)).byteLength > MAX_META_BYTES) throw unauthorized(`token meta claim is larger than ${MAX_META_BYTES} bytes`);
+  return meta as Record<string, unknown>;
+}
