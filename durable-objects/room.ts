@@ -29,6 +29,7 @@ import {
 import { hasScope, IDENTITY_HEADER, OPEN_IDENTITY, ROOM_HEADER, type Identity } from "../server/identity";
 import { readLimits, type Limits } from "../server/limits";
 import { parseStreamOptions } from "../server/query";
+import { earliestExpiry, isExpired, scheduleExpirySweep } from "./expiry";
 import { buildEnvelope, rawForm, rawFormOfEnvelope, textExceeds, type Payload } from "./payload";
 import { fullBucket, takeToken, type Bucket } from "./rate-limit";
 import { SseHub, sseMessage, ssePresence } from "./sse";
@@ -135,6 +136,7 @@ export class Room extends DurableObject<Env> {
       for (const m of resume.messages) safeSend(server, m.envelope);
     }
     this.announce("join", attachment, server);
+    if (attachment.exp !== null) await scheduleExpirySweep(this.ctx.storage, attachment.exp * 1000);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -187,7 +189,7 @@ export class Room extends DurableObject<Env> {
     }
     const att = attachmentOf(ws);
     const now = Date.now();
-    if (att.exp !== null && now >= att.exp * 1000) {
+    if (isExpired(att.exp, now)) {
       closeSocket(ws, CloseCode.TokenExpired, "token expired");
       return;
     }
@@ -222,6 +224,21 @@ export class Room extends DurableObject<Env> {
     // Answer the close: without it the client never sees a close frame.
     closeSocket(ws, answerableCode(code), reason);
     this.announce("leave", attachmentOf(ws), ws);
+  }
+
+  /** The expiry sweep: closes sockets whose token has expired, then waits for the next one. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const remaining: Array<number | null> = [];
+    for (const ws of this.openSockets()) {
+      const { exp } = attachmentOf(ws);
+      if (isExpired(exp, now)) closeSocket(ws, CloseCode.TokenExpired, "token expired");
+      else remaining.push(exp);
+    }
+    // Set directly: while this handler runs, getAlarm() may still report the
+    // alarm now firing.
+    const next = earliestExpiry(remaining);
+    if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
@@ -372,8 +389,9 @@ function answerableCode(code: number): number {
 
 // ---- small helpers ----------------------------------------------------------
 
+/** The Worker always sends the identity; without one, fail closed (no scopes). */
 function readIdentity(header: string | null): Identity {
-  if (header === null) return { ...OPEN_IDENTITY, scopes: [...OPEN_IDENTITY.scopes] };
+  if (header === null) return { ...OPEN_IDENTITY, scopes: [] };
   return JSON.parse(header) as Identity;
 }
 

@@ -1,0 +1,31 @@
+/**
+ * Tokens that expire during a connection. A socket carries its token's `exp`
+ * in its attachment; it is closed with 4401 when it next sends after that, and
+ * by an alarm set for the earliest `exp` of the room's sockets, so a socket
+ * that only listens is closed on time too.
+ *
+ * The alarm exists only while some socket has an `exp`: a room whose sockets
+ * never expire (open mode) or that has none never gets one, and the alarm
+ * handler reschedules only for sockets still open. An alarm does not keep the
+ * Room in memory; it wakes a hibernated Room at that time, once.
+ */
+
+/** Whether a token with this `exp` (seconds) has expired at `nowMs`. */
+export function isExpired(exp: number | null, nowMs: number): boolean {
+  return exp !== null && nowMs >= exp * 1000;
+}
+
+/** When the next token among `exps` (seconds, null = never) expires, in ms; null when none does. */
+export function earliestExpiry(exps: Iterable<number | null>): number | null {
+  let earliest: number | null = null;
+  for (const exp of exps) {
+    if (exp !== null && (earliest === null || exp * 1000 < earliest)) earliest = exp * 1000;
+  }
+  return earliest;
+}
+
+/** Makes sure the alarm fires no later than `atMs`, leaving an earlier one as it is. */
+export async function scheduleExpirySweep(storage: DurableObjectStorage, atMs: number): Promise<void> {
+  const current = await storage.getAlarm();
+  if (current === null || current > atMs) await storage.setAlarm(atMs);
+}
