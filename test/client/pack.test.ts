@@ -22,6 +22,10 @@ let packed: { filename: string; files: Array<{ path: string }> };
 let relay: MockRelay;
 
 beforeAll(async () => {
+  const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8"));
+  if (!pkg.exports?.["./client"] || !pkg.bin?.roomcast || !pkg.scripts?.prepack) {
+    throw new Error("package.json lacks exports['./client'], bin.roomcast or scripts.prepack: see the packaging section of docs/client.md");
+  }
   work = await mkdtemp(join(tmpdir(), "roomcast-pack-"));
   const { stdout } = await exec("npm", ["pack", "--json", "--pack-destination", work], { cwd: ROOT, env, maxBuffer: 1 << 24 });
   // npm prints the prepack build's output before the JSON.
