@@ -1,0 +1,164 @@
+/**
+ * The simulator's flags: parsing, defaults and validation. Every mistake is a
+ * `UsageError` with one readable line; the CLI turns it into exit code 2.
+ */
+import { parseArgs } from "node:util";
+import { isValidRoomName } from "../protocol/index.js";
+import type { FleetMode } from "../load/index.js";
+
+export class UsageError extends Error {}
+
+export interface SimOptions {
+  devices: number;
+  dashboards: number;
+  rooms: number;
+  /** Rooms are `<prefix>-0` … `<prefix>-(rooms-1)`. */
+  prefix: string | undefined;
+  /** Readings per second per device. */
+  rate: number;
+  durationMs: number;
+  /** Chance per second that a link is dropped. */
+  flaky: number;
+  mode: FleetMode;
+  /** A running relay to drive instead of the embedded one. */
+  url: string | undefined;
+  token: string | undefined;
+  secret: string | undefined;
+  /** Restart the embedded relay (with its state) this long into the run. */
+  restartAfterMs: number | undefined;
+  json: boolean;
+  /** Where the report and chart go. */
+  outDir: string;
+  help: boolean;
+}
+
+export const DEFAULT_OUT_DIR = "sim/results";
+/** The client library paces publishes at 40/s to stay under the relay's 50/s limit. */
+export const MAX_RATE = 40;
+const MODES: readonly FleetMode[] = ["json", "raw", "http", "mixed"];
+
+export const HELP = `Usage: npm run simulate -- [flags]     (or: roomcast simulate [flags])
+
+Runs a fleet of simulated IoT devices and dashboards against a relay (by
+default one embedded on Miniflare) and reports what was lost.
+
+  --devices N        devices publishing readings (default 100)
+  --dashboards N     dashboards watching the rooms (default 3; every third reads over SSE)
+  --rooms N          rooms the devices are spread over (default: one per 10 devices)
+  --prefix P         rooms are named P-0 … P-(N-1) (default: a fresh random prefix)
+  --rate R           readings per second per device, up to ${MAX_RATE} (default 1)
+  --duration T       how long devices publish: 30s, 2m, 500ms (default 30s)
+  --flaky F          chance per second that a link drops, 0 to 1 (default 0.02)
+  --mode M           how devices publish: json, raw, http or mixed (default mixed)
+  --restart-after T  restart the embedded relay, with its state, T into the run
+  --url U            drive a relay that is already running or deployed
+  --token T          token for that relay (scopes: subscribe publish)
+  --secret S         sign a token with S (and, embedded, run the relay with AUTH_SECRET=S)
+  --out DIR          where the JSON report and SVG chart go (default ${DEFAULT_OUT_DIR})
+  --json             print the report as one JSON object on the last line
+
+Exit codes: 0 nothing lost or duplicated, 1 something was (or the run failed), 2 bad flags.`;
+
+export function parseSimFlags(argv: string[]): SimOptions {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        devices: { type: "string" },
+        dashboards: { type: "string" },
+        rooms: { type: "string" },
+        prefix: { type: "string" },
+        rate: { type: "string" },
+        duration: { type: "string" },
+        flaky: { type: "string" },
+        mode: { type: "string" },
+        "restart-after": { type: "string" },
+        url: { type: "string" },
+        token: { type: "string" },
+        secret: { type: "string" },
+        out: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    // parseArgs' first line already reads well ("Unknown option '--x'…").
+    throw new UsageError(String((error as Error).message).split("\n")[0]);
+  }
+  const str = (name: string) => (typeof values[name] === "string" ? (values[name] as string) : undefined);
+
+  const devices = integer("devices", str("devices"), 100, 1);
+  const dashboards = integer("dashboards", str("dashboards"), 3, 1);
+  const rooms = integer("rooms", str("rooms"), Math.ceil(devices / 10), 1);
+  const rate = number("rate", str("rate"), 1);
+  if (!(rate > 0 && rate <= MAX_RATE)) throw new UsageError(`invalid --rate ${rate}: use a number above 0, up to ${MAX_RATE}`);
+  const flaky = number("flaky", str("flaky"), 0.02);
+  if (!(flaky >= 0 && flaky <= 1)) throw new UsageError(`invalid --flaky ${flaky}: use a chance per second from 0 to 1`);
+  const mode = (str("mode") ?? "mixed") as FleetMode;
+  if (!MODES.includes(mode)) throw new UsageError(`invalid --mode ${JSON.stringify(mode)}: use ${MODES.join(", ")}`);
+
+  const prefix = str("prefix");
+  if (prefix !== undefined && !isValidRoomName(`${prefix}-${rooms - 1}`)) {
+    throw new UsageError(`invalid --prefix ${JSON.stringify(prefix)}: room names must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`);
+  }
+  const url = str("url");
+  if (url !== undefined) {
+    let ok = false;
+    try {
+      ok = ["http:", "https:", "ws:", "wss:"].includes(new URL(url).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new UsageError(`invalid --url ${JSON.stringify(url)}: use e.g. http://127.0.0.1:8787`);
+  }
+  const token = str("token");
+  const secret = str("secret");
+  if (token !== undefined && secret !== undefined) throw new UsageError("give --token or --secret, not both");
+  const restartAfter = str("restart-after");
+  if (restartAfter !== undefined && url !== undefined) throw new UsageError("--restart-after needs the embedded relay (drop --url)");
+
+  return {
+    devices,
+    dashboards,
+    rooms,
+    prefix,
+    rate,
+    durationMs: duration("duration", str("duration") ?? "30s"),
+    flaky,
+    mode,
+    url,
+    token,
+    secret,
+    restartAfterMs: restartAfter === undefined ? undefined : duration("restart-after", restartAfter),
+    json: values.json === true,
+    outDir: str("out") ?? DEFAULT_OUT_DIR,
+    help: values.help === true,
+  };
+}
+
+function integer(name: string, text: string | undefined, fallback: number, min: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`invalid --${name} ${JSON.stringify(text)}: use a whole number of at least ${min}`);
+  }
+  return n;
+}
+
+function number(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isFinite(n)) throw new UsageError(`invalid --${name} ${JSON.stringify(text)}: use a number`);
+  return n;
+}
+
+/** `500ms`, `30s`, `2m`, `1h`, or bare seconds, to milliseconds. */
+export function duration(name: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"] : NaN;
+  if (!(ms > 0)) throw new UsageError(`invalid --${name} ${JSON.stringify(text)}: use e.g. 500ms, 30s, 2m`);
+  return ms;
+}
