@@ -32,6 +32,9 @@
  * - `newReading` / `readingOf` (reading.ts): the payload, carrying a message
  *   id and its publish time, from which latency is measured.
  * - `roomNames`, `randomPrefix`, `roomState` (target.ts).
+ * - `openSockets`, `terminateAll` (sockets.ts): plain sockets in bulk with
+ *   bounded handshake concurrency, for loads that are not Roomcast clients
+ *   (the benchmark's comparison systems).
  *
  * Node-only (uses `ws`). Load only what you mean to, and only against a
  * relay you are allowed to load.
@@ -50,5 +53,7 @@ export type { LatencySummary } from "./histogram.js";
 export { newReading, readingOf } from "./reading.js";
 export type { Reading } from "./reading.js";
 export { SeqSet } from "./seq-set.js";
+export { openSockets, terminateAll } from "./sockets.js";
+export type { OpenSocketsOptions } from "./sockets.js";
 export { authHeaders, randomPrefix, roomNames, roomState } from "./target.js";
 export type { Target } from "./target.js";
