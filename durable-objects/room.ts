@@ -32,6 +32,7 @@ import { parseStreamOptions } from "../server/query";
 import { earliestExpiry, isExpired, scheduleExpirySweep } from "./expiry";
 import { buildEnvelope, rawForm, rawFormOfEnvelope, textExceeds, type Payload } from "./payload";
 import { fullBucket, takeToken, type Bucket } from "./rate-limit";
+import { SendBudget } from "./slow-consumer";
 import { SseHub, sseMessage, ssePresence } from "./sse";
 import { RoomStore, type StoredMessage } from "./store";
 
@@ -60,6 +61,7 @@ export class Room extends DurableObject<Env> {
   private readonly store: RoomStore;
   private readonly limits: Limits;
   private readonly sse = new SseHub();
+  private readonly budget: SendBudget;
   /** Changes each time the constructor runs: lets tests see an eviction. */
   private readonly instance = crypto.randomUUID();
   private room = "";
@@ -70,6 +72,11 @@ export class Room extends DurableObject<Env> {
     super(ctx, env);
     this.store = new RoomStore(ctx.storage.sql);
     this.limits = readLimits(env);
+    this.budget = new SendBudget(
+      this.limits.slowConsumerBytes,
+      this.limits.slowConsumerGraceMs,
+      (ws) => ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0,
+    );
     // Answered by the runtime itself, so a pinging device never wakes the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
@@ -179,6 +186,7 @@ export class Room extends DurableObject<Env> {
   // ---- hibernation handlers -------------------------------------------------
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.budget.alive(ws);
     const tooBig =
       typeof message === "string"
         ? textExceeds(message, this.limits.maxMessageBytes)
@@ -262,17 +270,26 @@ export class Room extends DurableObject<Env> {
     // sender is skipped unless it asked for echo.
     const echo = sender !== null && attachmentOf(sender).echo;
     for (const ws of this.ctx.getWebSockets(TAG_JSON)) {
-      if (ws !== sender || echo) safeSend(ws, envelope);
+      if (ws !== sender || echo) this.deliver(ws, envelope, envelope.length);
     }
     const rawSockets = this.ctx.getWebSockets(TAG_RAW);
     if (rawSockets.length > 0) {
       const raw = rawForm(input.payload);
+      const size = typeof raw === "string" ? raw.length : raw.byteLength;
       for (const ws of rawSockets) {
-        if (ws !== sender || echo) safeSend(ws, raw);
+        if (ws !== sender || echo) this.deliver(ws, raw, size);
       }
     }
     this.sse.broadcast(sseMessage(seq, envelope));
     return seq;
+  }
+
+  /** Sends one fan-out frame, shedding a socket that stopped reading (see slow-consumer.ts). */
+  private deliver(ws: WebSocket, data: string | Uint8Array, size: number): void {
+    safeSend(ws, data);
+    if (this.budget.charge(ws, size)) {
+      closeSocket(ws, CloseCode.SlowConsumer, "slow consumer: reconnect and resume with since");
+    }
   }
 
   /** Tells JSON sockets and SSE streams that `who` joined or left. */

@@ -22,6 +22,8 @@ export const CloseCode = {
   Policy: 1008,
   TooBig: 1009,
   Internal: 1011,
+  /** The socket fell too far behind (it stopped reading): reconnect and resume. */
+  SlowConsumer: 4008,
   /** The token expired: refresh it and reconnect. */
   TokenExpired: 4401,
   /** Forbidden: do not reconnect. */

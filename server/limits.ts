@@ -16,6 +16,14 @@ export interface Limits {
   maxConnectionsPerRoom: number;
   /** Messages kept in a room's history. */
   historyLimit: number;
+  /**
+   * Slow consumers: a socket that was sent more than this many bytes while it
+   * showed no sign of life (no frame, no ping) for `slowConsumerGraceMs` is
+   * closed with 4008 and resumes. workerd has no `bufferedAmount`, so this is
+   * how a client that stopped reading is kept from piling up the room's memory.
+   */
+  slowConsumerBytes: number;
+  slowConsumerGraceMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -25,6 +33,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   rateLimitStrikes: 50,
   maxConnectionsPerRoom: 10000,
   historyLimit: 1000,
+  slowConsumerBytes: 8 * 1024 * 1024,
+  slowConsumerGraceMs: 30_000,
 });
 
 /** Largest `limit` accepted by `GET /rooms/:room/messages`. */
@@ -42,6 +52,8 @@ export interface LimitVars {
   RATE_LIMIT_BURST?: string;
   MAX_CONNECTIONS_PER_ROOM?: string;
   HISTORY_LIMIT?: string;
+  SLOW_CONSUMER_BYTES?: string;
+  SLOW_CONSUMER_GRACE_SECONDS?: string;
 }
 
 function positiveInt(raw: string | undefined, fallback: number): number {
@@ -60,5 +72,7 @@ export function readLimits(vars: LimitVars): Limits {
     rateLimitStrikes: Math.max(rateLimitPerSecond, 10),
     maxConnectionsPerRoom: positiveInt(vars.MAX_CONNECTIONS_PER_ROOM, DEFAULT_LIMITS.maxConnectionsPerRoom),
     historyLimit: positiveInt(vars.HISTORY_LIMIT, DEFAULT_LIMITS.historyLimit),
+    slowConsumerBytes: positiveInt(vars.SLOW_CONSUMER_BYTES, DEFAULT_LIMITS.slowConsumerBytes),
+    slowConsumerGraceMs: positiveInt(vars.SLOW_CONSUMER_GRACE_SECONDS, DEFAULT_LIMITS.slowConsumerGraceMs / 1000) * 1000,
   };
 }
