@@ -1,0 +1,50 @@
+/**
+ * The few HTTP reads the dashboard makes next to its WebSocket, same-origin,
+ * with the page's token when it has one.
+ */
+import { RoomcastError, roomHttpUrl } from "../client/index.js";
+import type { ErrorBody, HistoryPage, PresenceList } from "../protocol/index.js";
+
+/**
+ * Whether the page's token grants `scope`. Read from the token's claims
+ * without verifying them (the relay does that): it only spares a request the
+ * relay would refuse, which the browser would log as a console error.
+ */
+export function tokenAllows(token: string | undefined, scope: string): boolean {
+  if (!token) return true; // open mode, or the relay will say why not
+  try {
+    const payload = token.split(".")[1] ?? "";
+    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as { scope?: unknown };
+    return typeof claims.scope === "string" && claims.scope.split(" ").includes(scope);
+  } catch {
+    return true;
+  }
+}
+
+export class RoomApi {
+  constructor(
+    private readonly base: string,
+    private readonly room: string,
+    private readonly token: string | undefined,
+  ) {}
+
+  presence(): Promise<PresenceList> {
+    return this.get<PresenceList>("/presence");
+  }
+
+  /** Up to `limit` messages after `after`, oldest first. */
+  history(after: number, limit: number): Promise<HistoryPage> {
+    return this.get<HistoryPage>(`/messages?after=${after}&limit=${limit}`);
+  }
+
+  private async get<T>(path: string): Promise<T> {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const response = await fetch(roomHttpUrl(this.base, this.room) + path, { headers });
+    const body = (await response.json().catch(() => null)) as (T & Partial<ErrorBody>) | null;
+    if (!response.ok || body === null) {
+      throw new RoomcastError(body?.error?.code ?? "http_error", body?.error?.message ?? `HTTP ${response.status}`, response.status);
+    }
+    return body;
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * The dashboard's entry point (bundled into public/app.js by build.mjs):
+ * `/?room=R[&token=T]` opens room R, anything else asks for a room.
+ */
+import { isValidRoomName } from "../client/index.js";
+import { renderPicker } from "./picker.js";
+import { renderRoom } from "./room-view.js";
+
+const root = document.getElementById("app")!;
+const params = new URLSearchParams(location.search);
+const room = params.get("room");
+
+if (room !== null && isValidRoomName(room)) renderRoom(root, room, params.get("token") || undefined);
+else renderPicker(root, params);

@@ -1,0 +1,106 @@
+/**
+ * The live view of one room: wires a RoomcastClient (the project's own
+ * library, so the page reconnects and resumes exactly like any other client)
+ * to the widgets. Each widget owns its DOM; this module owns only the layout
+ * and the event plumbing.
+ */
+import { RoomcastClient } from "../client/index.js";
+import { RoomApi, tokenAllows } from "./api.js";
+import { h, setText } from "./dom.js";
+import { MessageList } from "./message-list.js";
+import { PresenceView } from "./presence-list.js";
+import { PublishBox } from "./publish-box.js";
+import { RateChart } from "./rate-chart.js";
+import { RateMeter } from "./rate.js";
+import { ConnectionStatus } from "./status.js";
+
+/** Messages loaded from history when the page opens. */
+const HISTORY_ON_OPEN = 50;
+
+export function renderRoom(root: HTMLElement, room: string, token: string | undefined): RoomcastClient {
+  const origin = location.origin;
+  const client = new RoomcastClient({ url: origin, room, token, echo: true });
+  const api = new RoomApi(origin, room, token);
+  const ownId = () => client.id;
+
+  const status = new ConnectionStatus();
+  const messages = new MessageList(ownId, emptyHint(origin, room, token));
+  const presence = new PresenceView(ownId);
+  const publish = new PublishBox((data) => client.publish(data), () => client.state === "open");
+  const meter = new RateMeter();
+  const chart = new RateChart("Messages per second, last minute");
+  const seqEl = h("strong", { class: "stat-value", attrs: { id: "seq" } }, "–");
+  const countEl = h("strong", { class: "stat-value", attrs: { id: "count" } }, "–");
+  const rateEl = h("strong", { class: "stat-value", attrs: { id: "rate" } }, "0");
+
+  const stats = h(
+    "section",
+    { class: "card stats", attrs: { "aria-label": "Room statistics" } },
+    h("div", { class: "stat" }, h("span", { class: "stat-label" }, "seq"), seqEl),
+    h("div", { class: "stat" }, h("span", { class: "stat-label" }, "connected"), countEl),
+    h("div", { class: "stat" }, h("span", { class: "stat-label" }, "msgs/s"), rateEl),
+    h("div", { class: "stat-chart" }, chart.element, h("span", { class: "muted small" }, "last 60 s")),
+  );
+
+  root.replaceChildren(
+    h(
+      "header",
+      { class: "top" },
+      h("a", { class: "brand", attrs: { href: "/", title: "Open another room" } }, "roomcast"),
+      h("div", { class: "room-name" }, h("span", { class: "muted" }, "room"), h("strong", { attrs: { id: "room" } }, room)),
+      status.element,
+    ),
+    h("main", { class: "layout" }, publish.element, messages.element, h("div", { class: "side" }, stats, presence.element)),
+  );
+  document.title = `${room} · roomcast`;
+
+  const showSeq = () => setText(seqEl, client.seq === undefined ? "–" : String(client.seq));
+  const showCount = () => setText(countEl, String(presence.connections));
+  let welcomed = false;
+
+  client.on("state", (state) => status.setState(state));
+  client.on("disconnect", (info) => status.disconnected(info));
+  client.on("welcome", (welcome) => {
+    if (welcomed && !welcome.recovered) messages.notice("Reconnected, but the relay no longer had every message missed meanwhile.");
+    else if (!welcomed && welcome.seq > 0 && tokenAllows(token, "history")) {
+      const upTo = welcome.seq;
+      api.history(Math.max(0, upTo - HISTORY_ON_OPEN), HISTORY_ON_OPEN).then(
+        (page) => messages.addHistory(page.messages.filter((m) => m.seq <= upTo)),
+        (error: unknown) => messages.notice(`Could not load recent history: ${String(error)}`),
+      );
+    }
+    welcomed = true;
+    presence.setCount(welcome.count);
+    if (tokenAllows(token, "presence")) void presence.refresh(() => api.presence());
+    showSeq();
+    showCount();
+  });
+  client.on("message", (envelope) => {
+    meter.record();
+    messages.add(envelope);
+    showSeq();
+  });
+  client.on("presence", (frame) => {
+    presence.apply(frame);
+    showCount();
+  });
+  client.on("error", (error) => messages.notice(error.message));
+
+  const tick = () => {
+    const series = meter.series();
+    setText(rateEl, String(series[series.length - 2] ?? 0));
+    chart.draw(series.slice(0, -1)); // the running second is not complete yet
+  };
+  tick();
+  setInterval(tick, 1000);
+  new ResizeObserver(tick).observe(chart.element);
+  addEventListener("pagehide", () => client.close()); // others see us leave at once
+  return client;
+}
+
+/** What to do when the room is empty: a command that publishes to it. */
+function emptyHint(origin: string, room: string, token: string | undefined): Node {
+  const auth = token ? ` -H "authorization: Bearer $TOKEN"` : "";
+  const command = `curl -X POST -H 'content-type: application/json'${auth} -d '{"data":{"t":21.5}}' ${origin}/rooms/${room}/messages`;
+  return h("div", null, h("p", null, "No messages yet. Publish one above, or from a shell:"), h("code", { class: "command" }, command));
+}

@@ -1,0 +1,175 @@
+/**
+ * The dashboard in headless Chromium against a real relay: the page's own
+ * WebSocket, messages published over HTTP and by other sockets, presence, the
+ * publish box, and a relay that goes away and comes back.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { EmbeddedRelay } from "../../local/relay";
+import { startRelay } from "../support/relay";
+import { TestSocket, uniqueRoom } from "../support/socket";
+import { launchBrowser, type Browser, type WatchedPage } from "./browser";
+
+let relay: EmbeddedRelay;
+let browser: Browser;
+let current: WatchedPage | undefined;
+
+beforeAll(async () => {
+  [relay, browser] = await Promise.all([startRelay(), launchBrowser()]);
+});
+afterAll(async () => {
+  await Promise.all([browser?.close(), relay?.stop()]);
+});
+afterEach(async () => {
+  // Every test's page must have stayed free of console errors and dialogs.
+  const watched = current;
+  current = undefined;
+  await watched?.page.close();
+  expect(watched?.errors ?? []).toEqual([]);
+  expect(watched?.dialogs ?? []).toEqual([]);
+});
+
+async function openRoom(room: string, base = relay.url): Promise<WatchedPage> {
+  current = await browser.open(`${base}/?room=${room}`);
+  await expect.poll(() => current!.page.getAttribute("#state", "data-state")).toBe("open");
+  return current;
+}
+
+async function post(room: string, body: string | Blob, contentType = "application/json"): Promise<number> {
+  const res = await fetch(`${relay.url}/rooms/${room}/messages`, { method: "POST", headers: { "content-type": contentType }, body });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { seq: number }).seq;
+}
+
+const text = (w: WatchedPage, selector: string) => w.page.locator(selector).first().textContent({ timeout: 10_000 });
+
+describe("dashboard", () => {
+  it("is served at / and asks for a room when none is given", async () => {
+    current = await browser.open(`${relay.url}/`);
+    const { page } = current;
+    const room = uniqueRoom("picked");
+    await page.fill("#room-input", "not a room!");
+    await page.press("#room-input", "Enter");
+    expect(await text(current, "#room-error")).toContain("not a valid room name");
+    await page.fill("#room-input", room);
+    await page.press("#room-input", "Enter");
+    await page.waitForURL(`**/?room=${room}`);
+    await expect.poll(() => page.getAttribute("#state", "data-state")).toBe("open");
+    expect(await text(current, "#room")).toBe(room);
+  });
+
+  it("opens the room from the URL and shows messages published over HTTP, newest first", async () => {
+    const room = uniqueRoom("http");
+    const w = await openRoom(room);
+    await post(room, JSON.stringify({ data: { t: 21.5, unit: "C" } }));
+    await post(room, new Blob([new Uint8Array([0, 1, 0xab, 0xff])]), "application/octet-stream");
+
+    await w.page.locator('#messages li[data-seq="2"]').waitFor();
+    const items = await w.page.locator("#messages li").allTextContents();
+    expect(items[0]).toContain("#2");
+    expect(items[0]).toContain("binary · 4 B");
+    expect(items[0]).toContain("00 01 ab ff");
+    expect(items[1]).toContain("#1");
+    // Pretty-printed JSON, one key per line.
+    expect(await text(w, '#messages li[data-seq="1"] pre')).toBe('{\n  "t": 21.5,\n  "unit": "C"\n}');
+    expect(await text(w, "#seq")).toBe("2");
+  });
+
+  it("shows a second client joining and leaving", async () => {
+    const room = uniqueRoom("presence");
+    const w = await openRoom(room);
+    await expect.poll(() => text(w, "#count")).toBe("1");
+
+    const other = await TestSocket.open(`${relay.wsUrl}/rooms/${room}`);
+    const { id } = await other.next("welcome");
+    await w.page.locator(`#presence-list li[data-id="${id}"]`).waitFor();
+    await expect.poll(() => text(w, "#count")).toBe("2");
+
+    other.close();
+    await w.page.locator(`#presence-list li[data-id="${id}"]`).waitFor({ state: "detached" });
+    await expect.poll(() => text(w, "#count")).toBe("1");
+    expect(await w.page.locator("#presence-list li").count()).toBe(1); // the page itself
+  });
+
+  it("publishes from its box, with Enter or Send, to another client", async () => {
+    const room = uniqueRoom("box");
+    const w = await openRoom(room);
+    const other = await TestSocket.open(`${relay.wsUrl}/rooms/${room}`);
+    await other.next("welcome");
+
+    await w.page.fill("#publish-input", '{"hello": "world"}');
+    await w.page.press("#publish-input", "Enter");
+    await w.page.fill("#publish-input", "plain text");
+    await w.page.click("#publish-send");
+
+    const [first, second] = await other.messagesUntil(2);
+    expect(first.data).toEqual({ hello: "world" });
+    expect(second.data).toBe("plain text");
+    await expect.poll(() => text(w, "#publish-result")).toBe(`Sent as #${second.seq}`);
+    // Its own messages show too, marked as its own.
+    expect(await text(w, `#messages li[data-seq="${second.seq}"]`)).toContain("you");
+    other.close();
+  });
+
+  it("renders markup in a message as text", async () => {
+    const room = uniqueRoom("xss");
+    const w = await openRoom(room);
+    const payload = "<img src=x onerror=alert(1)>";
+    const seq = await post(room, payload, "text/plain");
+    // A second message, so the first had time to run any handler it could have had.
+    await post(room, JSON.stringify({ data: { html: payload } }));
+    await w.page.locator(`#messages li[data-seq="${seq + 1}"]`).waitFor();
+
+    expect(await text(w, `#messages li[data-seq="${seq}"] pre`)).toBe(payload);
+    expect(await w.page.locator("img").count()).toBe(0);
+    expect(w.dialogs).toEqual([]);
+  });
+
+  it("shows reconnecting while the relay is away and recovers when it is back", async () => {
+    const own = await startRelay();
+    try {
+      const room = uniqueRoom("outage");
+      const w = await openRoom(room, own.url);
+      await own.stop();
+      await expect.poll(() => w.page.getAttribute("#state", "data-state")).toBe("reconnecting");
+      expect(await text(w, "#state")).toContain("Reconnecting");
+
+      await own.restart(); // same port, same storage
+      await expect.poll(() => w.page.getAttribute("#state", "data-state"), { timeout: 40_000 }).toBe("open");
+      // Chromium itself logs every refused connection attempt while the relay
+      // was down; those are the browser's, not the page's.
+      w.errors.splice(0, Infinity, ...w.errors.filter((e) => !e.includes("net::ERR_CONNECTION_REFUSED")));
+      const res = await fetch(`${own.url}/rooms/${room}/messages`, { method: "POST", body: '{"data":"after the outage"}', headers: { "content-type": "application/json" } });
+      const { seq } = (await res.json()) as { seq: number };
+      expect(await text(w, `#messages li[data-seq="${seq}"] pre`)).toBe("after the outage");
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it("fits a phone and a desktop, dark and light (screenshots in test/.tmp/dashboard)", async () => {
+    const room = uniqueRoom("looks");
+    const w = await openRoom(room);
+    const other = await TestSocket.open(`${relay.wsUrl}/rooms/${room}`);
+    await other.next("welcome");
+    await post(room, JSON.stringify({ data: { device: "sensor-12", t: 21.5, humidity: 0.41, tags: ["kitchen", "north"] } }));
+    await post(room, "door opened", "text/plain");
+    await post(room, new Blob([new Uint8Array(Array.from({ length: 48 }, (_, i) => i * 5))]), "application/octet-stream");
+    other.publish({ from: "another client", ok: true });
+    await w.page.locator('#messages li[data-seq="4"]').waitFor();
+
+    const dir = join(process.cwd(), "test", ".tmp", "dashboard");
+    await mkdir(dir, { recursive: true });
+    for (const [name, viewport] of [["desktop", { width: 1280, height: 800 }], ["phone", { width: 390, height: 844 }]] as const) {
+      await w.page.setViewportSize(viewport);
+      // Nothing sticks out sideways: no horizontal scrolling at any width.
+      expect(await w.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
+      for (const colorScheme of ["light", "dark"] as const) {
+        await w.page.emulateMedia({ colorScheme });
+        await w.page.screenshot({ path: join(dir, `${name}-${colorScheme}.png`), fullPage: true });
+      }
+    }
+    other.close();
+  });
+});

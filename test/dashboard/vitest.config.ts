@@ -1,0 +1,15 @@
+import { defineConfig } from "vitest/config";
+
+// The dashboard in a real headless Chromium (Debian's, driven by
+// playwright-core) against the embedded relay, which serves the page from
+// public/ like wrangler does.
+export default defineConfig({
+  test: {
+    name: "dashboard",
+    include: ["**/*.test.ts"],
+    environment: "node",
+    globalSetup: ["./global-setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+  },
+});
