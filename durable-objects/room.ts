@@ -57,6 +57,14 @@ export interface PublishInput {
   publishId: string | null;
 }
 
+/**
+ * Wake-up counters for the benchmark's idle check (bench/): how often a Room
+ * was constructed and how many frames reached `webSocketMessage`, in this
+ * isolate. Module scope outlives an evicted Room, so a ping that woke one
+ * would show here. Surfaced as the `x-roomcast-wakes` header of `GET /rooms/:room`.
+ */
+const wakes = { constructed: 0, messages: 0 };
+
 export class Room extends DurableObject<Env> {
   private readonly store: RoomStore;
   private readonly limits: Limits;
@@ -70,6 +78,7 @@ export class Room extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    wakes.constructed++;
     this.store = new RoomStore(ctx.storage.sql);
     this.limits = readLimits(env);
     this.budget = new SendBudget(
@@ -147,7 +156,7 @@ export class Room extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  describe(room: string): RoomDescription & { instance: string } {
+  describe(room: string): RoomDescription & { instance: string; wakes: string } {
     this.bindName(room);
     return {
       room: this.room,
@@ -155,6 +164,7 @@ export class Room extends DurableObject<Env> {
       epoch: this.epoch,
       connections: this.openSockets().length + this.sse.size,
       instance: this.instance,
+      wakes: `${wakes.constructed} ${wakes.messages}`,
     };
   }
 
@@ -186,6 +196,7 @@ export class Room extends DurableObject<Env> {
   // ---- hibernation handlers -------------------------------------------------
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    wakes.messages++;
     this.budget.alive(ws);
     const tooBig =
       typeof message === "string"

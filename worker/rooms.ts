@@ -62,8 +62,9 @@ rooms.get("/:room", async (c) => {
     assertScope(c.get("identity"), "subscribe");
     return forward(c);
   }
-  const { instance, ...description } = await stub(c).describe(c.get("room"));
+  const { instance, wakes, ...description } = await stub(c).describe(c.get("room"));
   c.header("x-roomcast-instance", instance);
+  c.header("x-roomcast-wakes", wakes); // "<constructed> <messages>", read by the benchmark
   return c.json(description);
 });
 
