@@ -89,11 +89,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case "tail":
         return await tailCommand(rest, io);
       case undefined:
+        io.err(HELP.main!);
+        return EXIT_USAGE;
       case "help":
       case "-h":
       case "--help":
         io.out(HELP.main!);
-        return command === undefined ? EXIT_USAGE : EXIT_OK;
+        return EXIT_OK;
       case "-v":
       case "--version":
         io.out(version());
@@ -300,8 +302,8 @@ function oneLine(error: unknown): string {
 }
 
 function version(): string {
-  // dist/client/cli.js and client/cli.ts sit at different depths below package.json.
-  for (const rel of ["../../package.json", "../package.json"]) {
+  // dist/pkg/client/ and client/ sit at different depths below package.json.
+  for (const rel of ["../../../package.json", "../package.json"]) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as { name?: string; version?: string };
       if (pkg.name === "roomcast" && pkg.version) return pkg.version;

@@ -268,6 +268,8 @@ export class RoomcastClient {
       // some implementations fix it; we only read text frames anyway
     }
     this.setTimer("connect", this.opt("connectTimeout"), () => this.linkDead(ws, "connect timeout"));
+    // A failed connection closes with 1006 and no reason; its error event said why.
+    let failure = "";
     ws.onmessage = (event: { data?: unknown }) => {
       if (ws === this.ws) this.onFrame(ws, event.data);
     };
@@ -278,9 +280,10 @@ export class RoomcastClient {
       const text = String(event?.message ?? event?.error?.message ?? "");
       const m = /Unexpected server response: (\d{3})/.exec(text);
       if (m) this.refusedStatus = Number(m[1]);
+      if (text) failure = text;
     };
     ws.onclose = (event: { code?: number; reason?: string }) => {
-      this.socketGone(ws, event?.code ?? 1006, event?.reason ?? "");
+      this.socketGone(ws, event?.code ?? 1006, event?.reason || failure);
     };
   }
 

@@ -56,6 +56,16 @@ describe("roomcast token", () => {
     expect(t.err[1]).toMatch(/--help/);
   });
 
+  it("prints the version; with no command prints help to stderr and exits 2", async () => {
+    const v = io();
+    expect(await run(["--version"], v.io)).toBe(0);
+    expect(v.out).toEqual([expect.stringMatching(/^\d+\.\d+\.\d+/)]);
+    const none = io();
+    expect(await run([], none.io)).toBe(2);
+    expect(none.out).toEqual([]);
+    expect(none.err[0]).toMatch(/Usage: roomcast <command>/);
+  });
+
   it("has --help for every command, exit 0", async () => {
     for (const cmd of ["token", "publish", "tail"]) {
       const t = io();
