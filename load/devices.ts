@@ -29,6 +29,8 @@ export interface DeviceOptions {
   /** Readings per second. */
   rate: number;
   tally: Tally;
+  /** Stop making readings after this many (a test that needs an exact count); unbounded when omitted. */
+  limit?: number;
 }
 
 export abstract class Device {
@@ -50,7 +52,10 @@ export abstract class Device {
     const begin = setTimeout(() => {
       if (this.stopped) return;
       this.connect();
-      this.timer = setInterval(() => this.publish(newReading(this.options.name, ++this.made)), 1000 / this.options.rate);
+      this.timer = setInterval(() => {
+        this.publish(newReading(this.options.name, ++this.made));
+        if (this.made >= (this.options.limit ?? Infinity)) this.stopPublishing();
+      }, 1000 / this.options.rate);
     }, delayMs);
     begin.unref?.();
   }
