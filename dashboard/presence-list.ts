@@ -18,8 +18,7 @@ export class PresenceView {
   private readonly list: HTMLUListElement;
   private readonly note: HTMLElement;
   private readonly countEl: HTMLElement;
-  /** Clients by id; `connectedAt` is only known for those the snapshot listed. */
-  private clients = new Map<string, { meta: PresenceClient["meta"]; connectedAt?: number }>();
+  private clients = new Map<string, Omit<PresenceClient, "id">>();
   private count = 0;
   /** Frames seen since the snapshot request went out; null when none is in flight. */
   private sinceSnapshot: PresenceFrame[] | null = null;
@@ -75,7 +74,8 @@ export class PresenceView {
 
   private applyToList(frame: PresenceFrame): void {
     if (frame.event === "join") {
-      if (!this.clients.has(frame.id)) this.clients.set(frame.id, { meta: frame.meta });
+      // A join frame carries no time; the moment it arrived is close enough.
+      if (!this.clients.has(frame.id)) this.clients.set(frame.id, { meta: frame.meta, connectedAt: Date.now() });
     } else {
       this.clients.delete(frame.id);
     }
@@ -85,16 +85,20 @@ export class PresenceView {
     setText(this.countEl, `${this.count} connected`);
     const own = this.ownId();
     // Our own connection first, then the longest-connected.
-    const entries = [...this.clients].sort(([a, x], [b, y]) => Number(b === own) - Number(a === own) || (x.connectedAt ?? Infinity) - (y.connectedAt ?? Infinity));
+    const entries = [...this.clients].sort(([a, x], [b, y]) => Number(b === own) - Number(a === own) || x.connectedAt - y.connectedAt);
     const items = entries.slice(0, MAX_LISTED).map(([id, client]) => {
       const meta = client.meta && Object.keys(client.meta).length > 0 ? JSON.stringify(client.meta) : null;
       return h(
         "li",
         { attrs: { "data-id": id } },
         h("span", { class: "dot", attrs: { "aria-hidden": "true" } }),
-        h("span", { class: "presence-id" }, id, id === own && h("span", { class: "you" }, "you")),
-        client.connectedAt !== undefined && h("span", { class: "muted small" }, `since ${clockTime(client.connectedAt)}`),
-        meta && h("code", { class: "presence-meta" }, meta),
+        h(
+          "div",
+          { class: "presence-who" },
+          h("span", { class: "presence-id" }, id, id === own && h("span", { class: "you" }, "you")),
+          h("span", { class: "muted small" }, `since ${clockTime(client.connectedAt)}`),
+          meta && h("code", { class: "presence-meta" }, meta),
+        ),
       );
     });
     if (entries.length > MAX_LISTED) items.push(h("li", { class: "muted small" }, `and ${entries.length - MAX_LISTED} more`));

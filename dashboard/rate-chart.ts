@@ -1,5 +1,5 @@
 /**
- * The msgs/sec sparkline: a canvas redrawn once a second (and on resize),
+ * The msgs/sec chart: a canvas redrawn once a second (and on resize),
  * sized for the device's pixel ratio, in the theme's colours (read from CSS
  * custom properties, so dark and light both work).
  */
@@ -28,30 +28,17 @@ export class RateChart {
     const grid = style.getPropertyValue("--line").trim() || "#8884";
 
     ctx.clearRect(0, 0, width, height);
-    const pad = 2 * ratio;
+    // One bar per second: the data is a count per second, so bars say it as it is.
     const max = Math.max(1, ...series);
-    const x = (i: number) => (i / (series.length - 1)) * width;
-    const y = (v: number) => height - pad - (v / max) * (height - 2 * pad);
-
-    ctx.strokeStyle = grid;
-    ctx.lineWidth = ratio;
-    ctx.beginPath();
-    ctx.moveTo(0, height - ratio / 2);
-    ctx.lineTo(width, height - ratio / 2);
-    ctx.stroke();
-
-    ctx.beginPath();
-    series.forEach((v, i) => (i === 0 ? ctx.moveTo(x(i), y(v)) : ctx.lineTo(x(i), y(v))));
-    ctx.lineJoin = "round";
-    ctx.lineWidth = 1.5 * ratio;
-    ctx.strokeStyle = accent;
-    ctx.stroke();
-    ctx.lineTo(width, height);
-    ctx.lineTo(0, height);
-    ctx.closePath();
-    ctx.globalAlpha = 0.18;
+    const slot = width / series.length;
+    const gap = slot > 4 * ratio ? ratio : 0;
     ctx.fillStyle = accent;
-    ctx.fill();
-    ctx.globalAlpha = 1;
+    series.forEach((count, i) => {
+      if (count === 0) return;
+      const barHeight = Math.max(ratio, (count / max) * (height - ratio));
+      ctx.fillRect(i * slot, height - barHeight, slot - gap, barHeight);
+    });
+    ctx.fillStyle = grid;
+    ctx.fillRect(0, height - ratio, width, ratio); // the zero line
   }
 }

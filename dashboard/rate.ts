@@ -22,10 +22,10 @@ export class RateMeter {
     return out;
   }
 
-  /** The rate over the last complete second. */
-  current(now = Date.now()): number {
-    const s = this.series(now);
-    return s[s.length - 2] ?? 0;
+  /** Mean rate over the last `seconds` complete seconds (the running one is left out). */
+  average(seconds: number, now = Date.now()): number {
+    const complete = this.series(now).slice(0, -1).slice(-seconds);
+    return complete.reduce((a, b) => a + b, 0) / complete.length;
   }
 
   private advance(second: number): void {

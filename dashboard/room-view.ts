@@ -16,6 +16,8 @@ import { ConnectionStatus } from "./status.js";
 
 /** Messages loaded from history when the page opens. */
 const HISTORY_ON_OPEN = 50;
+/** The msgs/s figure is averaged over this many seconds, so a slow room does not flicker between 0 and 1. */
+const RATE_AVERAGE_SECONDS = 10;
 
 export function renderRoom(root: HTMLElement, room: string, token: string | undefined): RoomcastClient {
   const origin = location.origin;
@@ -38,7 +40,7 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
     { class: "card stats", attrs: { "aria-label": "Room statistics" } },
     h("div", { class: "stat" }, h("span", { class: "stat-label" }, "seq"), seqEl),
     h("div", { class: "stat" }, h("span", { class: "stat-label" }, "connected"), countEl),
-    h("div", { class: "stat" }, h("span", { class: "stat-label" }, "msgs/s"), rateEl),
+    h("div", { class: "stat", attrs: { title: `Average over the last ${RATE_AVERAGE_SECONDS} s` } }, h("span", { class: "stat-label" }, "msgs/s"), rateEl),
     h("div", { class: "stat-chart" }, chart.element, h("span", { class: "muted small" }, "last 60 s")),
   );
 
@@ -58,7 +60,10 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
   const showCount = () => setText(countEl, String(presence.connections));
   let welcomed = false;
 
-  client.on("state", (state) => status.setState(state));
+  client.on("state", (state) => {
+    status.setState(state);
+    document.body.dataset.link = state; // lets the stylesheet grey out what may be stale
+  });
   client.on("disconnect", (info) => status.disconnected(info));
   client.on("welcome", (welcome) => {
     if (welcomed && !welcome.recovered) messages.notice("Reconnected, but the relay no longer had every message missed meanwhile.");
@@ -87,9 +92,9 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
   client.on("error", (error) => messages.notice(error.message));
 
   const tick = () => {
-    const series = meter.series();
-    setText(rateEl, String(series[series.length - 2] ?? 0));
-    chart.draw(series.slice(0, -1)); // the running second is not complete yet
+    const rate = meter.average(RATE_AVERAGE_SECONDS);
+    setText(rateEl, rate >= 10 || rate === 0 ? String(Math.round(rate)) : rate.toFixed(1));
+    chart.draw(meter.series().slice(0, -1)); // the running second is not complete yet
   };
   tick();
   setInterval(tick, 1000);

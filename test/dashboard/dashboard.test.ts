@@ -42,6 +42,13 @@ async function post(room: string, body: string | Blob, contentType = "applicatio
   return ((await res.json()) as { seq: number }).seq;
 }
 
+/** Screenshots land in test/.tmp/dashboard (git-ignored), to be looked at. */
+const SHOTS = join(process.cwd(), "test", ".tmp", "dashboard");
+async function screenshot(w: WatchedPage, name: string): Promise<void> {
+  await mkdir(SHOTS, { recursive: true });
+  await w.page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
 const text = (w: WatchedPage, selector: string) => w.page.locator(selector).first().textContent({ timeout: 10_000 });
 
 describe("dashboard", () => {
@@ -134,6 +141,7 @@ describe("dashboard", () => {
       await own.stop();
       await expect.poll(() => w.page.getAttribute("#state", "data-state")).toBe("reconnecting");
       expect(await text(w, "#state")).toContain("Reconnecting");
+      await screenshot(w, "reconnecting");
 
       await own.restart(); // same port, same storage
       await expect.poll(() => w.page.getAttribute("#state", "data-state"), { timeout: 40_000 }).toBe("open");
@@ -158,16 +166,15 @@ describe("dashboard", () => {
     await post(room, new Blob([new Uint8Array(Array.from({ length: 48 }, (_, i) => i * 5))]), "application/octet-stream");
     other.publish({ from: "another client", ok: true });
     await w.page.locator('#messages li[data-seq="4"]').waitFor();
+    await expect.poll(() => text(w, "#rate")).not.toBe("0"); // the chart has its first bar
 
-    const dir = join(process.cwd(), "test", ".tmp", "dashboard");
-    await mkdir(dir, { recursive: true });
     for (const [name, viewport] of [["desktop", { width: 1280, height: 800 }], ["phone", { width: 390, height: 844 }]] as const) {
       await w.page.setViewportSize(viewport);
       // Nothing sticks out sideways: no horizontal scrolling at any width.
       expect(await w.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
       for (const colorScheme of ["light", "dark"] as const) {
         await w.page.emulateMedia({ colorScheme });
-        await w.page.screenshot({ path: join(dir, `${name}-${colorScheme}.png`), fullPage: true });
+        await screenshot(w, `${name}-${colorScheme}`);
       }
     }
     other.close();
