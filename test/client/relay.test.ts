@@ -143,6 +143,40 @@ describe("RoomcastClient against the relay", () => {
   });
 });
 
+describe("a flaky relay", () => {
+  it("two restarts during a stream of 200 publishes: each published once, received once, in order", async () => {
+    const room = uniqueRoom("chaos");
+    const publisher = new RoomcastClient({ url: relay.wsUrl, room, ...fast });
+    const receiver = new RoomcastClient({ url: relay.wsUrl, room, ...fast });
+    const got = collect(receiver);
+    await waitFor(() => publisher.state === "open" && receiver.state === "open", 15_000, "both open");
+
+    const acks: Promise<{ seq: number }>[] = [];
+    const publishSome = async (from: number, to: number) => {
+      for (let n = from; n < to; n++) {
+        acks.push(publisher.publish({ n }));
+        if (n % 10 === 0) await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await publishSome(0, 60);
+    await relay.restart(); // some in flight, some queued
+    await publishSome(60, 130);
+    await relay.stop();
+    await publishSome(130, 160); // while the relay is down
+    await relay.restart();
+    await publishSome(160, 200);
+
+    const seqs = (await Promise.all(acks)).map((a) => a.seq);
+    expect(seqs).toEqual([...Array(200).keys()].map((i) => i + 1));
+    await waitFor(() => got.length >= 200, 20_000, "all 200 received");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got.map((m) => (m.data as { n: number }).n)).toEqual([...Array(200).keys()]);
+    expect(got.map((m) => m.seq)).toEqual(seqs);
+    publisher.close();
+    receiver.close();
+  });
+});
+
 describe("roomcast CLI against the relay", () => {
   it("publish prints {seq, epoch}; tail --since 0 prints each envelope once as a JSON line", async () => {
     const room = uniqueRoom("cli");
