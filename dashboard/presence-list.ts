@@ -59,10 +59,15 @@ export class PresenceView {
       this.note.hidden = true;
     } catch (error) {
       this.sinceSnapshot = null;
-      this.note.hidden = false;
-      setText(this.note, `Client list unavailable: ${error instanceof Error ? error.message : String(error)}`);
+      this.unavailable(error instanceof Error ? error.message : String(error));
     }
     this.render();
+  }
+
+  /** Says why the list shows only the joins seen since the page opened. */
+  unavailable(why: string): void {
+    this.note.hidden = false;
+    setText(this.note, `Only clients that joined since the page opened are listed (${why}).`);
   }
 
   apply(frame: PresenceFrame): void {

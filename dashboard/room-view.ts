@@ -77,6 +77,7 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
     welcomed = true;
     presence.setCount(welcome.count);
     if (tokenAllows(token, "presence")) void presence.refresh(() => api.presence());
+    else presence.unavailable("the token lacks the presence scope");
     showSeq();
     showCount();
   });

@@ -6,9 +6,11 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { signJwt } from "../../client/jwt";
 import type { EmbeddedRelay } from "../../local/relay";
 import { startRelay } from "../support/relay";
 import { TestSocket, uniqueRoom } from "../support/socket";
+import { MAX_SHOWN } from "../../dashboard/message-list";
 import { launchBrowser, type Browser, type WatchedPage } from "./browser";
 
 let relay: EmbeddedRelay;
@@ -66,21 +68,40 @@ describe("dashboard", () => {
     expect(await text(current, "#room")).toBe(room);
   });
 
-  it("opens the room from the URL and shows messages published over HTTP, newest first", async () => {
+  it("opens the room from the URL with recent history, then shows messages published over HTTP, newest first", async () => {
     const room = uniqueRoom("http");
+    await post(room, JSON.stringify({ data: "before the page opened" }));
     const w = await openRoom(room);
+    expect(await text(w, '#messages li[data-seq="1"] pre')).toBe("before the page opened");
+
     await post(room, JSON.stringify({ data: { t: 21.5, unit: "C" } }));
     await post(room, new Blob([new Uint8Array([0, 1, 0xab, 0xff])]), "application/octet-stream");
-
-    await w.page.locator('#messages li[data-seq="2"]').waitFor();
+    await w.page.locator('#messages li[data-seq="3"]').waitFor();
     const items = await w.page.locator("#messages li").allTextContents();
-    expect(items[0]).toContain("#2");
+    expect(items).toHaveLength(3);
+    expect(items[0]).toContain("#3");
     expect(items[0]).toContain("binary · 4 B");
     expect(items[0]).toContain("00 01 ab ff");
-    expect(items[1]).toContain("#1");
+    expect(items[1]).toContain("#2");
     // Pretty-printed JSON, one key per line.
-    expect(await text(w, '#messages li[data-seq="1"] pre')).toBe('{\n  "t": 21.5,\n  "unit": "C"\n}');
-    expect(await text(w, "#seq")).toBe("2");
+    expect(await text(w, '#messages li[data-seq="2"] pre')).toBe('{\n  "t": 21.5,\n  "unit": "C"\n}');
+    expect(await text(w, "#seq")).toBe("3");
+  });
+
+  it("keeps a bounded list, newest first", async () => {
+    const room = uniqueRoom("bounded");
+    const w = await openRoom(room);
+    // Three publishers, each within the per-connection burst of 100.
+    const perSocket = Math.ceil((MAX_SHOWN + 20) / 3);
+    const total = perSocket * 3;
+    const publishers = await Promise.all([1, 2, 3].map(() => TestSocket.open(`${relay.wsUrl}/rooms/${room}`)));
+    for (const p of publishers) for (let n = 0; n < perSocket; n++) p.publish({ n });
+    await w.page.locator(`#messages li[data-seq="${total}"]`).waitFor();
+    await expect.poll(() => text(w, "#feed-summary")).toBe(`latest ${MAX_SHOWN} of ${total}`);
+    expect(await w.page.locator("#messages li").count()).toBe(MAX_SHOWN);
+    const seqs = await w.page.locator("#messages li").evaluateAll((lis) => lis.map((li) => Number(li.getAttribute("data-seq"))));
+    expect(seqs).toEqual(Array.from({ length: MAX_SHOWN }, (_, i) => total - i));
+    for (const p of publishers) p.close();
   });
 
   it("shows a second client joining and leaving", async () => {
@@ -151,6 +172,24 @@ describe("dashboard", () => {
       const res = await fetch(`${own.url}/rooms/${room}/messages`, { method: "POST", body: '{"data":"after the outage"}', headers: { "content-type": "application/json" } });
       const { seq } = (await res.json()) as { seq: number };
       expect(await text(w, `#messages li[data-seq="${seq}"] pre`)).toBe("after the outage");
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it("opens a room with ?token=, and without the presence and history scopes asks for neither", async () => {
+    const secret = "dashboard-test-secret";
+    const own = await startRelay({ vars: { AUTH_SECRET: secret } });
+    try {
+      const room = uniqueRoom("auth");
+      const claims = { sub: "viewer", rooms: [room], scope: "subscribe publish", exp: Math.floor(Date.now() / 1000) + 600 };
+      const token = await signJwt(claims, secret);
+      const w = await openRoom(`${room}&token=${token}`, own.url);
+      await w.page.fill("#publish-input", '{"via": "token"}');
+      await w.page.press("#publish-input", "Enter");
+      await expect.poll(() => text(w, "#publish-result")).toBe("Sent as #1");
+      expect(await text(w, ".presence p")).toContain("lacks the presence scope");
+      // afterEach checks the console: no refused /presence or /messages request.
     } finally {
       await own.stop();
     }
