@@ -55,6 +55,9 @@ export interface TallyReport {
   ok: boolean;
 }
 
+/** The per-second timeline stops after a day (a run is minutes long). */
+const MAX_TIMELINE_SECONDS = 86_400;
+
 interface RoomTrack {
   /** The seq the room ended at; undefined until `endRoom`. */
   end: number | undefined;
@@ -168,6 +171,7 @@ export class Tally {
     const ms = receivedAt - reading.t;
     this.latency.record(ms);
     const second = Math.max(0, Math.floor((receivedAt - this.startedAt) / 1000));
+    if (second > MAX_TIMELINE_SECONDS) return; // a clock far off: keep the total, skip the chart
     while (this.perSecond.length <= second) this.perSecond.push({ delivered: 0, latency: new Histogram() });
     const bucket = this.perSecond[second]!;
     bucket.delivered++;
