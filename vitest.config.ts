@@ -4,6 +4,6 @@ import { defineConfig } from "vitest/config";
 // against the real relay over real sockets.
 export default defineConfig({
   test: {
-    projects: ["./test/unit/vitest.config.ts", "./test/e2e/vitest.config.ts", "./test/client/vitest.config.ts", "./test/dashboard/vitest.config.ts", "./test/sim/vitest.config.ts", "./test/sim/vitest.config.ts"],
+    projects: ["./test/unit/vitest.config.ts", "./test/e2e/vitest.config.ts", "./test/client/vitest.config.ts", "./test/dashboard/vitest.config.ts", "./test/sim/vitest.config.ts"],
   },
 });
