@@ -43,6 +43,7 @@ Commands:
   token     print a signed access token (JWT)
   publish   publish one message over HTTP
   tail      print a room's messages as JSON lines, live
+  simulate  run a fleet of simulated devices and dashboards (in a checkout; see docs/simulate.md)
 
 Run 'roomcast <command> --help' for a command's flags.
 Exit codes: 0 ok, 1 failure, 2 bad usage.`,
@@ -88,6 +89,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return await publishCommand(rest, io);
       case "tail":
         return await tailCommand(rest, io);
+      case "simulate": // sim/ (not shipped in the package: it embeds the relay); a computed path so tsc's build leaves it out
+        return await (await import(/* @vite-ignore */ String("../sim/main.js"))).simulate(rest, io);
       case undefined:
         io.err(HELP.main!);
         return EXIT_USAGE;
