@@ -1,0 +1,44 @@
+/**
+ * The load process: one per bench run, apart from every server it measures
+ * (so the load never shares a CPU queue or a heap with them). It takes jobs
+ * over IPC and answers each with its result; several jobs may run at once
+ * (the idle scenario waits side by side). Progress goes to stderr.
+ */
+import type { Job, JobResult } from "./jobs.js";
+import { connect } from "./scenarios/connect.js";
+import { fanout } from "./scenarios/fanout.js";
+import { idle } from "./scenarios/idle.js";
+import { latency } from "./scenarios/latency.js";
+
+/** Parent → child. */
+export interface JobRequest {
+  id: number;
+  job: Job;
+}
+
+/** Child → parent. */
+export type JobReply = { id: number; result: JobResult } | { id: number; error: string };
+
+async function run(job: Job): Promise<JobResult> {
+  const started = Date.now();
+  const progress = (line: string) =>
+    process.stderr.write(`  [${job.endpoint.name} ${job.scenario} +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
+  switch (job.scenario) {
+    case "fanout":
+      return fanout(job, progress);
+    case "latency":
+      return latency(job, progress);
+    case "connect":
+      return connect(job, progress);
+    case "idle":
+      return idle(job, progress);
+  }
+}
+
+process.on("message", ({ id, job }: JobRequest) => {
+  run(job).then(
+    (result) => process.send!({ id, result } satisfies JobReply),
+    (error: unknown) => process.send!({ id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies JobReply),
+  );
+});
+process.on("disconnect", () => process.exit(0)); // the bench ended (or died): so do we

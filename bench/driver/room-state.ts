@@ -1,0 +1,47 @@
+/**
+ * What the load process reads of a room over plain HTTP, the same way for
+ * every system: its open connections and its wake-up counters (how often its
+ * object was constructed, how many frames reached its message handler).
+ * Reading them wakes a hibernated object, which the idle scenario allows for.
+ */
+import type { SystemEndpoint } from "../systems/system.js";
+import { counterUrl } from "./wire.js";
+
+export interface RoomCounters {
+  connections: number;
+  constructed: number;
+  messages: number;
+}
+
+export async function roomCounters(endpoint: SystemEndpoint, room: string): Promise<RoomCounters> {
+  const res = await fetch(counterUrl(endpoint, room));
+  const body = (await res.json()) as Partial<RoomCounters>;
+  if (!res.ok) throw new Error(`GET ${counterUrl(endpoint, room)}: HTTP ${res.status}`);
+  if (endpoint.name === "roomcast") {
+    // Roomcast's public answer is {room, seq, epoch, connections}; the counters ride in a header.
+    const [constructed, messages] = (res.headers.get("x-roomcast-wakes") ?? "0 0").split(" ").map(Number);
+    return { connections: body.connections ?? 0, constructed: constructed!, messages: messages! };
+  }
+  return { connections: body.connections ?? 0, constructed: body.constructed ?? 0, messages: body.messages ?? 0 };
+}
+
+/** Waits until the room has no connections left, so the next measurement starts on a calm server. */
+export async function settle(endpoint: SystemEndpoint, room: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(async () => (await roomCounters(endpoint, room)).connections === 0, timeoutMs);
+}
+
+export async function waitFor(done: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() >= deadline) return false;
+    await sleep(everyMs);
+  }
+  return true;
+}
+
+/** Waits until no frame has arrived for `quietMs` (`lastFrameAt` is read each time). */
+export async function quiet(lastFrameAt: () => number, quietMs = 300, timeoutMs = 60_000): Promise<void> {
+  await waitFor(() => Date.now() - lastFrameAt() >= quietMs, timeoutMs, 50);
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

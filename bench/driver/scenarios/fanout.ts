@@ -1,0 +1,36 @@
+/**
+ * Fan-out burst: N subscribers, one publisher that sends M messages at once.
+ * Throughput is every delivered message over the time from the first send to
+ * the last delivery, i.e. until every subscriber has every message.
+ */
+import { openSockets, randomPrefix, Tally, terminateAll } from "../../../load/index.js";
+import type { FanoutJob, FanoutResult } from "../jobs.js";
+import { openAudience } from "../audience.js";
+import { quiet, settle, waitFor } from "../room-state.js";
+import { deliveryOf } from "./delivery.js";
+import { now, publishFrame, socketUrl } from "../wire.js";
+
+export async function fanout(job: FanoutJob, progress: (line: string) => void): Promise<FanoutResult> {
+  const { endpoint, subscribers, messages } = job;
+  const room = randomPrefix();
+  const tally = new Tally();
+  tally.beginRoom(room, 0);
+  const audience = await openAudience(endpoint, room, subscribers, tally);
+  const [publisher] = await openSockets(socketUrl(endpoint, room), 1, { onMessage: () => (audience.lastFrameAt = Date.now()) });
+  await quiet(() => audience.lastFrameAt); // presence floods of the joins are not part of the burst
+  progress(`${subscribers} subscribers open; burst of ${messages}`);
+
+  const started = now();
+  for (let n = 1; n <= messages; n++) publisher!.send(publishFrame(endpoint, "pub", n));
+  tally.endRoom(room, messages);
+  const expected = subscribers * messages;
+  await waitFor(() => tally.deliveredCount >= expected, job.timeoutMs, 5);
+  const seconds = Math.max(1e-6, (audience.lastDeliveryAt - started) / 1000);
+  const delivery = deliveryOf(tally);
+
+  terminateAll([...audience.sockets, publisher]);
+  await settle(endpoint, room);
+  return { subscribers, messages, seconds: round(seconds, 3), msgsPerSec: Math.round(delivery.delivered / seconds), ...delivery };
+}
+
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;

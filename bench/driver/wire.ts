@@ -1,0 +1,43 @@
+/**
+ * How each system's frames look. Roomcast wraps every message in its JSON
+ * envelope (the seq comes from the room); the others forward the publisher's
+ * frame as it was, so the publisher numbers its messages itself (`n`). Either
+ * way a subscriber gets back (seq, reading), which is what the tally counts.
+ */
+import { newReading, type Reading } from "../../load/index.js";
+import { roomPath, type SystemEndpoint } from "../systems/system.js";
+
+/** Milliseconds with sub-millisecond resolution, on one clock for publisher and subscribers (same process). */
+export const now = (): number => performance.timeOrigin + performance.now();
+
+export interface Delivered {
+  seq: number;
+  data: Reading & { n?: number };
+}
+
+export function socketUrl(endpoint: SystemEndpoint, room: string, mode: "json" | "raw" = "json"): string {
+  const url = new URL(roomPath(endpoint, room), endpoint.origin);
+  url.protocol = "ws:";
+  if (endpoint.name === "roomcast" && mode === "raw") url.searchParams.set("mode", "raw");
+  return url.toString();
+}
+
+export function counterUrl(endpoint: SystemEndpoint, room: string): string {
+  return new URL(roomPath(endpoint, room), endpoint.origin).toString();
+}
+
+/** The frame the publisher sends for its `n`-th message (n from 1). */
+export function publishFrame(endpoint: SystemEndpoint, publisher: string, n: number): string {
+  const data = { ...newReading(publisher, n, now()), n };
+  return endpoint.name === "roomcast" ? JSON.stringify({ type: "publish", data }) : JSON.stringify(data);
+}
+
+/** A received frame as a delivery, or null for anything else (welcome, presence, pong). */
+export function decode(endpoint: SystemEndpoint, frame: string | Buffer): Delivered | null {
+  if (typeof frame !== "string" || frame === "pong") return null;
+  const parsed = JSON.parse(frame) as { type?: string; seq?: number; data?: Delivered["data"]; n?: number };
+  if (endpoint.name === "roomcast") {
+    return parsed.type === "message" ? { seq: parsed.seq!, data: parsed.data! } : null;
+  }
+  return typeof parsed.n === "number" ? { seq: parsed.n, data: parsed as Delivered["data"] } : null;
+}

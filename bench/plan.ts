@@ -1,0 +1,35 @@
+/**
+ * How big each scenario is, in full and quick mode. Quick mode (`--quick`)
+ * keeps the whole run under two minutes on a shared 2-core machine: smaller
+ * rooms, shorter runs, one idle size. Bursts are sized so every point
+ * delivers a similar total, enough to dwarf timer and scheduling noise.
+ */
+export interface Plan {
+  mode: "full" | "quick";
+  fanout: { subscribers: number[]; deliveries: number; maxMessages: number; rounds: number; timeoutMs: number };
+  latency: { subscribers: number; rate: number; seconds: number };
+  connect: { sockets: number; concurrency: number };
+  idle: { counts: number[]; hibernateMs: number; pingers: number };
+}
+
+export const FULL: Plan = {
+  mode: "full",
+  fanout: { subscribers: [100, 500, 1000], deliveries: 200_000, maxMessages: 1000, rounds: 2, timeoutMs: 60_000 },
+  latency: { subscribers: 100, rate: 100, seconds: 10 },
+  connect: { sockets: 1000, concurrency: 50 },
+  // workerd evicts an idle object after ~10 s; 12 s leaves a margin.
+  idle: { counts: [1000, 5000], hibernateMs: 12_000, pingers: 1000 },
+};
+
+export const QUICK: Plan = {
+  mode: "quick",
+  fanout: { subscribers: [50, 200], deliveries: 40_000, maxMessages: 500, rounds: 1, timeoutMs: 30_000 },
+  latency: { subscribers: 50, rate: 100, seconds: 4 },
+  connect: { sockets: 300, concurrency: 50 },
+  idle: { counts: [1000], hibernateMs: 11_000, pingers: 1000 },
+};
+
+/** Messages in one burst to N subscribers. */
+export function burstSize(plan: Plan, subscribers: number): number {
+  return Math.min(plan.fanout.maxMessages, Math.round(plan.fanout.deliveries / subscribers));
+}

@@ -1,0 +1,80 @@
+/**
+ * The summary printed at the end of a run (and pasted into
+ * docs/performance.md): one row per measurement, one column per system, and
+ * the ratios the targets are about.
+ */
+import type { SystemName } from "../systems/system.js";
+import type { BenchResults } from "./results.js";
+import { ratio } from "./targets.js";
+
+type Row = [string, ...string[]];
+
+export function summaryTable(r: BenchResults): string {
+  const systems = r.systems;
+  const header: Row = ["measurement", ...systems, "roomcast/bare", "roomcast/partyserver"];
+  const rows: Row[] = [];
+  const withRatios = (label: string, value: (s: SystemName) => number | undefined, unit = "") => {
+    const cell = (s: SystemName) => {
+      const v = value(s);
+      return v === undefined ? "–" : `${fmt(v)}${unit}`;
+    };
+    const vs = (peer: SystemName) => {
+      const a = value("roomcast");
+      const b = value(peer);
+      return a === undefined || b === undefined ? "–" : `${ratio(a, b).toFixed(2)}×`;
+    };
+    rows.push([label, ...systems.map(cell), vs("bare"), vs("partyserver")]);
+  };
+
+  const counts = [...new Set(Object.values(r.fanout).flatMap((ps) => ps?.map((p) => p.subscribers) ?? []))].sort((a, b) => a - b);
+  for (const n of counts) {
+    withRatios(`fan-out N=${n} (msg/s)`, (s) => r.fanout[s]?.find((p) => p.subscribers === n)?.msgsPerSec);
+  }
+  const lat = (k: "p50_ms" | "p99_ms" | "p999_ms") => (s: SystemName) => r.latency[s]?.[k];
+  const latencyLabel = (q: string) => `latency ${q} (ms, N=${firstOf(r.latency)?.subscribers}, ${firstOf(r.latency)?.rate}/s)`;
+  withRatios(latencyLabel("p50"), lat("p50_ms"));
+  withRatios(latencyLabel("p99"), lat("p99_ms"));
+  withRatios(latencyLabel("p99.9"), lat("p999_ms"));
+  withRatios(`connection setup (upgrades/s, ${firstOf(r.connect)?.sockets} sockets)`, (s) => r.connect[s]?.upgradesPerSec);
+  const idleCounts = firstOf(r.idle)?.points.map((p) => p.sockets) ?? [];
+  for (const n of idleCounts) {
+    withRatios(`RSS ${n} idle, awake (MiB)`, (s) => r.idle[s]?.points.find((p) => p.sockets === n)?.rssBeforeMiB);
+    withRatios(`RSS ${n} idle, after hibernation (MiB)`, (s) => r.idle[s]?.points.find((p) => p.sockets === n)?.rssAfterMiB);
+  }
+  const lost = (s: SystemName) =>
+    (r.fanout[s] ?? []).reduce((n, p) => n + p.lost + p.duplicated + p.outOfOrder, 0) +
+    (r.latency[s] ? r.latency[s]!.lost + r.latency[s]!.duplicated + r.latency[s]!.outOfOrder : 0);
+  rows.push(["lost + duplicated + reordered", ...systems.map((s) => String(lost(s))), "", ""]);
+  rows.push([
+    `wake-ups from ${firstOf(r.idle)?.pingers ?? 0} pings (pongs)`,
+    ...systems.map((s) => {
+      const i = r.idle[s];
+      if (!i) return "–";
+      return s === "node-ws" ? `n/a (${i.pongs})` : `${i.wakeups} (${i.pongs})`;
+    }),
+    "",
+    "",
+  ]);
+  return markdown([header, ...rows]);
+}
+
+export function targetsTable(r: BenchResults): string {
+  const rows: Row[] = r.targets.map((t) => [t.name, t.value === null ? "–" : String(t.value), t.target, t.pass === null ? "–" : t.pass ? "pass" : "MISS"]);
+  return markdown([["target", "measured", "wanted", "verdict"], ...rows]);
+}
+
+function markdown(rows: Row[]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  const line = (row: Row) => `| ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join(" | ")} |`;
+  const rule = `|${widths.map((w, c) => (c === 0 ? `${"-".repeat(w + 1)}-` : `${"-".repeat(w + 1)}:`)).join("|")}|`;
+  return [line(rows[0]!), rule, ...rows.slice(1).map(line)].join("\n");
+}
+
+function fmt(v: number): string {
+  if (Number.isInteger(v) && Math.abs(v) >= 1000) return v.toLocaleString("en-US");
+  return String(v);
+}
+
+function firstOf<T>(record: Partial<Record<SystemName, T>>): T | undefined {
+  return Object.values(record).find((v): v is T => v !== undefined);
+}

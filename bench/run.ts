@@ -1,0 +1,138 @@
+/**
+ * `npm run bench [-- --quick] [--systems=roomcast,bare] [--scenarios=fanout,latency]`
+ *
+ * Starts every system on loopback (Roomcast's real bundle, the bare Durable
+ * Object and the partyserver room on Miniflare's workerd, the node-ws server
+ * in its own process), runs each scenario against each system, one load
+ * process per job, interleaving systems so they share the machine's mood,
+ * then writes bench/results/<date>.json and .svg and prints the summary.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ConnectResult, FanoutResult, IdleResult, LatencyResult } from "./driver/jobs.js";
+import { LoadProcess } from "./driver/spawn.js";
+import { burstSize, FULL, QUICK, type Plan } from "./plan.js";
+import { chartSvg } from "./report/chart.js";
+import type { BenchResults } from "./report/results.js";
+import { summaryTable, targetsTable } from "./report/table.js";
+import { checkTargets } from "./report/targets.js";
+import { STARTERS } from "./systems/index.js";
+import { SYSTEM_NAMES, type RunningSystem, type SystemName } from "./systems/system.js";
+import { prebuildWorkers, ROOMCAST_BENCH_VARS } from "./systems/workerd.js";
+
+const SCENARIOS = ["fanout", "latency", "connect", "idle"] as const;
+type Scenario = (typeof SCENARIOS)[number];
+const RESULTS_DIR = fileURLToPath(new URL("./results/", import.meta.url));
+
+function parseArgs(argv: string[]): { plan: Plan; systems: SystemName[]; scenarios: Scenario[] } {
+  const list = <T extends string>(name: string, all: readonly T[]): T[] => {
+    const arg = argv.find((a) => a.startsWith(`--${name}=`));
+    if (!arg) return [...all];
+    const picked = arg.slice(name.length + 3).split(",");
+    for (const p of picked) if (!all.includes(p as T)) throw new Error(`unknown ${name}: ${p} (one of ${all.join(", ")})`);
+    return picked as T[];
+  };
+  return { plan: argv.includes("--quick") ? QUICK : FULL, systems: list("systems", SYSTEM_NAMES), scenarios: list("scenarios", SCENARIOS) };
+}
+
+const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
+
+async function main(): Promise<void> {
+  const { plan, systems, scenarios } = parseArgs(process.argv.slice(2));
+  const began = Date.now();
+  log(`bench (${plan.mode}): ${systems.join(", ")}; ${scenarios.join(", ")}`);
+  const running = new Map<SystemName, RunningSystem>();
+  const load = LoadProcess.start();
+  const results: Omit<BenchResults, "targets"> = {
+    date: new Date().toISOString(),
+    mode: plan.mode,
+    host: { cpus: cpus().length, node: process.version, platform: `${process.platform}-${process.arch}` },
+    roomcastVars: ROOMCAST_BENCH_VARS,
+    systems,
+    fanout: {},
+    latency: {},
+    connect: {},
+    idle: {},
+    seconds: 0,
+  };
+  try {
+    prebuildWorkers(systems);
+    for (const name of systems) {
+      log(`starting ${name}`);
+      running.set(name, await STARTERS[name]());
+    }
+    const endpoint = (name: SystemName) => running.get(name)!.endpoint;
+
+    if (scenarios.includes("fanout")) {
+      for (let round = 1; round <= plan.fanout.rounds; round++) {
+        for (const subscribers of plan.fanout.subscribers) {
+          for (const name of systems) {
+            const messages = burstSize(plan, subscribers);
+            const r = await load.run<FanoutResult>({ scenario: "fanout", endpoint: endpoint(name), subscribers, messages, timeoutMs: plan.fanout.timeoutMs }, plan.fanout.timeoutMs + 120_000);
+            log(`fan-out ${name} N=${subscribers} M=${messages} round ${round}: ${r.msgsPerSec.toLocaleString("en-US")} msg/s, lost ${r.lost}`);
+            keepBest((results.fanout[name] ??= []), r);
+          }
+        }
+      }
+    }
+    if (scenarios.includes("latency")) {
+      for (const name of systems) {
+        const { subscribers, rate, seconds } = plan.latency;
+        const r = await load.run<LatencyResult>({ scenario: "latency", endpoint: endpoint(name), subscribers, rate, seconds }, seconds * 1000 + 120_000);
+        log(`latency ${name}: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, lost ${r.lost}`);
+        results.latency[name] = r;
+      }
+    }
+    if (scenarios.includes("connect")) {
+      for (const name of systems) {
+        const r = await load.run<ConnectResult>({ scenario: "connect", endpoint: endpoint(name), ...plan.connect }, 180_000);
+        log(`connect ${name}: ${r.upgradesPerSec} upgrades/s`);
+        results.connect[name] = r;
+      }
+    }
+    if (scenarios.includes("idle")) {
+      // Waiting for hibernation dominates; the systems wait side by side, each in its own process.
+      log(`idle: ${plan.idle.counts.join(" then ")} sockets per system, ${plan.idle.hibernateMs / 1000} s waits`);
+      const idleTimeout = plan.idle.counts.length * (plan.idle.hibernateMs + 60_000) + 60_000;
+      await Promise.all(
+        systems.map(async (name) => {
+          const r = await load.run<IdleResult>({ scenario: "idle", endpoint: endpoint(name), ...plan.idle }, idleTimeout);
+          log(`idle ${name}: ${r.points.map((p) => `${p.sockets}: ${p.rssBeforeMiB} → ${p.rssAfterMiB} MiB`).join("; ")}; wake-ups ${r.wakeups}, pongs ${r.pongs}`);
+          results.idle[name] = r;
+        }),
+      );
+    }
+  } finally {
+    load.stop();
+    for (const [name, system] of running) await system.stop().catch((e: unknown) => log(`stopping ${name}: ${String(e)}`));
+  }
+
+  results.seconds = Math.round((Date.now() - began) / 1000);
+  const final: BenchResults = { ...results, targets: checkTargets(results) };
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const stem = join(RESULTS_DIR, final.date.replace(/:/g, "-").slice(0, 19));
+  await writeFile(`${stem}.json`, `${JSON.stringify(final, null, 2)}\n`);
+  await writeFile(`${stem}.svg`, await chartSvg(final));
+  console.log(`\n${summaryTable(final)}\n\n${targetsTable(final)}\n`);
+  log(`wrote ${stem}.json and .svg in ${final.seconds} s`);
+}
+
+/**
+ * Keeps, per subscriber count, the round with the highest throughput: noise
+ * from a shared machine only ever slows a run down. A round that lost
+ * anything is kept whatever its speed, so a loss is never hidden.
+ */
+function keepBest(points: FanoutResult[], r: FanoutResult): void {
+  const i = points.findIndex((p) => p.subscribers === r.subscribers);
+  const faulty = (p: FanoutResult) => p.lost + p.duplicated + p.outOfOrder > 0;
+  if (i < 0) points.push(r);
+  else if (!faulty(points[i]!) && (faulty(r) || r.msgsPerSec > points[i]!.msgsPerSec)) points[i] = r;
+  points.sort((a, b) => a.subscribers - b.subscribers);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

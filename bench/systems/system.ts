@@ -1,0 +1,26 @@
+/**
+ * A system under test, as the load process sees it: where its rooms are, how
+ * its frames look, and which process holds its memory.
+ */
+export const SYSTEM_NAMES = ["roomcast", "bare", "partyserver", "node-ws"] as const;
+export type SystemName = (typeof SYSTEM_NAMES)[number];
+
+/** Everything the load process needs to know about a running system (plain JSON: it crosses processes). */
+export interface SystemEndpoint {
+  name: SystemName;
+  /** `http://127.0.0.1:PORT` */
+  origin: string;
+  /** Path of a room: its WebSocket (with Upgrade) and its counters (without). */
+  roomPathPrefix: string;
+  /** The process whose RSS is the runtime's memory (workerd, or the node-ws server). */
+  pid: number;
+}
+
+export interface RunningSystem {
+  endpoint: SystemEndpoint;
+  stop(): Promise<void>;
+}
+
+export function roomPath(endpoint: SystemEndpoint, room: string): string {
+  return `${endpoint.roomPathPrefix}${encodeURIComponent(room)}`;
+}

@@ -1,0 +1,96 @@
+/**
+ * Starting the workerd systems: Roomcast as the embedded relay runs it (the
+ * deployable bundle on Miniflare), and the comparison Workers (bare,
+ * partyserver) built and run the same way from their own wrangler.toml, so
+ * all three share one runtime build and one way of running.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { Log, LogLevel, Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { EmbeddedRelay } from "../../local/relay.js";
+import { childPids, newChildPid } from "./processes.js";
+import type { RunningSystem, SystemName } from "./system.js";
+
+const BENCH = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const ROOT = dirname(BENCH);
+
+/**
+ * Roomcast's defaults (50 messages/s per connection) would throttle the one
+ * fast publisher of a throughput run, so the bench raises them. Nothing else
+ * changes: JSON envelopes, history in SQLite, presence, all on.
+ */
+export const ROOMCAST_BENCH_VARS = { RATE_LIMIT_PER_SECOND: "1000000", RATE_LIMIT_BURST: "1000000" };
+
+export async function startRoomcast(): Promise<RunningSystem> {
+  const before = childPids("workerd");
+  const relay = await EmbeddedRelay.start({ vars: ROOMCAST_BENCH_VARS, bundle: await buildWorker("roomcast", CONFIGS.roomcast) });
+  return {
+    endpoint: { name: "roomcast", origin: relay.url, roomPathPrefix: "/rooms/", pid: newChildPid("workerd", before) },
+    stop: () => relay.stop(),
+  };
+}
+
+export async function startBare(): Promise<RunningSystem> {
+  return startComparisonWorker("bare", CONFIGS.bare, "/rooms/");
+}
+
+export async function startPartyserver(): Promise<RunningSystem> {
+  return startComparisonWorker("partyserver", CONFIGS.partyserver, "/parties/bench-room/");
+}
+
+async function startComparisonWorker(name: SystemName, config: string, roomPathPrefix: string): Promise<RunningSystem> {
+  const bundle = await buildWorker(name, config);
+  const before = childPids("workerd");
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
+  const mf = new Miniflare({
+    ...workerOptions,
+    name,
+    modules: true,
+    scriptPath: bundle,
+    host: "127.0.0.1",
+    port: 0,
+    durableObjectsPersist: join(await mkdtemp(join(tmpdir(), `bench-${name}-`)), "do"),
+    log: new Log(LogLevel.ERROR),
+  } as ConstructorParameters<typeof Miniflare>[0]);
+  const url = await mf.ready;
+  return {
+    endpoint: { name, origin: url.origin, roomPathPrefix, pid: newChildPid("workerd", before) },
+    stop: () => mf.dispose(),
+  };
+}
+
+const CONFIGS: Record<"roomcast" | "bare" | "partyserver", string> = {
+  roomcast: join(ROOT, "wrangler.toml"),
+  bare: join(BENCH, "bare", "wrangler.toml"),
+  partyserver: join(BENCH, "party", "wrangler.toml"),
+};
+const builds = new Map<string, Promise<string>>();
+
+/** Starts every build at once (they are the slow part of starting); the starters then wait for theirs. */
+export function prebuildWorkers(names: SystemName[]): void {
+  for (const name of names) if (name !== "node-ws") void buildWorker(name, CONFIGS[name]).catch(() => {});
+}
+
+/** `wrangler deploy --dry-run` of `config` into dist/bench/<name> (once per run); resolves to the entry module. */
+function buildWorker(name: string, config: string): Promise<string> {
+  let build = builds.get(name);
+  if (!build) builds.set(name, (build = runBuild(name, config)));
+  return build;
+}
+
+async function runBuild(name: string, config: string): Promise<string> {
+  const outdir = join(ROOT, "dist", "bench", name);
+  await promisify(execFile)(join(ROOT, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", outdir, "--config", config], {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
+  });
+  // The entry keeps the basename of the config's `main` (index.js, worker.js).
+  const entry = (await readdir(outdir)).find((f) => f.endsWith(".js"));
+  if (!entry) throw new Error(`no bundle in ${outdir}`);
+  return join(outdir, entry);
+}
