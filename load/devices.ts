@@ -72,6 +72,10 @@ export abstract class Device {
   /** Whether its link is up. */
   abstract get open(): boolean;
   abstract close(): void;
+  /** True once nothing it sent can still reach the relay (after `close`). */
+  get quiet(): boolean {
+    return true;
+  }
   protected connect(): void {}
   protected abstract publish(reading: Reading): void;
 }
@@ -164,6 +168,11 @@ class RawDevice extends Device {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.ws?.close(1000, "done");
+  }
+
+  /** The relay answers our close frame only after the frames sent before it. */
+  override get quiet(): boolean {
+    return this.ws === null || this.ws.readyState === WebSocket.CLOSED;
   }
 }
 

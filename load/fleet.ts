@@ -98,6 +98,7 @@ export class Fleet {
     await waitFor(() => this.devices.every((d) => d.pending === 0), drainMs);
     // Raw devices have no acks: close them so nothing of theirs is in flight.
     for (const d of this.devices) d.close();
+    await waitFor(() => this.devices.every((d) => d.quiet), 10_000);
     await Promise.all(
       this.options.rooms.map(async (room) => this.tally.endRoom(room, (await roomState(this.options, room)).seq)),
     );

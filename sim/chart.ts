@@ -7,7 +7,7 @@ import type { TimelinePoint } from "../load/index.js";
 
 const WIDTH = 800;
 const PANEL = 180;
-const MARGIN = { left: 64, right: 16, top: 36, gap: 48, bottom: 32 };
+const MARGIN = { left: 64, right: 16, top: 52, gap: 48, bottom: 32 };
 
 export function chartSvg(title: string, points: TimelinePoint[]): string {
   const n = Math.max(1, points.length);
