@@ -71,7 +71,7 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
       const upTo = welcome.seq;
       api.history(Math.max(0, upTo - HISTORY_ON_OPEN), HISTORY_ON_OPEN).then(
         (page) => messages.addHistory(page.messages.filter((m) => m.seq <= upTo)),
-        (error: unknown) => messages.notice(`Could not load recent history: ${String(error)}`),
+        (error: unknown) => messages.notice(`Could not load recent history: ${error instanceof Error ? error.message : String(error)}`),
       );
     }
     welcomed = true;

@@ -11,5 +11,7 @@ export default defineConfig({
     globalSetup: ["./global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 180_000,
+    // The page is polled for what it shows; a loaded CI box may take a while.
+    expect: { poll: { timeout: 15_000 } },
   },
 });
