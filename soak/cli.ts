@@ -32,7 +32,7 @@ async function main(): Promise<number> {
       `  messages: published ${r.published}, acked ${r.acked}, expected deliveries ${r.expected}, delivered ${r.delivered} (sleepers: ${s.sleepers.delivered} of ${s.sleepers.expected})`,
       `  lost ${r.lost}, duplicated ${r.duplicated}, out of order ${r.outOfOrder}, mismatched ${r.mismatched}, published twice ${r.doublePublished}`,
       `  latency p99 (worst phase) ${r.p99_ms} ms`,
-      `  room objects constructed before each traffic phase: ${s.roomConstructions.join(", ")} (a rise of about ${s.rooms} per gap: rooms were evicted)`,
+      `  rooms evicted in each idle gap: ${s.evictedPerGap.map((n) => `${n}/${s.rooms}`).join(", ") || "none (no gap)"}`,
       `  workerd RSS MiB: first ${s.memory.workerd.first}, min ${s.memory.workerd.min}, max ${s.memory.workerd.max}, last ${s.memory.workerd.last}`,
       `  node RSS MiB:    first ${s.memory.node.first}, min ${s.memory.node.min}, max ${s.memory.node.max}, last ${s.memory.node.last}`,
       ...(r.gaps.length ? [`  first gaps: ${JSON.stringify(r.gaps.slice(0, 5))}`] : []),

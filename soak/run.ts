@@ -27,8 +27,8 @@ export interface SoakSummary {
   rooms: number;
   trafficPhases: number;
   idleGaps: number;
-  /** Room objects constructed in the relay's isolate (x-roomcast-wakes): rises by about `rooms` after each idle gap. */
-  roomConstructions: number[];
+  /** Per idle gap, how many rooms were evicted (their x-roomcast-instance changed across the gap). */
+  evictedPerGap: number[];
   connectionsOpened: number;
   /** The sleepers' whole-run verdict and every phase's, added up. */
   totals: Totals;
@@ -40,10 +40,12 @@ export interface SoakSummary {
 const DRAIN_MS = 60_000;
 
 export async function runSoak(options: SoakOptions, print: (line: string) => void): Promise<SoakSummary> {
+  const bundle = await buildBundle(join(process.cwd(), "dist", "soak-worker"));
+  const before = childPids("workerd");
+  const relay = await EmbeddedRelay.start({ bundle });
+  // The clock starts once the relay is up: the build is not part of the run.
   const began = Date.now();
   const deadline = began + options.durationMs;
-  const before = childPids("workerd");
-  const relay = await EmbeddedRelay.start({ bundle: await buildBundle(join(process.cwd(), "dist", "soak-worker")) });
   const workerd = childPids("workerd").find((pid) => !before.includes(pid));
   const memory = { workerd: new MemorySeries(), node: new MemorySeries() };
   const target = { url: relay.url };
@@ -53,7 +55,8 @@ export async function runSoak(options: SoakOptions, print: (line: string) => voi
   let fleet: Fleet | null = null;
   let phase = "start";
   let connectionsOpened = 0;
-  const constructions: number[] = [];
+  const evictedPerGap: number[] = [];
+  let instancesBeforeGap: string[] | null = null;
 
   const sleepers: Subscriber[] = [];
   const sample = () => {
@@ -87,7 +90,13 @@ export async function runSoak(options: SoakOptions, print: (line: string) => voi
     while (Date.now() < deadline) {
       trafficPhases++;
       phase = `traffic#${trafficPhases}`;
-      constructions.push(await roomConstructions(relay.url, rooms[0]!));
+      if (instancesBeforeGap) {
+        // A room whose object was constructed again was evicted during the gap.
+        const now = await instances(relay.url, rooms);
+        const evicted = now.filter((id, i) => id !== instancesBeforeGap![i]).length;
+        evictedPerGap.push(evicted);
+        print(`soak idle#${idleGaps}: ${evicted} of ${rooms.length} rooms were evicted (and woke for traffic#${trafficPhases})`);
+      }
       fleet = await openFleet({ ...target, rooms, devices: options.devices, dashboards: options.dashboards, mode: "mixed", rate: options.rate, flaky: options.flaky, runId: `soak${trafficPhases}`, rampMs: 2_000 });
       connectionsOpened += fleet.devices.filter((d) => d.mode !== "http").length + fleet.subscribers.length;
       await sleep(Math.min(options.trafficMs, deadline - Date.now()));
@@ -110,6 +119,7 @@ export async function runSoak(options: SoakOptions, print: (line: string) => voi
       // Idle only when traffic can follow it: the point is to wake the rooms again.
       if (deadline - Date.now() < options.idleMs + 5_000) break;
       idleGaps++;
+      instancesBeforeGap = await instances(relay.url, rooms);
       phase = `idle#${idleGaps}`;
       await sleep(options.idleMs);
     }
@@ -121,7 +131,7 @@ export async function runSoak(options: SoakOptions, print: (line: string) => voi
       rooms: rooms.length,
       trafficPhases,
       idleGaps,
-      roomConstructions: constructions,
+      evictedPerGap,
       connectionsOpened,
       totals: addUp([...phases, sleepersReport]),
       sleepers: sleepersReport,
@@ -136,11 +146,15 @@ export async function runSoak(options: SoakOptions, print: (line: string) => voi
   }
 }
 
-/** Room objects the relay's isolate has constructed so far (first number of x-roomcast-wakes). */
-async function roomConstructions(url: string, room: string): Promise<number> {
-  const res = await fetch(`${url}/rooms/${room}`);
-  await res.arrayBuffer();
-  return Number(res.headers.get("x-roomcast-wakes")?.split(" ")[0] ?? NaN);
+/** Each room's object instance (x-roomcast-instance changes whenever the object is constructed again). */
+async function instances(url: string, rooms: string[]): Promise<string[]> {
+  return Promise.all(
+    rooms.map(async (room) => {
+      const res = await fetch(`${url}/rooms/${room}`);
+      await res.arrayBuffer();
+      return res.headers.get("x-roomcast-instance") ?? "";
+    }),
+  );
 }
 
 /** Counts of several reports added up; latency is the worst phase's. */
