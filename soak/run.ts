@@ -71,7 +71,7 @@ export async function runSoak(options: SoakOptions, print: (line: string) => voi
     const delivered = phases.reduce((n, p) => n + p.delivered, 0) + (fleet?.tally.deliveredCount ?? 0) + sleeperTally.deliveredCount;
     print(
       `soak ${String(t).padStart(4)}s ${phase.padEnd(10)} open ${String(open).padStart(4)}  acked ${acked}  delivered ${delivered}` +
-        `  reconnects ${stats?.reconnects ?? 0}  workerd ${w} MiB  node ${n} MiB`,
+        `  reconnects ${stats?.reconnects ?? 0}  workerd ${w} MiB  node ${n} MiB${phase.startsWith("drain") ? `  pending ${pendingByMode(fleet)}` : ""}`,
     );
   };
   const timer = setInterval(sample, options.everyMs);
@@ -144,6 +144,13 @@ export async function runSoak(options: SoakOptions, print: (line: string) => voi
     await relay.stop();
     await rm(relay.persistDir, { recursive: true, force: true });
   }
+}
+
+/** Readings devices still hold, per mode (a drain that does not end shows which kind is stuck). */
+function pendingByMode(fleet: Fleet | null): string {
+  const by: Record<string, number> = {};
+  for (const d of fleet?.devices ?? []) if (d.pending > 0) by[d.mode] = (by[d.mode] ?? 0) + d.pending;
+  return JSON.stringify(by);
 }
 
 /** Each room's object instance (x-roomcast-instance changes whenever the object is constructed again). */
