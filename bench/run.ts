@@ -39,6 +39,15 @@ function parseArgs(argv: string[]): { plan: Plan; systems: SystemName[]; scenari
 
 const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
 
+/** Runs one job; a failure is logged and leaves that cell empty instead of ending the run. */
+async function attempt<R>(label: string, job: () => Promise<R>, keep: (r: R) => void): Promise<void> {
+  try {
+    keep(await job());
+  } catch (error) {
+    log(`${label} FAILED: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+  }
+}
+
 async function main(): Promise<void> {
   const { plan, systems, scenarios } = parseArgs(process.argv.slice(2));
   const began = Date.now();
@@ -70,9 +79,11 @@ async function main(): Promise<void> {
         for (const subscribers of plan.fanout.subscribers) {
           for (const name of systems) {
             const messages = burstSize(plan, subscribers);
-            const r = await load.run<FanoutResult>({ scenario: "fanout", endpoint: endpoint(name), subscribers, messages, timeoutMs: plan.fanout.timeoutMs }, plan.fanout.timeoutMs + 120_000);
-            log(`fan-out ${name} N=${subscribers} M=${messages} round ${round}: ${r.msgsPerSec.toLocaleString("en-US")} msg/s, lost ${r.lost}`);
-            keepBest((results.fanout[name] ??= []), r);
+            const job = { scenario: "fanout", endpoint: endpoint(name), subscribers, messages, timeoutMs: plan.fanout.timeoutMs } as const;
+            await attempt(`fan-out ${name} N=${subscribers}`, () => load.run<FanoutResult>(job, plan.fanout.timeoutMs + 120_000), (r) => {
+              log(`fan-out ${name} N=${subscribers} M=${messages} round ${round}: ${r.msgsPerSec.toLocaleString("en-US")} msg/s, lost ${r.lost}`);
+              keepBest((results.fanout[name] ??= []), r);
+            });
           }
         }
       }
@@ -80,16 +91,20 @@ async function main(): Promise<void> {
     if (scenarios.includes("latency")) {
       for (const name of systems) {
         const { subscribers, rate, seconds } = plan.latency;
-        const r = await load.run<LatencyResult>({ scenario: "latency", endpoint: endpoint(name), subscribers, rate, seconds }, seconds * 1000 + 120_000);
-        log(`latency ${name}: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, lost ${r.lost}`);
-        results.latency[name] = r;
+        const job = { scenario: "latency", endpoint: endpoint(name), subscribers, rate, seconds } as const;
+        await attempt(`latency ${name}`, () => load.run<LatencyResult>(job, seconds * 1000 + 120_000), (r) => {
+          log(`latency ${name}: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, lost ${r.lost}`);
+          results.latency[name] = r;
+        });
       }
     }
     if (scenarios.includes("connect")) {
       for (const name of systems) {
-        const r = await load.run<ConnectResult>({ scenario: "connect", endpoint: endpoint(name), ...plan.connect }, 180_000);
-        log(`connect ${name}: ${r.upgradesPerSec} upgrades/s`);
-        results.connect[name] = r;
+        const job = { scenario: "connect", endpoint: endpoint(name), ...plan.connect } as const;
+        await attempt(`connect ${name}`, () => load.run<ConnectResult>(job, 180_000), (r) => {
+          log(`connect ${name}: ${r.upgradesPerSec} upgrades/s`);
+          results.connect[name] = r;
+        });
       }
     }
     if (scenarios.includes("idle")) {
@@ -98,9 +113,11 @@ async function main(): Promise<void> {
       const idleTimeout = plan.idle.counts.length * (plan.idle.hibernateMs + 60_000) + 60_000;
       await Promise.all(
         systems.map(async (name) => {
-          const r = await load.run<IdleResult>({ scenario: "idle", endpoint: endpoint(name), ...plan.idle }, idleTimeout);
-          log(`idle ${name}: ${r.points.map((p) => `${p.sockets}: ${p.rssBeforeMiB} → ${p.rssAfterMiB} MiB`).join("; ")}; wake-ups ${r.wakeups}, pongs ${r.pongs}`);
-          results.idle[name] = r;
+          const job = { scenario: "idle", endpoint: endpoint(name), ...plan.idle } as const;
+          await attempt(`idle ${name}`, () => load.run<IdleResult>(job, idleTimeout), (r) => {
+            log(`idle ${name}: ${r.points.map((p) => `${p.sockets}: ${p.rssBeforeMiB} → ${p.rssAfterMiB} MiB`).join("; ")}; wake-ups ${r.wakeups}, pongs ${r.pongs}`);
+            results.idle[name] = r;
+          });
         }),
       );
     }

@@ -25,9 +25,20 @@ export async function roomCounters(endpoint: SystemEndpoint, room: string): Prom
   return { connections: body.connections ?? 0, constructed: body.constructed ?? 0, messages: body.messages ?? 0 };
 }
 
-/** Waits until the room has no connections left, so the next measurement starts on a calm server. */
+/**
+ * Waits until the room has no connections left, so the next measurement
+ * starts on a calm server. A server busy closing thousands of sockets may
+ * refuse a read for a while; that counts as not calm yet.
+ */
 export async function settle(endpoint: SystemEndpoint, room: string, timeoutMs = 30_000): Promise<void> {
-  await waitFor(async () => (await roomCounters(endpoint, room)).connections === 0, timeoutMs);
+  const calm = async () => {
+    try {
+      return (await roomCounters(endpoint, room)).connections === 0;
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(calm, timeoutMs, 250);
 }
 
 export async function waitFor(done: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<boolean> {
