@@ -44,7 +44,9 @@ export class Link {
   /** Kills whatever is open, without a close frame. */
   terminate(): boolean {
     let dropped = false;
-    if (this.socket && this.socket.readyState !== WebSocket.CLOSED) {
+    // A socket already closing (killed a moment ago, its close event not yet
+    // out) is not dropped again, so `drops` counts real link losses.
+    if (this.socket && (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING)) {
       this.socket.terminate();
       dropped = true;
     }
