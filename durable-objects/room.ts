@@ -114,7 +114,8 @@ export class Room extends DurableObject<Env> {
     const resume = this.resume(since, epoch);
 
     if (url.pathname.endsWith("/events")) {
-      return this.sse.open(resume.messages.map((m) => sseMessage(m.seq, m.envelope)));
+      const endAt = identity.exp === null ? null : identity.exp * 1000;
+      return this.sse.open(resume.messages.map((m) => sseMessage(m.seq, m.envelope)), endAt);
     }
 
     if (this.ctx.getWebSockets().length >= this.limits.maxConnectionsPerRoom) {

@@ -26,8 +26,12 @@ export class SseHub {
     return this.writers.size;
   }
 
-  /** Opens a stream that starts with `replay` (already formatted events). */
-  open(replay: string[]): Response {
+  /**
+   * Opens a stream that starts with `replay` (already formatted events). With
+   * `endAt` (ms since the Unix epoch: the token's expiry) the stream ends
+   * then; the reader's reconnect meets the auth gate again.
+   */
+  open(replay: string[], endAt: number | null = null): Response {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
     this.writers.add(writer);
@@ -37,6 +41,14 @@ export class SseHub {
     );
     // The opening comment flushes the headers; `retry` sets the reconnect delay.
     this.write(writer, encoder.encode(`retry: 2000\n: roomcast\n\n${replay.join("")}`));
+    if (endAt !== null) {
+      // An open stream keeps the Room in memory, so a timer is enough here.
+      const timer = setTimeout(() => writer.close().catch(() => {}), Math.max(0, endAt - Date.now()));
+      writer.closed.then(
+        () => clearTimeout(timer),
+        () => clearTimeout(timer),
+      );
+    }
     this.heartbeat ??= setInterval(() => this.broadcast(": keepalive\n\n"), SSE_HEARTBEAT_MS);
     return new Response(readable, {
       headers: {

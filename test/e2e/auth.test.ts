@@ -263,6 +263,23 @@ describe("tokens that expire during a connection", () => {
     longLived.close();
   });
 
+  it("an SSE stream ends when its token expires", async () => {
+    const room = uniqueRoom();
+    const res = await fetch(`${relay.url}/rooms/${room}/events`, { headers: bearer(await token({ rooms: [room], exp: nowS() + 1 })) });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let cancelledByTest = false;
+    const deadline = setTimeout(() => {
+      cancelledByTest = true;
+      void reader.cancel();
+    }, 10_000);
+    let text = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
+    clearTimeout(deadline);
+    expect(text).toContain(": roomcast"); // it was open, then the server ended it
+    expect(cancelledByTest).toBe(false);
+  });
+
   it("the sweep reschedules for the next socket to expire", async () => {
     const room = uniqueRoom();
     const first = await TestSocket.open(wsUrl(room, await token({ rooms: [room], exp: nowS() + 2 })));
