@@ -49,6 +49,21 @@ interface Attachment extends Identity {
 const TAG_JSON = "json";
 const TAG_RAW = "raw";
 
+/**
+ * A message accepted into the current batch. Accepting assigns the seq; the
+ * flush writes the whole batch to history in one transaction and only then
+ * sends it, so the runtime's output gate waits for one commit per batch
+ * instead of one per message.
+ */
+interface Accepted {
+  seq: number;
+  publishId: string | null;
+  envelope: string;
+  payload: Payload;
+  sender: WebSocket | null;
+  echo: boolean;
+}
+
 export interface PublishInput {
   payload: Payload;
   /** The publisher's id as shown in `from`. */
@@ -74,7 +89,14 @@ export class Room extends DurableObject<Env> {
   private readonly instance = crypto.randomUUID();
   private room = "";
   private epoch = "";
+  /** Latest seq written to history (accepted messages still in `batch` come after it). */
   private seq = 0;
+  private batch: Accepted[] = [];
+  /** Publish ids in `batch`, so a retry that arrives before the flush is still caught. */
+  private readonly batchIds = new Map<string, number>();
+  /** Acks owed once the batch holding their message is written. */
+  private acks: Array<{ ws: WebSocket; frame: string }> = [];
+  private flushScheduled = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -111,6 +133,7 @@ export class Room extends DurableObject<Env> {
     const options = parseStreamOptions(url, request.headers.get("last-event-id"));
     if (!options.ok) return jsonError(400, "bad_since", options.message);
     const { since, epoch, mode, echo } = options.value;
+    this.flush(); // the replay and the welcome's seq must include every accepted message
     const resume = this.resume(since, epoch);
 
     if (url.pathname.endsWith("/events")) {
@@ -159,6 +182,7 @@ export class Room extends DurableObject<Env> {
 
   describe(room: string): RoomDescription & { instance: string; wakes: string } {
     this.bindName(room);
+    this.flush();
     return {
       room: this.room,
       seq: this.seq,
@@ -171,11 +195,15 @@ export class Room extends DurableObject<Env> {
 
   publishMessage(room: string, input: PublishInput): PublishResult {
     this.bindName(room);
-    return { seq: this.publish(input, null), epoch: this.epoch };
+    const seq = this.accept(input, null, false);
+    // Written now: the 201 leaves only once the runtime has committed it.
+    this.flush();
+    return { seq, epoch: this.epoch };
   }
 
   history(room: string, after: number, limit: number): HistoryPage {
     this.bindName(room);
+    this.flush();
     const rows = this.store.range(after, this.oldestSeq(), limit);
     return {
       room: this.room,
@@ -233,10 +261,12 @@ export class Room extends DurableObject<Env> {
       this.refuse(ws, att, "forbidden", "this token may not publish in this room");
       return;
     }
-    const seq = this.publish({ payload: parsed.payload, from: att.id, publishId: parsed.publishId }, ws);
+    const input = { payload: parsed.payload, from: att.id, publishId: parsed.publishId };
+    const seq = this.accept(input, ws, att.echo);
     if (parsed.publishId !== null) {
       const ack: AckFrame = { type: "ack", id: parsed.publishId, seq };
-      safeSend(ws, JSON.stringify(ack));
+      this.acks.push({ ws, frame: JSON.stringify(ack) });
+      this.scheduleFlush();
     }
   }
 
@@ -267,33 +297,67 @@ export class Room extends DurableObject<Env> {
 
   // ---- the core -------------------------------------------------------------
 
-  /** Accepts a message (or finds it already accepted) and fans it out. Returns its seq. */
-  private publish(input: PublishInput, sender: WebSocket | null): number {
+  /**
+   * Accepts a message into the batch (or finds it already accepted) and
+   * returns its seq. Nothing is written or sent until `flush()`.
+   */
+  private accept(input: PublishInput, sender: WebSocket | null, echo: boolean): number {
     if (input.publishId !== null) {
-      const existing = this.store.seqForPublishId(input.publishId, this.oldestSeq());
-      if (existing !== null) return existing;
+      const existing = this.batchIds.get(input.publishId) ?? this.store.seqForPublishId(input.publishId, this.oldestSeq());
+      if (existing != null) return existing;
     }
-    const seq = this.seq + 1;
+    const seq = this.seq + this.batch.length + 1;
     const envelope = buildEnvelope(this.room, seq, input.from, Date.now(), input.payload);
-    this.store.append(seq, input.publishId, envelope, this.limits.historyLimit);
-    this.seq = seq;
-
-    // Fan-out: the envelope is built once; sockets are picked by tag, and the
-    // sender is skipped unless it asked for echo.
-    const echo = sender !== null && attachmentOf(sender).echo;
-    for (const ws of this.ctx.getWebSockets(TAG_JSON)) {
-      if (ws !== sender || echo) this.deliver(ws, envelope, envelope.length);
-    }
-    const rawSockets = this.ctx.getWebSockets(TAG_RAW);
-    if (rawSockets.length > 0) {
-      const raw = rawForm(input.payload);
-      const size = typeof raw === "string" ? raw.length : raw.byteLength;
-      for (const ws of rawSockets) {
-        if (ws !== sender || echo) this.deliver(ws, raw, size);
-      }
-    }
-    this.sse.broadcast(sseMessage(seq, envelope));
+    this.batch.push({ seq, publishId: input.publishId, envelope, payload: input.payload, sender, echo });
+    if (input.publishId !== null) this.batchIds.set(input.publishId, seq);
+    this.scheduleFlush();
     return seq;
+  }
+
+  /** Flushes at the end of this turn of the event loop, gathering whatever else arrives first. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setTimeout(() => this.flush(), 0);
+  }
+
+  /**
+   * Writes the batch to history, then fans it out in seq order, then sends the
+   * acks. Every socket list is read once per batch; every envelope was built
+   * once, when it was accepted.
+   */
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.batch;
+    if (batch.length > 0) {
+      this.batch = [];
+      this.batchIds.clear();
+      for (const m of batch) this.store.append(m.seq, m.publishId, m.envelope, this.limits.historyLimit);
+      this.seq = batch[batch.length - 1]!.seq;
+      this.fanOut(batch);
+    }
+    const acks = this.acks;
+    this.acks = [];
+    for (const { ws, frame } of acks) safeSend(ws, frame);
+  }
+
+  /** Sends each message to every socket but its sender (unless it asked for echo), and to SSE. */
+  private fanOut(batch: Accepted[]): void {
+    const jsonSockets = this.ctx.getWebSockets(TAG_JSON);
+    const rawSockets = this.ctx.getWebSockets(TAG_RAW);
+    for (const m of batch) {
+      for (const ws of jsonSockets) {
+        if (ws !== m.sender || m.echo) this.deliver(ws, m.envelope, m.envelope.length);
+      }
+      if (rawSockets.length > 0) {
+        const raw = rawForm(m.payload);
+        const size = typeof raw === "string" ? raw.length : raw.byteLength;
+        for (const ws of rawSockets) {
+          if (ws !== m.sender || m.echo) this.deliver(ws, raw, size);
+        }
+      }
+      this.sse.broadcast(sseMessage(m.seq, m.envelope));
+    }
   }
 
   /** Sends one fan-out frame, shedding a socket that stopped reading (see slow-consumer.ts). */
