@@ -45,9 +45,14 @@ interface Attachment extends Identity {
   bucket: Bucket;
 }
 
-/** Socket tags: broadcast picks sockets by mode without reading attachments. */
+/**
+ * Socket tags: broadcasts pick sockets by tag without reading attachments.
+ * Every socket has its mode; JSON sockets that want presence frames also
+ * carry TAG_PRESENCE.
+ */
 const TAG_JSON = "json";
 const TAG_RAW = "raw";
+const TAG_PRESENCE = "presence";
 
 /**
  * A message accepted into the current batch. Accepting assigns the seq; the
@@ -132,7 +137,7 @@ export class Room extends DurableObject<Env> {
     const url = new URL(request.url);
     const options = parseStreamOptions(url, request.headers.get("last-event-id"));
     if (!options.ok) return jsonError(400, "bad_since", options.message);
-    const { since, epoch, mode, echo } = options.value;
+    const { since, epoch, mode, echo, presence } = options.value;
     this.flush(); // the replay and the welcome's seq must include every accepted message
     const resume = this.resume(since, epoch);
 
@@ -141,7 +146,8 @@ export class Room extends DurableObject<Env> {
       return this.sse.open(resume.messages.map((m) => sseMessage(m.seq, m.envelope)), endAt);
     }
 
-    if (this.ctx.getWebSockets().length >= this.limits.maxConnectionsPerRoom) {
+    const sockets = this.ctx.getWebSockets();
+    if (sockets.length >= this.limits.maxConnectionsPerRoom) {
       return jsonError(503, "room_full", `room ${this.room} is full (${this.limits.maxConnectionsPerRoom} connections)`);
     }
     const { 0: client, 1: server } = new WebSocketPair();
@@ -154,7 +160,8 @@ export class Room extends DurableObject<Env> {
       connectedAt: now,
       bucket: fullBucket(this.limits, now),
     };
-    this.ctx.acceptWebSocket(server, [mode === "raw" ? TAG_RAW : TAG_JSON]);
+    const tags = mode === "raw" ? [TAG_RAW] : presence ? [TAG_JSON, TAG_PRESENCE] : [TAG_JSON];
+    this.ctx.acceptWebSocket(server, tags);
     server.serializeAttachment(attachment);
 
     // All of this runs without an await, so no publish can slip in between
@@ -162,7 +169,7 @@ export class Room extends DurableObject<Env> {
     if (mode === "raw") {
       for (const m of resume.messages) safeSend(server, rawFormOfEnvelope(m.envelope));
     } else {
-      const count = this.openSockets().length;
+      const count = countOpen(sockets) + 1;
       const welcome: WelcomeFrame = {
         type: "welcome",
         room: this.room,
@@ -175,7 +182,7 @@ export class Room extends DurableObject<Env> {
       safeSend(server, JSON.stringify(welcome));
       for (const m of resume.messages) safeSend(server, m.envelope);
     }
-    this.announce("join", attachment, server);
+    this.announce("join", attachment, server, countOpen(sockets) + 1);
     if (attachment.exp !== null) await scheduleExpirySweep(this.ctx.storage, attachment.exp * 1000);
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -273,7 +280,7 @@ export class Room extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     // Answer the close: without it the client never sees a close frame.
     closeSocket(ws, answerableCode(code), reason);
-    this.announce("leave", attachmentOf(ws), ws);
+    this.announce("leave", attachmentOf(ws), ws, countOpen(this.ctx.getWebSockets(), ws));
   }
 
   /** The expiry sweep: closes sockets whose token has expired, then waits for the next one. */
@@ -369,17 +376,10 @@ export class Room extends DurableObject<Env> {
   }
 
   /** Tells JSON sockets and SSE streams that `who` joined or left. */
-  private announce(event: PresenceFrame["event"], who: Attachment, socket: WebSocket): void {
-    const others = this.openSockets().filter((ws) => ws !== socket);
-    const frame: PresenceFrame = {
-      type: "presence",
-      event,
-      id: who.id,
-      meta: who.meta,
-      count: others.length + (event === "join" ? 1 : 0),
-    };
+  private announce(event: PresenceFrame["event"], who: Attachment, socket: WebSocket, count: number): void {
+    const frame: PresenceFrame = { type: "presence", event, id: who.id, meta: who.meta, count };
     const text = JSON.stringify(frame);
-    for (const ws of this.ctx.getWebSockets(TAG_JSON)) {
+    for (const ws of this.ctx.getWebSockets(TAG_PRESENCE)) {
       if (ws !== socket) safeSend(ws, text);
     }
     this.sse.broadcast(ssePresence(text));
@@ -404,6 +404,7 @@ export class Room extends DurableObject<Env> {
   private openSockets(): WebSocket[] {
     return this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
   }
+
 
   /** An error frame for JSON sockets; raw sockets have no envelope, so theirs is dropped. */
   private refuse(ws: WebSocket, att: Attachment, code: ErrorCode, message: string): void {
@@ -453,6 +454,13 @@ function parseJsonFrame(message: string | ArrayBuffer): ParsedFrame {
 }
 
 // ---- sockets ----------------------------------------------------------------
+
+/** Open sockets in `sockets`, leaving out `except`: one pass, no array built. */
+function countOpen(sockets: WebSocket[], except?: WebSocket): number {
+  let n = 0;
+  for (const ws of sockets) if (ws !== except && ws.readyState === WebSocket.OPEN) n++;
+  return n;
+}
 
 function attachmentOf(ws: WebSocket): Attachment {
   return ws.deserializeAttachment() as Attachment;

@@ -11,6 +11,8 @@ export interface StreamOptions {
   epoch: string | null;
   mode: "json" | "raw";
   echo: boolean;
+  /** Receive presence frames (default); `presence=0` spares a device every join and leave. */
+  presence: boolean;
 }
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
@@ -35,5 +37,9 @@ export function parseStreamOptions(url: URL, lastEventId: string | null = null):
   const mode = q.get("mode") ?? "json";
   if (mode !== "json" && mode !== "raw") return { ok: false, message: `mode must be "json" or "raw", got ${JSON.stringify(mode.slice(0, 32))}` };
   const echo = q.get("echo");
-  return { ok: true, value: { since: since.value, epoch, mode, echo: echo === "1" || echo === "true" } };
+  const presence = q.get("presence");
+  return {
+    ok: true,
+    value: { since: since.value, epoch, mode, echo: echo === "1" || echo === "true", presence: presence !== "0" && presence !== "false" },
+  };
 }

@@ -84,6 +84,28 @@ describe("presence", () => {
   }, 40_000);
 });
 
+describe("presence opt-out", () => {
+  it("presence=0 gets messages but no presence frames, and still counts", async () => {
+    const room = uniqueRoom("quiet");
+    const quiet = await TestSocket.open(ws(room, "?presence=0"));
+    expect((await quiet.next("welcome")).count).toBe(1);
+    const loud = await TestSocket.open(ws(room));
+    expect((await loud.next("welcome")).count).toBe(2);
+    loud.publish("hi");
+    await quiet.messagesUntil(1);
+    loud.close();
+    await loud.waitClosed();
+    const other = await TestSocket.open(ws(room));
+    await other.next("welcome");
+    await postJson(relay.url, room, "after");
+    await quiet.messagesUntil(2);
+    expect(quiet.all("presence")).toEqual([]);
+    expect((await getJson(`${relay.url}/rooms/${room}/presence`)).json.count).toBe(2);
+    quiet.close();
+    other.close();
+  });
+});
+
 describe("restart", () => {
   it("keeps history, seq and epoch across a restart of the local server", async () => {
     const own = await startRelay();
