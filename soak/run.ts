@@ -19,7 +19,8 @@ import { rm } from "node:fs/promises";
 import { buildBundle, EmbeddedRelay } from "../local/relay.js";
 import { createSubscriber, openFleet, roomNames, roomState, Tally, type Fleet, type Subscriber, type TallyReport } from "../load/index.js";
 import type { SoakOptions } from "./flags.js";
-import { childPids, MemorySeries, nodeRssMiB, rssMiB } from "./memory.js";
+import { childPids, nodeRssMiB, rssMiB } from "../local/processes.js";
+import { MemorySeries } from "./memory.js";
 
 export interface SoakSummary {
   ok: boolean;

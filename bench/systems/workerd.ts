@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { EmbeddedRelay } from "../../local/relay.js";
-import { childPids, newChildPid } from "./processes.js";
+import { childPids, newChildPid } from "../../local/processes.js";
 import type { RunningSystem, SystemName } from "./system.js";
 
 const BENCH = resolve(fileURLToPath(new URL("..", import.meta.url)));

@@ -11,7 +11,7 @@
  * presence, not idleness (connection setup measures that).
  */
 import { openSockets, randomPrefix, terminateAll } from "../../../load/index.js";
-import { rssMiB } from "../../systems/processes.js";
+import { rssMiB } from "../../../local/processes.js";
 import type { IdleJob, IdlePoint, IdleResult } from "../jobs.js";
 import { quiet, roomCounters, settle, sleep, waitFor, type RoomCounters } from "../room-state.js";
 import { socketUrl } from "../wire.js";
