@@ -289,3 +289,29 @@ describe("tokens that expire during a connection", () => {
     expect(await serverClosed(second)).toBe(4401);
   });
 });
+
+describe("refusals keep the connection usable", () => {
+  // A POST refused before its body is read (here: no token) used to leave the
+  // body on the keep-alive connection; the runtime then closed it under the
+  // client's next request ("other side closed"). 60 rounds caught it ~3 times.
+  it("a request after a refused POST on the same connection succeeds", async () => {
+    const failures: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const room = uniqueRoom("ka");
+      const refused = await fetch(`${relay.url}/rooms/${room}/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"data":1}',
+      });
+      expect(refused.status).toBe(401);
+      await refused.text();
+      try {
+        const next = await fetch(`${relay.url}/rooms/${room}/presence`);
+        await next.text();
+      } catch (err) {
+        failures.push(String((err as Error).cause ?? err));
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+});
