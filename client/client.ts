@@ -34,7 +34,7 @@ import { OPEN, resolveWebSocket, type WebSocketConstructor, type WebSocketLike }
 
 export type ClientState = "connecting" | "open" | "reconnecting" | "closed";
 
-/** A token, or a function asked for one on the first connect and after every 4401. */
+/** A token, or a function asked for one on the first connect, after every 4401, and after an attempt that never opened. */
 export type TokenSource = string | (() => string | Promise<string>);
 
 export interface DisconnectInfo {
@@ -300,6 +300,9 @@ export class RoomcastClient {
     this.ws = null;
     for (const name of ["connect", "ping", "pong", "flush"] as const) this.clearTimer(name);
     if (this.openedAt !== undefined && Date.now() - this.openedAt >= this.opt("stableAfter")) this.attempt = 0;
+    // A browser cannot see why an upgrade failed (a 401 looks like any other
+    // failure), so a link that never opened asks a token function again.
+    if (this.openedAt === undefined && typeof this.options.token === "function") this.tokenStale = true;
     this.openedAt = undefined;
 
     let code = closeCode;

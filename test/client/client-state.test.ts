@@ -282,11 +282,25 @@ describe("close codes", () => {
     await vi.advanceTimersByTimeAsync(500);
     expect(FakeSocket.last.query.get("token")).toBe("t1"); // a plain drop keeps the token
     FakeSocket.last.welcome({ seq: 0, recovered: true });
+    const before = FakeSocket.all.length;
     FakeSocket.last.serverClose(4401, "token expired");
     expect(client.state).toBe("reconnecting");
     await vi.advanceTimersByTimeAsync(30_000);
+    expect(FakeSocket.all[before]!.query.get("token")).toBe("t2"); // the first attempt after 4401
+    client.close();
+  });
+
+  it("asks the token function again when a connect attempt never opens (a browser cannot see a 401)", async () => {
+    let n = 0;
+    const token = vi.fn(async () => `t${++n}`);
+    const { client } = makeClient({ token });
+    await settle();
+    expect(FakeSocket.last.query.get("token")).toBe("t1");
+    FakeSocket.last.serverClose(1006); // refused before any welcome
+    await vi.advanceTimersByTimeAsync(2_000);
     expect(FakeSocket.last.query.get("token")).toBe("t2");
-    expect(token).toHaveBeenCalledTimes(2);
+    FakeSocket.last.welcome({ seq: 0 });
+    expect(client.state).toBe("open");
     client.close();
   });
 
