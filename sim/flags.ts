@@ -5,8 +5,9 @@
 import { parseArgs } from "node:util";
 import { isValidRoomName } from "../protocol/index.js";
 import type { FleetMode } from "../load/index.js";
+import { durationFlag, numberFlag, UsageError, wholeFlag } from "../load/flags.js";
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export interface SimOptions {
   devices: number;
@@ -90,12 +91,12 @@ export function parseSimFlags(argv: string[]): SimOptions {
   }
   const str = (name: string) => (typeof values[name] === "string" ? (values[name] as string) : undefined);
 
-  const devices = integer("devices", str("devices"), 100, 1);
-  const dashboards = integer("dashboards", str("dashboards"), 3, 1);
-  const rooms = integer("rooms", str("rooms"), Math.ceil(devices / 10), 1);
-  const rate = number("rate", str("rate"), 1);
+  const devices = wholeFlag("devices", str("devices"), 100, 1);
+  const dashboards = wholeFlag("dashboards", str("dashboards"), 3, 1);
+  const rooms = wholeFlag("rooms", str("rooms"), Math.ceil(devices / 10), 1);
+  const rate = numberFlag("rate", str("rate"), 1);
   if (!(rate > 0 && rate <= MAX_RATE)) throw new UsageError(`invalid --rate ${rate}: use a number above 0, up to ${MAX_RATE}`);
-  const flaky = number("flaky", str("flaky"), 0.02);
+  const flaky = numberFlag("flaky", str("flaky"), 0.02);
   if (!(flaky >= 0 && flaky <= 1)) throw new UsageError(`invalid --flaky ${flaky}: use a chance per second from 0 to 1`);
   const mode = (str("mode") ?? "mixed") as FleetMode;
   if (!MODES.includes(mode)) throw new UsageError(`invalid --mode ${JSON.stringify(mode)}: use ${MODES.join(", ")}`);
@@ -126,39 +127,15 @@ export function parseSimFlags(argv: string[]): SimOptions {
     rooms,
     prefix,
     rate,
-    durationMs: duration("duration", str("duration") ?? "30s"),
+    durationMs: durationFlag("duration", str("duration") ?? "30s"),
     flaky,
     mode,
     url,
     token,
     secret,
-    restartAfterMs: restartAfter === undefined ? undefined : duration("restart-after", restartAfter),
+    restartAfterMs: restartAfter === undefined ? undefined : durationFlag("restart-after", restartAfter),
     json: values.json === true,
     outDir: str("out") ?? DEFAULT_OUT_DIR,
     help: values.help === true,
   };
-}
-
-function integer(name: string, text: string | undefined, fallback: number, min: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`invalid --${name} ${JSON.stringify(text)}: use a whole number of at least ${min}`);
-  }
-  return n;
-}
-
-function number(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (text.trim() === "" || !Number.isFinite(n)) throw new UsageError(`invalid --${name} ${JSON.stringify(text)}: use a number`);
-  return n;
-}
-
-/** `500ms`, `30s`, `2m`, `1h`, or bare seconds, to milliseconds. */
-export function duration(name: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
-  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"] : NaN;
-  if (!(ms > 0)) throw new UsageError(`invalid --${name} ${JSON.stringify(text)}: use e.g. 500ms, 30s, 2m`);
-  return ms;
 }

@@ -5,8 +5,9 @@
  * every room).
  */
 import { parseArgs } from "node:util";
+import { durationFlag, numberFlag, UsageError, wholeFlag } from "../load/flags.js";
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export interface SoakOptions {
   durationMs: number;
@@ -71,11 +72,11 @@ export function parseSoakFlags(argv: string[]): SoakOptions {
   const str = (name: string) => (typeof values[name] === "string" ? (values[name] as string) : undefined);
   const options: SoakOptions = {
     durationMs: duration("duration", str("duration"), 180_000),
-    rooms: number("rooms", str("rooms"), 20, 1, 1000, true),
-    devices: number("devices", str("devices"), 40, 1, 10_000, true),
-    dashboards: number("dashboards", str("dashboards"), 10, 1, 10_000, true),
-    rate: number("rate", str("rate"), 2, 0.01, 40, false),
-    flaky: number("flaky", str("flaky"), 0.05, 0, 1, false),
+    rooms: wholeFlag("rooms", str("rooms"), 20, 1, 1000),
+    devices: wholeFlag("devices", str("devices"), 40, 1, 10_000),
+    dashboards: wholeFlag("dashboards", str("dashboards"), 10, 1, 10_000),
+    rate: ranged("rate", str("rate"), 2, 0.01, 40),
+    flaky: ranged("flaky", str("flaky"), 0.05, 0, 1),
     trafficMs: duration("traffic", str("traffic"), 30_000),
     idleMs: duration("idle", str("idle"), 15_000),
     everyMs: duration("every", str("every"), 5_000),
@@ -85,20 +86,14 @@ export function parseSoakFlags(argv: string[]): SoakOptions {
   return options;
 }
 
-/** `500ms`, `90s`, `3m` or a bare number of seconds, in ms. */
+/** A duration flag with a default. */
 function duration(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[(m[2] ?? "s") as "ms" | "s" | "m"] : NaN;
-  if (!(ms > 0) || ms > 24 * 3_600_000) throw new UsageError(`--${name} must be a duration like 90s or 3m, got ${JSON.stringify(text)}`);
-  return Math.round(ms);
+  return text === undefined ? fallback : durationFlag(name, text);
 }
 
-function number(name: string, text: string | undefined, fallback: number, min: number, max: number, whole: boolean): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < min || n > max || (whole && !Number.isInteger(n))) {
-    throw new UsageError(`--${name} must be ${whole ? "an integer" : "a number"} from ${min} to ${max}, got ${JSON.stringify(text)}`);
-  }
+/** A number from `min` to `max`. */
+function ranged(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  const n = numberFlag(name, text, fallback);
+  if (n < min || n > max) throw new UsageError(`invalid --${name} ${JSON.stringify(text)}: use a number from ${min} to ${max}`);
   return n;
 }
