@@ -15,6 +15,7 @@ import { createDevice, type Device, type DeviceMode } from "./devices.js";
 import { createSubscriber, type Subscriber, type SubscriberKind } from "./dashboards.js";
 import { Tally, type TallyReport } from "./tally.js";
 import { roomState, type Target } from "./target.js";
+import { waitFor } from "./wait.js";
 
 export type FleetMode = DeviceMode | "mixed";
 
@@ -166,11 +167,3 @@ export function dashboardRooms(dashboards: number, rooms: string[]): Array<[numb
   return out;
 }
 
-async function waitFor(done: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return true;
-}

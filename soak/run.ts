@@ -21,6 +21,7 @@ import { createSubscriber, openFleet, roomNames, roomState, Tally, type Fleet, t
 import type { SoakOptions } from "./flags.js";
 import { childPids, nodeRssMiB, rssMiB } from "../local/processes.js";
 import { MemorySeries } from "./memory.js";
+import { sleep, waitFor } from "../load/wait.js";
 
 export interface SoakSummary {
   ok: boolean;
@@ -198,14 +199,3 @@ function addUp(reports: TallyReport[]): Totals {
     gaps: reports.flatMap((r) => r.gaps).slice(0, 10),
   };
 }
-
-async function waitFor(done: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() >= deadline) return false;
-    await sleep(100);
-  }
-  return true;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));

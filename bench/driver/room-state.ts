@@ -6,6 +6,7 @@
  */
 import type { SystemEndpoint } from "../systems/system.js";
 import { counterUrl } from "./wire.js";
+import { sleep, waitFor } from "../../load/wait.js";
 
 export interface RoomCounters {
   connections: number;
@@ -41,18 +42,8 @@ export async function settle(endpoint: SystemEndpoint, room: string, timeoutMs =
   await waitFor(calm, timeoutMs, 250);
 }
 
-export async function waitFor(done: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() >= deadline) return false;
-    await sleep(everyMs);
-  }
-  return true;
-}
-
 /** Waits until no frame has arrived for `quietMs` (`lastFrameAt` is read each time). */
 export async function quiet(lastFrameAt: () => number, quietMs = 300, timeoutMs = 60_000): Promise<void> {
   await waitFor(() => Date.now() - lastFrameAt() >= quietMs, timeoutMs, 50);
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -19,6 +19,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { RoomcastClient, type MessageEnvelope } from "../../client";
 import { createDevice, Link, linkedWebSocket, readingOf, roomState, Tally, type Device, type DeviceMode } from "../../load";
+import { waitFor } from "../../load/wait";
 import type { EmbeddedRelay } from "../../local/relay";
 import { BlackoutProxy } from "../support/blackout-proxy";
 import { getJson } from "../support/http";
@@ -70,15 +71,6 @@ function dropSchedule(rand: () => number, count: number, perLink: number): Array
     for (let k = 0; k < perLink; k++) out.push({ at: Math.floor(500 + rand() * (PUBLISH_MS - 500)), index });
   }
   return out.sort((a, b) => a.at - b.at);
-}
-
-async function waitFor(done: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() >= deadline) return false;
-    await sleep(100);
-  }
-  return true;
 }
 
 /** Every message of the room's history, paged with `after`/`limit` (bounded in pages). */

@@ -6,7 +6,8 @@
 import { openSockets, randomPrefix, Tally, terminateAll } from "../../../load/index.js";
 import type { FanoutJob, FanoutResult } from "../jobs.js";
 import { openAudience } from "../audience.js";
-import { quiet, settle, waitFor } from "../room-state.js";
+import { quiet, settle } from "../room-state.js";
+import { waitFor } from "../../../load/wait.js";
 import { deliveryOf } from "./delivery.js";
 import { now, publishFrame, socketUrl } from "../wire.js";
 

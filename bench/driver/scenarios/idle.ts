@@ -13,7 +13,8 @@
 import { openSockets, randomPrefix, terminateAll } from "../../../load/index.js";
 import { rssMiB } from "../../../local/processes.js";
 import type { IdleJob, IdlePoint, IdleResult } from "../jobs.js";
-import { quiet, roomCounters, settle, sleep, waitFor, type RoomCounters } from "../room-state.js";
+import { quiet, roomCounters, settle, type RoomCounters } from "../room-state.js";
+import { sleep, waitFor } from "../../../load/wait.js";
 import { socketUrl } from "../wire.js";
 
 const PONG_TIMEOUT_MS = 15_000;

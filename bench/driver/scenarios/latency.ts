@@ -7,7 +7,8 @@ import * as hdr from "hdr-histogram-js";
 import { openSockets, randomPrefix, Tally, terminateAll } from "../../../load/index.js";
 import type { LatencyJob, LatencyResult } from "../jobs.js";
 import { openAudience } from "../audience.js";
-import { quiet, settle, sleep, waitFor } from "../room-state.js";
+import { quiet, settle } from "../room-state.js";
+import { sleep, waitFor } from "../../../load/wait.js";
 import { deliveryOf } from "./delivery.js";
 import { now, publishFrame, socketUrl } from "../wire.js";
 
