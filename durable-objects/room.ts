@@ -6,7 +6,9 @@
  * Lifecycle rules (workerd evicts an idle Room after ~10 s and runs the
  * constructor again on the next event):
  * - per-socket state lives in the socket's attachment, never in a field;
- * - fields hold only what the constructor can rebuild from storage;
+ * - fields hold what the constructor rebuilds from storage, or state that
+ *   only matters while the room is awake (the batch being flushed, SSE
+ *   streams, slow-consumer counters);
  * - every close from a client is answered with a close frame.
  */
 import { DurableObject } from "cloudflare:workers";
