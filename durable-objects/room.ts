@@ -407,7 +407,6 @@ export class Room extends DurableObject<Env> {
     return this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
   }
 
-
   /** An error frame for JSON sockets; raw sockets have no envelope, so theirs is dropped. */
   private refuse(ws: WebSocket, att: Attachment, code: ErrorCode, message: string): void {
     if (att.mode === "raw") return;
