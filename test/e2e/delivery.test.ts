@@ -45,6 +45,7 @@ describe("ordering", () => {
     expect(order(received[1]!)).toBe(order(received[0]!));
     expect(order(received[2]!)).toBe(order(received[0]!));
     // Each publisher got 100 acks with distinct seqs.
+    await Promise.all(pubs.map((p) => p.until((fs) => fs.filter((f) => f.json?.type === "ack").length >= 100, "100 acks")));
     const acks = pubs.flatMap((p) => p.all("ack").map((a) => a.seq));
     expect(new Set(acks).size).toBe(200);
     [...subs, ...pubs].forEach((s) => s.close());
