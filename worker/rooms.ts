@@ -4,11 +4,10 @@
  * caller's identity in headers), everything else by RPC.
  */
 import { Hono, type Context } from "hono";
-import { isValidRoomName } from "../protocol";
+import { isValidRoomName, MAX_PUBLISH_ID_LENGTH } from "../protocol";
 import { IDENTITY_HEADER, INTERNAL_HEADER_PREFIX, ROOM_HEADER } from "../server/identity";
 import { DEFAULT_HISTORY_PAGE, MAX_HISTORY_PAGE, readLimits } from "../server/limits";
 import { parseSeq, parseStreamOptions } from "../server/query";
-import { MAX_PUBLISH_ID_LENGTH } from "../protocol";
 import type { PublishInput } from "../durable-objects/room";
 import { assertScope, requireScope, tokenAuth, type AuthVariables } from "./auth";
 import { readPayload } from "./body";
