@@ -20,8 +20,9 @@ export interface RoomcastClaims {
   meta?: Record<string, unknown>;
 }
 
-export const SCOPES = ["subscribe", "publish", "presence", "history"] as const;
-export type Scope = (typeof SCOPES)[number];
+import { scopesOf, type Scope } from "../protocol/claims.js";
+
+export { SCOPES, scopesOf, roomAllowed, type Scope } from "../protocol/claims.js";
 
 export class JwtError extends Error {
   override name = "JwtError";
@@ -80,14 +81,9 @@ export async function verifyJwt<T extends object = RoomcastClaims>(
   return claims as T;
 }
 
-/** Whether a token's `rooms` claim covers `room` (a trailing `*` matches a prefix). */
-export function roomAllowed(rooms: readonly string[], room: string): boolean {
-  return rooms.some((pattern) => (pattern.endsWith("*") ? room.startsWith(pattern.slice(0, -1)) : pattern === room));
-}
-
 /** Whether a space-separated `scope` claim grants `needed`. */
 export function hasScope(scope: string, needed: Scope): boolean {
-  return scope.split(/\s+/).includes(needed);
+  return scopesOf(scope).includes(needed);
 }
 
 function hmacKey(secret: string): Promise<CryptoKey> {

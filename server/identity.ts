@@ -4,8 +4,9 @@
  * Room trusts it, because nothing but the Worker can reach a Room.
  */
 
-export const SCOPES = ["subscribe", "publish", "presence", "history"] as const;
-export type Scope = (typeof SCOPES)[number];
+import { SCOPES, type Scope } from "../protocol/claims";
+
+export { SCOPES, type Scope };
 
 export interface Identity {
   /** The token's `sub`; null in open mode. */

@@ -13,7 +13,8 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { Jwt } from "hono/utils/jwt";
-import { OPEN_IDENTITY, SCOPES, type Identity, type Scope } from "../server/identity";
+import { roomAllowed, scopesOf } from "../protocol/claims";
+import { OPEN_IDENTITY, type Identity, type Scope } from "../server/identity";
 import { MAX_META_BYTES } from "../server/limits";
 import { apiError } from "./errors";
 
@@ -68,7 +69,7 @@ export function tokenAuth<E extends object>(
     }
     const token = tokenOf(c.req.header("authorization"), c.req.query(queryParam));
     const identity = await verifyToken(token, await key!, Math.floor(Date.now() / 1000));
-    if (!roomGranted(identity.rooms, c.get("room"))) throw forbidden(`this token does not grant room ${JSON.stringify(c.get("room"))}`);
+    if (!roomAllowed(identity.rooms, c.get("room"))) throw forbidden(`this token does not grant room ${JSON.stringify(c.get("room"))}`);
     c.set("identity", identity.identity);
     return next();
   };
@@ -85,11 +86,6 @@ export function requireScope(scope: Scope): MiddlewareHandler<{ Variables: AuthV
 /** The same check, for a handler whose needed scope depends on the request (an upgrade or not). */
 export function assertScope(identity: Identity, scope: Scope): void {
   if (!identity.scopes.includes(scope)) throw forbidden(`this token lacks the "${scope}" scope`);
-}
-
-/** Whether a token's `rooms` claim covers `room`: exact names, or a trailing `*` for a prefix. */
-export function roomGranted(patterns: readonly string[], room: string): boolean {
-  return patterns.some((p) => (p.endsWith("*") ? room.startsWith(p.slice(0, -1)) : p === room));
 }
 
 /** The token from `Authorization: Bearer …` (preferred) or the query. */
@@ -134,17 +130,11 @@ async function verifyToken(token: string, key: CryptoKey, now: number): Promise<
     rooms: rooms as string[],
     identity: {
       sub: (sub as string | undefined) ?? null,
-      scopes: parseScopes((scope as string | undefined) ?? ""),
+      scopes: scopesOf((scope as string | undefined) ?? ""),
       meta: checkMeta(meta),
       exp,
     },
   };
-}
-
-/** Known scopes only, each once; unknown words are ignored (a newer signer may know more). */
-function parseScopes(scope: string): Scope[] {
-  const words = new Set(scope.split(/\s+/));
-  return SCOPES.filter((s) => words.has(s));
 }
 
 function checkMeta(meta: unknown): Record<string, unknown> {

@@ -7,7 +7,8 @@ import { Hono } from "hono";
 import { Jwt } from "hono/utils/jwt";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Identity } from "../../server/identity";
-import { requireScope, roomGranted, tokenAuth, type AuthVariables } from "../../worker/auth";
+import { roomAllowed } from "../../protocol/claims";
+import { requireScope, tokenAuth, type AuthVariables } from "../../worker/auth";
 import { onError } from "../../worker/errors";
 
 type Vars = { SECRET?: string };
@@ -104,7 +105,7 @@ describe("tokenAuth", () => {
   });
 });
 
-describe("roomGranted", () => {
+describe("roomAllowed", () => {
   it.each([
     [["kitchen"], "kitchen", true],
     [["kitchen"], "kitchen2", false],
@@ -116,6 +117,6 @@ describe("roomGranted", () => {
     [[], "kitchen", false],
     [["kit*chen"], "kitXchen", false],
   ])("%j grants %s: %s", (patterns, room, granted) => {
-    expect(roomGranted(patterns, room)).toBe(granted);
+    expect(roomAllowed(patterns, room)).toBe(granted);
   });
 });

@@ -1,0 +1,20 @@
+/**
+ * What a Roomcast token's claims mean (the contract's Auth section): the
+ * scopes, the `scope` claim's words, and the `rooms` patterns. The Worker
+ * enforces them, the client package signs and reads them, the dashboard
+ * checks them; all three import this module.
+ */
+
+export const SCOPES = ["subscribe", "publish", "presence", "history"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** The known scopes in a space-separated `scope` claim, each once; unknown words are ignored (a newer signer may know more). */
+export function scopesOf(scope: string): Scope[] {
+  const words = new Set(scope.split(/\s+/));
+  return SCOPES.filter((s) => words.has(s));
+}
+
+/** Whether a token's `rooms` claim covers `room`: exact names, or a trailing `*` for a prefix. */
+export function roomAllowed(patterns: readonly string[], room: string): boolean {
+  return patterns.some((p) => (p.endsWith("*") ? room.startsWith(p.slice(0, -1)) : p === room));
+}
