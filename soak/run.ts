@@ -167,19 +167,10 @@ async function instances(url: string, rooms: string[]): Promise<string[]> {
 }
 
 /** Counts of several reports added up; latency is the worst phase's. */
-export interface Totals {
-  published: number;
-  acked: number;
-  expected: number;
-  delivered: number;
-  lost: number;
-  duplicated: number;
-  outOfOrder: number;
-  mismatched: number;
-  doublePublished: number;
-  p99_ms: number;
-  gaps: TallyReport["gaps"];
-}
+export type Totals = Pick<
+  TallyReport,
+  "published" | "acked" | "expected" | "delivered" | "lost" | "duplicated" | "outOfOrder" | "mismatched" | "doublePublished" | "gaps"
+> & { p99_ms: number };
 
 function addUp(reports: TallyReport[]): Totals {
   const sum = (f: (r: TallyReport) => number) => reports.reduce((n, r) => n + f(r), 0);
