@@ -196,7 +196,7 @@ export class Room extends DurableObject<Env> {
       room: this.room,
       seq: this.seq,
       epoch: this.epoch,
-      connections: this.openSockets().length + this.sse.size,
+      connections: countOpen(this.ctx.getWebSockets()) + this.sse.size,
       instance: this.instance,
       wakes: `${wakes.constructed} ${wakes.messages}`,
     };
