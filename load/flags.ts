@@ -4,7 +4,37 @@
  * with one readable line, which those CLIs turn into exit code 2.
  */
 
+import { parseArgs } from "node:util";
+
 export class UsageError extends Error {}
+
+/** A string flag's value, or undefined when absent. */
+export type FlagReader = (name: string) => string | undefined;
+
+/**
+ * Parses `argv` strictly against the `strings` flags plus the `booleans`
+ * (`--help`/`-h` always), turning parseArgs' error into a one-line UsageError.
+ */
+export function parseFlags(
+  argv: string[],
+  strings: readonly string[],
+  booleans: readonly string[] = [],
+): { str: FlagReader; bool: (name: string) => boolean } {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = { help: { type: "boolean", short: "h" } };
+  for (const name of strings) options[name] = { type: "string" };
+  for (const name of booleans) options[name] = { type: "boolean" };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options }));
+  } catch (error) {
+    // parseArgs' first line already reads well ("Unknown option '--x'…").
+    throw new UsageError(String((error as Error).message).split("\n")[0]);
+  }
+  return {
+    str: (name) => (typeof values[name] === "string" ? (values[name] as string) : undefined),
+    bool: (name) => values[name] === true,
+  };
+}
 
 /** A whole number of at least `min`; `fallback` when the flag is absent. */
 export function wholeFlag(name: string, text: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {

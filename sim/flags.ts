@@ -2,10 +2,9 @@
  * The simulator's flags: parsing, defaults and validation. Every mistake is a
  * `UsageError` with one readable line; the CLI turns it into exit code 2.
  */
-import { parseArgs } from "node:util";
 import { isValidRoomName } from "../protocol/index.js";
 import type { FleetMode } from "../load/index.js";
-import { durationFlag, numberFlag, UsageError, wholeFlag } from "../load/flags.js";
+import { durationFlag, numberFlag, parseFlags, UsageError, wholeFlag } from "../load/flags.js";
 
 export { UsageError };
 
@@ -61,35 +60,11 @@ default one embedded on Miniflare) and reports what was lost.
 Exit codes: 0 nothing lost or duplicated, 1 something was (or the run failed), 2 bad flags.`;
 
 export function parseSimFlags(argv: string[]): SimOptions {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        devices: { type: "string" },
-        dashboards: { type: "string" },
-        rooms: { type: "string" },
-        prefix: { type: "string" },
-        rate: { type: "string" },
-        duration: { type: "string" },
-        flaky: { type: "string" },
-        mode: { type: "string" },
-        "restart-after": { type: "string" },
-        url: { type: "string" },
-        token: { type: "string" },
-        secret: { type: "string" },
-        out: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    // parseArgs' first line already reads well ("Unknown option '--x'…").
-    throw new UsageError(String((error as Error).message).split("\n")[0]);
-  }
-  const str = (name: string) => (typeof values[name] === "string" ? (values[name] as string) : undefined);
+  const { str, bool } = parseFlags(
+    argv,
+    ["devices", "dashboards", "rooms", "prefix", "rate", "duration", "flaky", "mode", "restart-after", "url", "token", "secret", "out"],
+    ["json"],
+  );
 
   const devices = wholeFlag("devices", str("devices"), 100, 1);
   const dashboards = wholeFlag("dashboards", str("dashboards"), 3, 1);
@@ -134,8 +109,8 @@ export function parseSimFlags(argv: string[]): SimOptions {
     token,
     secret,
     restartAfterMs: restartAfter === undefined ? undefined : durationFlag("restart-after", restartAfter),
-    json: values.json === true,
+    json: bool("json"),
     outDir: str("out") ?? DEFAULT_OUT_DIR,
-    help: values.help === true,
+    help: bool("help"),
   };
 }

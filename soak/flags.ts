@@ -4,8 +4,7 @@
  * evicts an idle Durable Object after about 10 s, so each gap hibernates
  * every room).
  */
-import { parseArgs } from "node:util";
-import { durationFlag, numberFlag, UsageError, wholeFlag } from "../load/flags.js";
+import { durationFlag, numberFlag, parseFlags, UsageError, wholeFlag } from "../load/flags.js";
 
 export { UsageError };
 
@@ -47,29 +46,7 @@ as it goes and a summary at the end.
 Exit codes: 0 nothing lost or duplicated, 1 something was (or the run failed), 2 bad flags.`;
 
 export function parseSoakFlags(argv: string[]): SoakOptions {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        duration: { type: "string" },
-        rooms: { type: "string" },
-        devices: { type: "string" },
-        dashboards: { type: "string" },
-        rate: { type: "string" },
-        flaky: { type: "string" },
-        traffic: { type: "string" },
-        idle: { type: "string" },
-        every: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(String((error as Error).message).split("\n")[0]);
-  }
-  const str = (name: string) => (typeof values[name] === "string" ? (values[name] as string) : undefined);
+  const { str, bool } = parseFlags(argv, ["duration", "rooms", "devices", "dashboards", "rate", "flaky", "traffic", "idle", "every"]);
   const options: SoakOptions = {
     durationMs: duration("duration", str("duration"), 180_000),
     rooms: wholeFlag("rooms", str("rooms"), 20, 1, 1000),
@@ -80,7 +57,7 @@ export function parseSoakFlags(argv: string[]): SoakOptions {
     trafficMs: duration("traffic", str("traffic"), 30_000),
     idleMs: duration("idle", str("idle"), 15_000),
     everyMs: duration("every", str("every"), 5_000),
-    help: values.help === true,
+    help: bool("help"),
   };
   if (options.idleMs <= 10_000) console.warn(`soak: --idle ${options.idleMs} ms may be too short for workerd to evict a room (about 10 s)`);
   return options;
