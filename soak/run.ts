@@ -17,7 +17,7 @@
 import { join } from "node:path";
 import { rm } from "node:fs/promises";
 import { buildBundle, EmbeddedRelay } from "../local/relay.js";
-import { createSubscriber, openFleet, roomNames, roomState, Tally, type Fleet, type Subscriber, type TallyReport } from "../load/index.js";
+import { createSubscriber, openFleet, roomNames, roomState, Tally, type Fleet, type Subscriber, type TallyReport, type Target } from "../load/index.js";
 import type { SoakOptions } from "./flags.js";
 import { childPids, nodeRssMiB, rssMiB } from "../local/processes.js";
 import { MemorySeries } from "./memory.js";
@@ -58,7 +58,7 @@ export async function runSoak(options: SoakOptions, print: (line: string) => voi
   let phase = "start";
   let connectionsOpened = 0;
   const evictedPerGap: number[] = [];
-  let instancesBeforeGap: string[] | null = null;
+  let instancesBeforeGap: Array<string | null> | null = null;
 
   const sleepers: Subscriber[] = [];
   const sample = () => {
@@ -94,7 +94,7 @@ export async function runSoak(options: SoakOptions, print: (line: string) => voi
       phase = `traffic#${trafficPhases}`;
       if (instancesBeforeGap) {
         // A room whose object was constructed again was evicted during the gap.
-        const now = await instances(relay.url, rooms);
+        const now = await instances(target, rooms);
         const evicted = now.filter((id, i) => id !== instancesBeforeGap![i]).length;
         evictedPerGap.push(evicted);
         print(`soak idle#${idleGaps}: ${evicted} of ${rooms.length} rooms were evicted (and woke for traffic#${trafficPhases})`);
@@ -121,7 +121,7 @@ export async function runSoak(options: SoakOptions, print: (line: string) => voi
       // Idle only when traffic can follow it: the point is to wake the rooms again.
       if (deadline - Date.now() < options.idleMs + 5_000) break;
       idleGaps++;
-      instancesBeforeGap = await instances(relay.url, rooms);
+      instancesBeforeGap = await instances(target, rooms);
       phase = `idle#${idleGaps}`;
       await sleep(options.idleMs);
     }
@@ -155,17 +155,6 @@ function pendingByMode(fleet: Fleet | null): string {
   return JSON.stringify(by);
 }
 
-/** Each room's object instance (x-roomcast-instance changes whenever the object is constructed again). */
-async function instances(url: string, rooms: string[]): Promise<string[]> {
-  return Promise.all(
-    rooms.map(async (room) => {
-      const res = await fetch(`${url}/rooms/${room}`);
-      await res.arrayBuffer();
-      return res.headers.get("x-roomcast-instance") ?? "";
-    }),
-  );
-}
-
 /** Counts of several reports added up; latency is the worst phase's. */
 export type Totals = Pick<
   TallyReport,
@@ -189,4 +178,9 @@ function addUp(reports: TallyReport[]): Totals {
     p99_ms: Math.max(0, ...reports.map((r) => r.latency.p99)),
     gaps: reports.flatMap((r) => r.gaps).slice(0, 10),
   };
+}
+
+/** Each room's object instance, to compare across an idle gap. */
+function instances(target: Target, rooms: string[]): Promise<Array<string | null>> {
+  return Promise.all(rooms.map(async (room) => (await roomState(target, room)).instance));
 }
