@@ -4,22 +4,15 @@
  * publish that met the expiry still goes through once; a token for another
  * room is refused (HTTP 403 at the upgrade) and the client stops.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { RoomcastClient } from "../../client/index";
 import { signJwt } from "../../client/jwt";
-import type { EmbeddedRelay } from "../../local/relay";
-import { startRelay } from "../support/relay";
+import { useRelay } from "../support/relay";
 import { sleep, uniqueRoom } from "../support/socket";
 
 const SECRET = "client-test-secret";
-let relay: EmbeddedRelay;
-beforeAll(async () => {
-  relay = await startRelay({ vars: { AUTH_SECRET: SECRET } });
-});
-afterAll(async () => {
-  await relay?.stop();
-});
+const relay = useRelay({ vars: { AUTH_SECRET: SECRET } });
 
 const fast = { backoff: { min: 50, max: 300, factor: 2 }, WebSocket };
 const token = (rooms: string[], ttl: number) =>

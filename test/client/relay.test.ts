@@ -3,21 +3,14 @@
  * loopback port): publish and ack, a restart mid-stream with messages
  * published while the client was away, and publishes queued while offline.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { run } from "../../client/cli-commands";
 import { RoomcastClient, publishHttp, type MessageEnvelope } from "../../client/index";
-import type { EmbeddedRelay } from "../../local/relay";
-import { startRelay } from "../support/relay";
+import { useRelay } from "../support/relay";
 import { uniqueRoom } from "../support/socket";
 
-let relay: EmbeddedRelay;
-beforeAll(async () => {
-  relay = await startRelay();
-});
-afterAll(async () => {
-  await relay?.stop();
-});
+const relay = useRelay();
 
 const fast = { backoff: { min: 50, max: 300, factor: 2 }, WebSocket };
 

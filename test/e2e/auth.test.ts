@@ -4,22 +4,15 @@
  */
 import { Jwt } from "hono/utils/jwt";
 import WebSocket from "ws";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { signJwt } from "../../client/jwt";
-import type { EmbeddedRelay } from "../../local/relay";
-import { startRelay } from "../support/relay";
+import { useRelay } from "../support/relay";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
 
 const SECRET = "test-secret-3f9a0c1d7e5b";
 const ALL = "subscribe publish presence history";
 
-let relay: EmbeddedRelay;
-beforeAll(async () => {
-  relay = await startRelay({ vars: { AUTH_SECRET: SECRET } });
-});
-afterAll(async () => {
-  await relay?.stop();
-});
+const relay = useRelay({ vars: { AUTH_SECRET: SECRET } });
 
 const nowS = () => Math.floor(Date.now() / 1000);
 

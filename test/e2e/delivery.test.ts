@@ -2,19 +2,12 @@
  * Nothing lost: one order for everybody, resume, idempotent publish, HTTP
  * publish and history, raw mode. Real sockets against the built bundle.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmbeddedRelay } from "../../local/relay";
+import { describe, expect, it } from "vitest";
 import { getJson, postJson, postMessage } from "../support/http";
-import { startRelay } from "../support/relay";
+import { useRelay } from "../support/relay";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
 
-let relay: EmbeddedRelay;
-beforeAll(async () => {
-  relay = await startRelay();
-});
-afterAll(async () => {
-  await relay?.stop();
-});
+const relay = useRelay();
 
 const ws = (room: string, query = "") => `${relay.wsUrl}/rooms/${room}${query}`;
 const seqs = (msgs: any[]) => msgs.map((m) => m.seq);
@@ -140,13 +133,7 @@ describe("resume", () => {
 });
 
 describe("resume past history", () => {
-  let small: EmbeddedRelay;
-  beforeAll(async () => {
-    small = await startRelay({ vars: { HISTORY_LIMIT: "10" } });
-  });
-  afterAll(async () => {
-    await small?.stop();
-  });
+  const small = useRelay({ vars: { HISTORY_LIMIT: "10" } });
 
   it("keeps the latest HISTORY_LIMIT messages and refuses a resume from before them", async () => {
     const room = uniqueRoom("trim");

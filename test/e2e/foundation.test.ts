@@ -2,18 +2,11 @@
  * The foundation over real sockets: the bundle that deploys, on workerd, on a
  * loopback port, driven by `ws` clients.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmbeddedRelay } from "../../local/relay";
-import { startRelay } from "../support/relay";
+import { describe, expect, it } from "vitest";
+import { useRelay } from "../support/relay";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
 
-let relay: EmbeddedRelay;
-beforeAll(async () => {
-  relay = await startRelay();
-});
-afterAll(async () => {
-  await relay?.stop();
-});
+const relay = useRelay();
 
 const ws = (room: string, query = "") => `${relay.wsUrl}/rooms/${room}${query}`;
 

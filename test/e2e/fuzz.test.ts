@@ -4,10 +4,9 @@
  * publishing and receiving. No 1011, no reset of the room, and the
  * well-behaved client sees every message of the room exactly once, in order.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { CloseCode } from "../../protocol";
-import type { EmbeddedRelay } from "../../local/relay";
-import { startRelay } from "../support/relay";
+import { useRelay } from "../support/relay";
 import { seededRandom } from "../support/random";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
 
@@ -15,13 +14,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261124);
 const FUZZERS = 4;
 const FRAMES_PER_FUZZER = 150;
 
-let relay: EmbeddedRelay;
-beforeAll(async () => {
-  relay = await startRelay();
-});
-afterAll(async () => {
-  await relay?.stop();
-});
+const relay = useRelay();
 
 function randomFrame(rand: () => number): string | Buffer {
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;

@@ -3,18 +3,15 @@
  * per-connection token bucket (rate_limited, then 1008), connections per
  * room (503 before the upgrade). A relay with small limits keeps it quick.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmbeddedRelay } from "../../local/relay";
+import { describe, expect, it } from "vitest";
 import { postMessage } from "../support/http";
-import { startRelay } from "../support/relay";
+import { useRelay } from "../support/relay";
 import { TestSocket, uniqueRoom } from "../support/socket";
 
 const MAX_BYTES = 1024;
 const BURST = 10;
 
-let relay: EmbeddedRelay;
-beforeAll(async () => {
-  relay = await startRelay({
+const relay = useRelay({
     vars: {
       MAX_MESSAGE_BYTES: String(MAX_BYTES),
       RATE_LIMIT_PER_SECOND: "5",
@@ -22,10 +19,6 @@ beforeAll(async () => {
       MAX_CONNECTIONS_PER_ROOM: "3",
     },
   });
-});
-afterAll(async () => {
-  await relay?.stop();
-});
 
 const ws = (room: string, query = "") => `${relay.wsUrl}/rooms/${room}${query}`;
 

@@ -4,18 +4,11 @@
  * per second and a burst of 100, a client that spent its burst and then sat
  * through an eviction has only the ~12 tokens it earned meanwhile.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
-import type { EmbeddedRelay } from "../../local/relay";
-import { startRelay } from "../support/relay";
+import { expect, it } from "vitest";
+import { useRelay } from "../support/relay";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
 
-let relay: EmbeddedRelay;
-beforeAll(async () => {
-  relay = await startRelay({ vars: { RATE_LIMIT_PER_SECOND: "1", RATE_LIMIT_BURST: "100" } });
-});
-afterAll(async () => {
-  await relay?.stop();
-});
+const relay = useRelay({ vars: { RATE_LIMIT_PER_SECOND: "1", RATE_LIMIT_BURST: "100" } });
 
 it("keeps a spent bucket through hibernation", async () => {
   const room = uniqueRoom("bucket");

@@ -3,16 +3,13 @@
  * the room's memory forever: past its budget it is closed with 4008 and
  * resumes with nothing lost.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { CloseCode } from "../../protocol";
-import type { EmbeddedRelay } from "../../local/relay";
 import { getJson } from "../support/http";
-import { startRelay } from "../support/relay";
+import { useRelay } from "../support/relay";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
 
-let relay: EmbeddedRelay;
-beforeAll(async () => {
-  relay = await startRelay({
+const relay = useRelay({
     vars: {
       SLOW_CONSUMER_BYTES: String(256 * 1024),
       SLOW_CONSUMER_GRACE_SECONDS: "2",
@@ -20,10 +17,6 @@ beforeAll(async () => {
       RATE_LIMIT_BURST: "10000",
     },
   });
-});
-afterAll(async () => {
-  await relay?.stop();
-});
 
 it("sheds a socket that stopped reading; the others get everything; the shed one resumes", async () => {
   const room = uniqueRoom("slow");

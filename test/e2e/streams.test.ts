@@ -2,19 +2,12 @@
  * SSE, presence (including after the room hibernated) and a restart of the
  * local server with its persisted state.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmbeddedRelay } from "../../local/relay";
+import { describe, expect, it } from "vitest";
 import { getJson, postJson, readSse } from "../support/http";
-import { startRelay } from "../support/relay";
+import { startRelay, useRelay } from "../support/relay";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
 
-let relay: EmbeddedRelay;
-beforeAll(async () => {
-  relay = await startRelay();
-});
-afterAll(async () => {
-  await relay?.stop();
-});
+const relay = useRelay();
 
 const ws = (room: string, query = "") => `${relay.wsUrl}/rooms/${room}${query}`;
 
