@@ -21,7 +21,7 @@ import {
   isValidRoomName,
   roomSocketUrl,
   type MessageEnvelope,
-  type PresenceFrame,
+  type PresenceEvent,
   type ServerFrame,
   type WelcomeFrame,
 } from "../protocol/index.js";
@@ -50,7 +50,8 @@ export interface DisconnectInfo {
 export interface ClientEvents {
   /** A message envelope, each `seq` once and in order. */
   message: MessageEnvelope;
-  presence: PresenceFrame;
+  /** Joins and leaves; past the room's threshold, `count` events instead (ignore events you do not know). */
+  presence: PresenceEvent;
   /** Every state transition (not the initial "connecting"). */
   state: ClientState;
   /** Each (re)connection's welcome; `recovered: false` after a resume means a gap. */
@@ -128,6 +129,8 @@ export class RoomcastClient {
   private openedAt: number | undefined;
   /** HTTP status of a refused upgrade, as `ws` reports it in its error event. */
   private refusedStatus: number | undefined;
+  /** A 503's `Retry-After`, in ms, when the WebSocket implementation lets us read it (Node's `ws`). */
+  private retryAfterMs: number | undefined;
   private token: string | undefined;
   private tokenStale = true;
   private bucket: TokenBucket;
@@ -262,6 +265,8 @@ export class RoomcastClient {
   private attach(ws: WebSocketLike): void {
     this.ws = ws;
     this.refusedStatus = undefined;
+    this.retryAfterMs = undefined;
+    this.readRefusals(ws);
     try {
       ws.binaryType = "arraybuffer";
     } catch {
@@ -285,6 +290,23 @@ export class RoomcastClient {
     ws.onclose = (event: { code?: number; reason?: string }) => {
       this.socketGone(ws, event?.code ?? 1006, event?.reason || failure);
     };
+  }
+
+  /**
+   * Node's `ws` hands over a refused upgrade's response: its status and a
+   * 503's `Retry-After` (a busy room). Browsers show neither; there the
+   * backoff alone spreads the retries.
+   */
+  private readRefusals(ws: WebSocketLike): void {
+    const emitter = ws as unknown as { on?: (event: string, listener: (req: unknown, res: RefusedResponse) => void) => void; terminate?: () => void };
+    if (typeof emitter.on !== "function" || typeof emitter.terminate !== "function") return;
+    emitter.on("unexpected-response", (_req, res) => {
+      if (ws !== this.ws) return;
+      this.refusedStatus = res.statusCode;
+      this.retryAfterMs = retryAfterMs(res.headers["retry-after"]);
+      res.resume?.();
+      emitter.terminate!(); // ends the handshake: error, then close (1006), as without a listener
+    });
   }
 
   /** A link that stopped answering: drop it without waiting for a close handshake. */
@@ -333,10 +355,27 @@ export class RoomcastClient {
 
   private retry(code: number, reason: string): void {
     if (this._state === "closed") return;
-    const delay = backoffDelay(this.attempt++, this.backoff);
+    const delay = this.nextDelay(code);
     this.setState("reconnecting");
     this.setTimer("reconnect", delay, () => void this.connect());
     this.events.emit("disconnect", { code, reason, reconnect: true, delay });
+  }
+
+  /**
+   * A busy room said when to come back: that long plus up to as long again
+   * of jitter. A relay that restarted (1001) dropped everybody at once: the
+   * first retry is spread over RESTART_SPREAD_MS. Otherwise the backoff.
+   */
+  private nextDelay(code: number): number {
+    if (this.refusedStatus === 503 && this.retryAfterMs !== undefined) {
+      this.attempt++;
+      return Math.floor(this.retryAfterMs * (1 + Math.random()));
+    }
+    if (code === CloseCode.GoingAway && this.attempt === 0) {
+      this.attempt++;
+      return Math.floor(Math.random() * RESTART_SPREAD_MS);
+    }
+    return backoffDelay(this.attempt++, this.backoff);
   }
 
   // ---- receiving --------------------------------------------------------------
@@ -479,4 +518,20 @@ function safeClose(ws: WebSocketLike, code: number, reason: string): void {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** How widely the first reconnect after a relay restart (1001) is spread, in ms. */
+const RESTART_SPREAD_MS = 3000;
+
+interface RefusedResponse {
+  statusCode?: number;
+  headers: Record<string, string | string[] | undefined>;
+  resume?: () => void;
+}
+
+/** `Retry-After` in seconds (the relay never sends a date), as ms; undefined when absent or odd. */
+function retryAfterMs(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || !/^\d{1,5}$/.test(value.trim())) return undefined;
+  return Number(value.trim()) * 1000;
 }

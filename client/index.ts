@@ -24,6 +24,8 @@ export type {
   ErrorFrame,
   MessageEnvelope,
   PresenceFrame,
+  PresenceCountFrame,
+  PresenceEvent,
   PublishResult,
   WelcomeFrame,
 } from "../protocol/index.js";

@@ -6,7 +6,7 @@
  * frames), so it stays right even when the token lacks the `presence` scope
  * and the list cannot be loaded.
  */
-import type { PresenceClient, PresenceFrame, PresenceList } from "../protocol/index.js";
+import type { PresenceClient, PresenceEvent, PresenceFrame, PresenceList } from "../protocol/index.js";
 import { h, setText } from "./dom.js";
 import { clockTime } from "./format.js";
 
@@ -70,7 +70,14 @@ export class PresenceView {
     setText(this.note, `Only clients that joined since the page opened are listed (${why}).`);
   }
 
-  apply(frame: PresenceFrame): void {
+  apply(frame: PresenceEvent): void {
+    if (frame.event === "count") {
+      // A large room sends counts, not members: the list is no longer kept up.
+      this.note.hidden = false;
+      setText(this.note, `A large room: ${frame.count} connected; the relay sends the count, not each member.`);
+      this.setCount(frame.count);
+      return;
+    }
     this.sinceSnapshot?.push(frame);
     this.applyToList(frame);
     this.count = frame.count;

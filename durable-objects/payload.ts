@@ -2,7 +2,7 @@
  * A published payload in the three shapes it can arrive in, and the two ways
  * it leaves: inside a JSON envelope, or bare for raw-mode sockets.
  */
-import { bytesToBase64, base64ToBytes } from "../protocol/base64";
+import { bytesToBase64 } from "../protocol/base64";
 import type { MessageEnvelope } from "../protocol";
 
 export type Payload =
@@ -32,11 +32,4 @@ export function buildEnvelope(room: string, seq: number, from: string, ts: numbe
 export function rawForm(payload: Payload): string | Uint8Array {
   if (payload.kind === "binary" || payload.kind === "text") return payload.value;
   return typeof payload.value === "string" ? payload.value : JSON.stringify(payload.value);
-}
-
-/** The raw form of a stored envelope, for a raw-mode resume. */
-export function rawFormOfEnvelope(envelope: string): string | Uint8Array {
-  const parsed = JSON.parse(envelope) as MessageEnvelope;
-  if (parsed.binary) return base64ToBytes(parsed.data as string);
-  return typeof parsed.data === "string" ? parsed.data : JSON.stringify(parsed.data);
 }

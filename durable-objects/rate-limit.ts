@@ -1,31 +1,25 @@
 /**
- * A per-connection token bucket. Its state lives in the socket's attachment,
- * so hibernation does not hand a flooding client a fresh bucket.
+ * The per-connection publish rate. Its bucket lives in the socket's
+ * attachment, so hibernation does not hand a flooding client a fresh one;
+ * the strikes count turns a client that goes on flooding into a 1008 close.
  */
+import { fullBucket, take, type Bucket } from "../protocol/token-bucket";
 import type { Limits } from "../server/limits";
 
-export interface Bucket {
-  /** Tokens left (fractional). */
-  tokens: number;
-  /** When `tokens` was last refilled, ms since the Unix epoch. */
-  refilledAt: number;
+export interface ConnectionBucket extends Bucket {
   /** Messages refused in a row; reset by the next accepted one. */
   strikes: number;
 }
 
-export function fullBucket(limits: Limits, now: number): Bucket {
-  return { tokens: limits.rateLimitBurst, refilledAt: now, strikes: 0 };
+export function connectionBucket(limits: Limits, now: number): ConnectionBucket {
+  return { ...fullBucket(limits.publishRate, now), strikes: 0 };
 }
 
 export type BucketVerdict = "ok" | "limited" | "close";
 
 /** Takes one token for a message, updating `bucket` in place. */
-export function takeToken(bucket: Bucket, limits: Limits, now: number): BucketVerdict {
-  const elapsed = Math.max(0, now - bucket.refilledAt) / 1000;
-  bucket.tokens = Math.min(limits.rateLimitBurst, bucket.tokens + elapsed * limits.rateLimitPerSecond);
-  bucket.refilledAt = now;
-  if (bucket.tokens >= 1) {
-    bucket.tokens -= 1;
+export function takeToken(bucket: ConnectionBucket, limits: Limits, now: number): BucketVerdict {
+  if (take(bucket, limits.publishRate, now)) {
     bucket.strikes = 0;
     return "ok";
   }

@@ -1,60 +1,46 @@
 /**
- * The Room: one Durable Object per room name. It holds the room's sockets with
- * the WebSocket Hibernation API, gives every accepted message the next `seq`,
- * keeps the latest ones in SQLite for resume, and fans each message out once.
+ * The Room core: one Durable Object per room name. It holds the room's
+ * sockets with the WebSocket Hibernation API, gives every accepted message
+ * the next `seq`, keeps the latest ones in SQLite for resume, and fans each
+ * batch out once. What it knows: seq, batches, history, resume, presence and
+ * limits. What it does not: wire formats. Each socket kind has its adapter
+ * (adapters/: json, raw; SSE streams in adapters/sse.ts), which parses the
+ * inbound frames and builds each outbound frame once per batch.
  *
  * Lifecycle rules (workerd evicts an idle Room after ~10 s and runs the
  * constructor again on the next event):
  * - per-socket state lives in the socket's attachment, never in a field;
- * - fields hold what the constructor rebuilds from storage, or state that
- *   only matters while the room is awake (the batch being flushed, SSE
- *   streams, slow-consumer counters);
+ * - fields hold what the constructor rebuilds from storage, or what is
+ *   counted once per wake (presence), or state that only matters while the
+ *   room is awake (the batch being flushed, SSE streams, send budgets);
  * - every close from a client is answered with a close frame.
  */
 import { DurableObject } from "cloudflare:workers";
 import {
   CloseCode,
-  MAX_PUBLISH_ID_LENGTH,
   PING,
   PONG,
-  type AckFrame,
   type ErrorCode,
-  type ErrorFrame,
   type HistoryPage,
-  type PresenceClient,
-  type PresenceFrame,
   type PresenceList,
   type PublishResult,
   type RoomDescription,
   type WelcomeFrame,
 } from "../protocol";
-import { hasScope, IDENTITY_HEADER, OPEN_IDENTITY, ROOM_HEADER, type Identity } from "../server/identity";
-import { readLimits, type Limits } from "../server/limits";
-import { parseStreamOptions } from "../server/query";
+import { fullBucket, msUntilToken, take } from "../protocol/token-bucket";
+import { decodeHandoff, type Handoff } from "../server/handoff";
+import { hasScope, type Identity } from "../server/identity";
+import { JOIN_QUEUE_MAX_MS, readLimits, type Limits } from "../server/limits";
+import { ADAPTERS } from "./adapters";
+import { frameSize, type OutboundMessage, type SocketAdapter } from "./adapters/adapter";
+import { SseHub, sseMessage } from "./adapters/sse";
 import { earliestExpiry, isExpired, scheduleExpirySweep } from "./expiry";
-import { buildEnvelope, rawForm, rawFormOfEnvelope, textExceeds, type Payload } from "./payload";
-import { fullBucket, takeToken, type Bucket } from "./rate-limit";
+import { buildEnvelope, textExceeds, type Payload } from "./payload";
+import { Presence } from "./presence";
+import { connectionBucket, takeToken } from "./rate-limit";
 import { SendBudget } from "./slow-consumer";
-import { SseHub, sseMessage, ssePresence } from "./sse";
+import { answerableCode, attachmentOf, closeSocket, safeSend, TAG_PRESENCE, type Attachment } from "./sockets";
 import { RoomStore, type StoredMessage } from "./store";
-
-/** What each socket carries through hibernation. Kept small: attachments hold 16 KiB. */
-interface Attachment extends Identity {
-  id: string;
-  mode: "json" | "raw";
-  echo: boolean;
-  connectedAt: number;
-  bucket: Bucket;
-}
-
-/**
- * Socket tags: broadcasts pick sockets by tag without reading attachments.
- * Every socket has its mode; JSON sockets that want presence frames also
- * carry TAG_PRESENCE.
- */
-const TAG_JSON = "json";
-const TAG_RAW = "raw";
-const TAG_PRESENCE = "presence";
 
 /**
  * A message accepted into the current batch. Accepting assigns the seq; the
@@ -62,11 +48,9 @@ const TAG_PRESENCE = "presence";
  * sends it, so the runtime's output gate waits for one commit per batch
  * instead of one per message.
  */
-interface Accepted {
-  seq: number;
-  publishId: string | null;
-  envelope: string;
-  payload: Payload;
+interface Accepted extends OutboundMessage {
+  publishKey: string | null;
+  ts: number;
   sender: WebSocket | null;
   echo: boolean;
 }
@@ -75,32 +59,43 @@ export interface PublishInput {
   payload: Payload;
   /** The publisher's id as shown in `from`. */
   from: string;
+  /** Whose idempotency keys these are: the token's `sub`; null in open mode (keys are shared). */
+  publisher: string | null;
   /** Idempotency key; null when the publish has none. */
   publishId: string | null;
 }
+
+/** History rows read per query while a resume is replayed. */
+const REPLAY_PAGE = 100;
 
 /**
  * Wake-up counters for the benchmark's idle check (bench/): how often a Room
  * was constructed and how many frames reached `webSocketMessage`, in this
  * isolate. Module scope outlives an evicted Room, so a ping that woke one
- * would show here. Surfaced as the `x-roomcast-wakes` header of `GET /rooms/:room`.
+ * would show here.
  */
 const wakes = { constructed: 0, messages: 0 };
 
 export class Room extends DurableObject<Env> {
   private readonly store: RoomStore;
   private readonly limits: Limits;
-  private readonly sse = new SseHub();
+  private readonly sse: SseHub;
   private readonly budget: SendBudget;
+  private readonly presence: Presence;
+  /** Joins this room takes before it answers `room_busy` (in memory: a woken room starts full). */
+  private readonly joinBucket;
   /** Changes each time the constructor runs: lets tests see an eviction. */
   private readonly instance = crypto.randomUUID();
-  private room = "";
+  /** The object's name: `idFromName(room)` ids carry it. */
+  private readonly room: string;
   private epoch = "";
+  /** Whether the epoch is in storage yet (a room nobody wrote to keeps none). */
+  private stored = false;
   /** Latest seq written to history (accepted messages still in `batch` come after it). */
   private seq = 0;
   private batch: Accepted[] = [];
-  /** Publish ids in `batch`, so a retry that arrives before the flush is still caught. */
-  private readonly batchIds = new Map<string, number>();
+  /** Publish keys in `batch`, so a retry that arrives before the flush is still caught. */
+  private readonly batchKeys = new Map<string, number>();
   /** Acks owed once the batch holding their message is written. */
   private acks: Array<{ ws: WebSocket; frame: string }> = [];
   private flushScheduled = false;
@@ -108,8 +103,12 @@ export class Room extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     wakes.constructed++;
+    this.room = ctx.id.name ?? "";
     this.store = new RoomStore(ctx.storage.sql);
     this.limits = readLimits(env);
+    this.sse = new SseHub(this.limits.slowConsumerBytes);
+    this.presence = new Presence(ctx, this.sse);
+    this.joinBucket = fullBucket(this.limits.joinRate, Date.now());
     this.budget = new SendBudget(
       this.limits.slowConsumerBytes,
       this.limits.slowConsumerGraceMs,
@@ -118,14 +117,8 @@ export class Room extends DurableObject<Env> {
     // Answered by the runtime itself, so a pinging device never wakes the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
-      this.store.migrate();
-      this.room = this.store.getMeta("room") ?? "";
-      let epoch = this.store.getMeta("epoch");
-      if (epoch === null) {
-        epoch = newEpoch();
-        this.store.setMeta("epoch", epoch);
-      }
-      this.epoch = epoch;
+      this.stored = this.store.open();
+      this.epoch = this.store.getMeta("epoch") ?? newEpoch();
       this.seq = this.store.latestSeq();
     });
   }
@@ -134,84 +127,33 @@ export class Room extends DurableObject<Env> {
 
   /** WebSocket upgrades and SSE streams (the two answers RPC cannot carry). */
   override async fetch(request: Request): Promise<Response> {
-    this.bindName(request.headers.get(ROOM_HEADER));
-    const identity = readIdentity(request.headers.get(IDENTITY_HEADER));
-    const url = new URL(request.url);
-    const options = parseStreamOptions(url, request.headers.get("last-event-id"));
-    if (!options.ok) return jsonError(400, "bad_since", options.message);
-    const { since, epoch, mode, echo, presence } = options.value;
+    const handoff = decodeHandoff(request);
+    if (handoff === null) return jsonError(400, "bad_request", "a Room is reached through the Worker only");
+    const refused = this.admit(handoff);
+    if (refused !== null) return refused;
     this.flush(); // the replay and the welcome's seq must include every accepted message
-    const resume = this.resume(since, epoch);
-
-    if (url.pathname.endsWith("/events")) {
-      const endAt = identity.exp === null ? null : identity.exp * 1000;
-      return this.sse.open(resume.messages.map((m) => sseMessage(m.seq, m.envelope)), endAt);
-    }
-
-    const sockets = this.ctx.getWebSockets();
-    if (sockets.length >= this.limits.maxConnectionsPerRoom) {
-      return jsonError(503, "room_full", `room ${this.room} is full (${this.limits.maxConnectionsPerRoom} connections)`);
-    }
-    const { 0: client, 1: server } = new WebSocketPair();
-    const now = Date.now();
-    const attachment: Attachment = {
-      ...identity,
-      id: newConnectionId(),
-      mode,
-      echo,
-      connectedAt: now,
-      bucket: fullBucket(this.limits, now),
-    };
-    const tags = mode === "raw" ? [TAG_RAW] : presence ? [TAG_JSON, TAG_PRESENCE] : [TAG_JSON];
-    this.ctx.acceptWebSocket(server, tags);
-    server.serializeAttachment(attachment);
-
-    // All of this runs without an await, so no publish can slip in between
-    // the replay and the live stream.
-    if (mode === "raw") {
-      for (const m of resume.messages) safeSend(server, rawFormOfEnvelope(m.envelope));
-    } else {
-      const count = countOpen(sockets) + 1;
-      const welcome: WelcomeFrame = {
-        type: "welcome",
-        room: this.room,
-        id: attachment.id,
-        seq: this.seq,
-        epoch: this.epoch,
-        recovered: resume.recovered,
-        count,
-      };
-      safeSend(server, JSON.stringify(welcome));
-      for (const m of resume.messages) safeSend(server, m.envelope);
-    }
-    this.announce("join", attachment, server, countOpen(sockets) + 1);
-    if (attachment.exp !== null) await scheduleExpirySweep(this.ctx.storage, attachment.exp * 1000);
-    return new Response(null, { status: 101, webSocket: client });
+    this.persist(); // a reader that will resume holds this epoch: keep it
+    return handoff.kind === "sse" ? this.openSse(handoff) : this.openSocket(handoff);
   }
 
-  describe(room: string): RoomDescription & { instance: string; wakes: string } {
-    this.bindName(room);
+  describe(): RoomDescription {
     this.flush();
-    return {
-      room: this.room,
-      seq: this.seq,
-      epoch: this.epoch,
-      connections: countOpen(this.ctx.getWebSockets()) + this.sse.size,
-      instance: this.instance,
-      wakes: `${wakes.constructed} ${wakes.messages}`,
-    };
+    return { room: this.room, seq: this.seq, epoch: this.epoch, connections: this.presence.count() + this.sse.size };
   }
 
-  publishMessage(room: string, input: PublishInput): PublishResult {
-    this.bindName(room);
+  /** For the benchmark and tests only; the Worker serves it only when DIAGNOSTICS is on. */
+  diagnostics(): { instance: string; constructed: number; messages: number } {
+    return { instance: this.instance, ...wakes };
+  }
+
+  publishMessage(input: PublishInput): PublishResult {
     const seq = this.accept(input, null, false);
     // Written now: the 201 leaves only once the runtime has committed it.
     this.flush();
     return { seq, epoch: this.epoch };
   }
 
-  history(room: string, after: number, limit: number): HistoryPage {
-    this.bindName(room);
+  history(after: number, limit: number): HistoryPage {
     this.flush();
     const rows = this.store.range(after, this.oldestSeq(), limit);
     return {
@@ -222,13 +164,8 @@ export class Room extends DurableObject<Env> {
     };
   }
 
-  presence(room: string): PresenceList {
-    this.bindName(room);
-    const clients: PresenceClient[] = this.openSockets().map((ws) => {
-      const a = attachmentOf(ws);
-      return { id: a.id, meta: a.meta, connectedAt: a.connectedAt };
-    });
-    return { room: this.room, count: clients.length, clients };
+  presenceList(limit: number, cursor: string | null): PresenceList {
+    return { room: this.room, ...this.presence.page(limit, cursor) };
   }
 
   // ---- hibernation handlers -------------------------------------------------
@@ -241,40 +178,40 @@ export class Room extends DurableObject<Env> {
         ? textExceeds(message, this.limits.maxMessageBytes)
         : message.byteLength > this.limits.maxMessageBytes;
     if (tooBig) {
-      closeSocket(ws, CloseCode.TooBig, `message larger than ${this.limits.maxMessageBytes} bytes`);
+      this.shed(ws, CloseCode.TooBig, `message larger than ${this.limits.maxMessageBytes} bytes`);
       return;
     }
     const att = attachmentOf(ws);
     const now = Date.now();
     if (isExpired(att.exp, now)) {
-      closeSocket(ws, CloseCode.TokenExpired, "token expired");
+      this.shed(ws, CloseCode.TokenExpired, "token expired", att);
       return;
     }
     const verdict = takeToken(att.bucket, this.limits, now);
     ws.serializeAttachment(att);
     if (verdict === "close") {
-      closeSocket(ws, CloseCode.Policy, "rate limit exceeded");
+      this.shed(ws, CloseCode.Policy, "rate limit exceeded", att);
       return;
     }
+    const adapter = ADAPTERS[att.kind];
     if (verdict === "limited") {
-      this.refuse(ws, att, "rate_limited", `more than ${this.limits.rateLimitPerSecond} messages per second; message dropped`);
+      refuse(ws, adapter, "rate_limited", `more than ${this.limits.rateLimitPerSecond} messages per second; message dropped`);
       return;
     }
-
-    const parsed = att.mode === "raw" ? parseRawFrame(message) : parseJsonFrame(message);
-    if ("error" in parsed) {
-      this.refuse(ws, att, parsed.error, parsed.message);
+    const inbound = adapter.parse(message);
+    if ("error" in inbound) {
+      refuse(ws, adapter, inbound.error, inbound.message);
       return;
     }
     if (!hasScope(att, "publish")) {
-      this.refuse(ws, att, "forbidden", "this token may not publish in this room");
+      refuse(ws, adapter, "forbidden", "this token may not publish in this room");
       return;
     }
-    const input = { payload: parsed.payload, from: att.id, publishId: parsed.publishId };
-    const seq = this.accept(input, ws, att.echo);
-    if (parsed.publishId !== null) {
-      const ack: AckFrame = { type: "ack", id: parsed.publishId, seq };
-      this.acks.push({ ws, frame: JSON.stringify(ack) });
+    const { payload, publishId } = inbound.publish;
+    const seq = this.accept({ payload, from: att.id, publisher: att.sub, publishId }, ws, att.echo);
+    const ack = publishId === null ? null : adapter.ack(publishId, seq);
+    if (ack !== null) {
+      this.acks.push({ ws, frame: ack });
       this.scheduleFlush();
     }
   }
@@ -282,17 +219,19 @@ export class Room extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     // Answer the close: without it the client never sees a close frame.
     closeSocket(ws, answerableCode(code), reason);
-    this.announce("leave", attachmentOf(ws), ws, countOpen(this.ctx.getWebSockets(), ws));
+    const att = attachmentOf(ws);
+    if (!att.closing) this.presence.left(ws, att);
   }
 
   /** The expiry sweep: closes sockets whose token has expired, then waits for the next one. */
   override async alarm(): Promise<void> {
     const now = Date.now();
     const remaining: Array<number | null> = [];
-    for (const ws of this.openSockets()) {
-      const { exp } = attachmentOf(ws);
-      if (isExpired(exp, now)) closeSocket(ws, CloseCode.TokenExpired, "token expired");
-      else remaining.push(exp);
+    for (const ws of this.ctx.getWebSockets()) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      const att = attachmentOf(ws);
+      if (isExpired(att.exp, now)) this.shed(ws, CloseCode.TokenExpired, "token expired", att);
+      else remaining.push(att.exp);
     }
     // Set directly: while this handler runs, getAlarm() may still report the
     // alarm now firing.
@@ -304,6 +243,116 @@ export class Room extends DurableObject<Env> {
     console.warn(`room ${this.room}: socket error`, error);
   }
 
+  // ---- joining --------------------------------------------------------------
+
+  /**
+   * Whether the room takes this reader now: `room_full` past the cap,
+   * `room_busy` (with Retry-After) when joins arrive faster than the room
+   * takes them or one waited so long in its queue that its client has likely
+   * given up. Either way the answer is immediate: no handshake is left hanging.
+   */
+  private admit(handoff: Handoff): Response | null {
+    const max = this.limits.maxConnectionsPerRoom;
+    if (this.presence.count() + this.sse.size >= max) {
+      return jsonError(503, "room_full", `room ${this.room} is full (${max} connections)`);
+    }
+    const now = Date.now();
+    const queued = now - handoff.sentAt > JOIN_QUEUE_MAX_MS;
+    if (queued || !take(this.joinBucket, this.limits.joinRate, now)) {
+      const seconds = Math.max(1, Math.ceil(msUntilToken(this.joinBucket, this.limits.joinRate) / 1000));
+      return jsonError(503, "room_busy", `room ${this.room} is taking too many connections at once; retry in ${seconds} s`, {
+        "retry-after": String(seconds),
+      });
+    }
+    return null;
+  }
+
+  private async openSocket({ identity, options }: Handoff): Promise<Response> {
+    const { 0: client, 1: server } = new WebSocketPair();
+    const adapter = ADAPTERS[options.mode];
+    const attachment: Attachment = {
+      ...identity,
+      id: newConnectionId(),
+      kind: adapter.kind,
+      echo: options.echo,
+      connectedAt: Date.now(),
+      bucket: connectionBucket(this.limits, Date.now()),
+    };
+    const presence = adapter.control && options.presence && hasScope(identity, "presence");
+    this.ctx.acceptWebSocket(server, presence ? [adapter.kind, TAG_PRESENCE] : [adapter.kind]);
+    server.serializeAttachment(attachment);
+
+    // All of this runs without an await, so no publish can slip in between
+    // the replay and the live stream.
+    const resume = this.planResume(options.since, options.epoch, identity);
+    const count = this.presence.joined(server, attachment);
+    const welcome: WelcomeFrame = {
+      type: "welcome",
+      room: this.room,
+      id: attachment.id,
+      seq: this.seq,
+      epoch: this.epoch,
+      recovered: resume.recovered,
+      count,
+    };
+    const hello = adapter.welcome(welcome);
+    if (hello !== null) safeSend(server, hello);
+    let bytes = 0;
+    const complete = this.replay(resume.after, ({ envelope }) => {
+      const frame = adapter.replayed(envelope);
+      if (bytes > 0 && bytes + frameSize(frame) > this.limits.slowConsumerBytes) return false;
+      bytes += frameSize(frame);
+      safeSend(server, frame);
+      return true;
+    });
+    // A replay larger than one reader may hold goes out a page per connection:
+    // the client resumes from the last seq it got.
+    if (!complete) this.shed(server, CloseCode.SlowConsumer, "replay continues: resume from your last seq", attachment);
+    if (identity.exp !== null) await scheduleExpirySweep(this.ctx.storage, identity.exp * 1000);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  private openSse({ identity, options }: Handoff): Response {
+    const resume = this.planResume(options.since, options.epoch, identity);
+    const presence = options.presence && hasScope(identity, "presence");
+    const endAt = identity.exp === null ? null : identity.exp * 1000;
+    return this.sse.open({ presence, endAt }, (write) => {
+      this.replay(resume.after, ({ seq, envelope }) => write(sseMessage(seq, envelope)));
+    });
+  }
+
+  /**
+   * What a resume request may replay: everything after `since` if history
+   * still holds it and, for a reader without `history`, only what the room
+   * accepted in the resume window. `after` is where the replay starts.
+   */
+  private planResume(since: number | null, epoch: string | null, identity: Identity): { recovered: boolean; after: number } {
+    const none = { recovered: false, after: this.seq };
+    if (since === null || since > this.seq) return none;
+    if (epoch !== null && epoch !== this.epoch) return none;
+    if (since + 1 < this.oldestSeq()) return none;
+    if (since < this.seq && !hasScope(identity, "history")) {
+      const first = this.store.firstSeqSince(since, Date.now() - this.limits.resumeWindowMs);
+      if (first === null) return none;
+      if (first > since + 1) return { recovered: false, after: first - 1 };
+    }
+    return { recovered: true, after: since };
+  }
+
+  /** Hands `send` every stored message after `after`, a page at a time; false when `send` stopped it. */
+  private replay(after: number, send: (message: StoredMessage) => boolean): boolean {
+    let cursor = after;
+    while (cursor < this.seq) {
+      const rows = this.store.range(cursor, this.oldestSeq(), REPLAY_PAGE);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        if (!send(row)) return false;
+        cursor = row.seq;
+      }
+    }
+    return true;
+  }
+
   // ---- the core -------------------------------------------------------------
 
   /**
@@ -311,14 +360,16 @@ export class Room extends DurableObject<Env> {
    * returns its seq. Nothing is written or sent until `flush()`.
    */
   private accept(input: PublishInput, sender: WebSocket | null, echo: boolean): number {
-    if (input.publishId !== null) {
-      const existing = this.batchIds.get(input.publishId) ?? this.store.seqForPublishId(input.publishId, this.oldestSeq());
+    const publishKey = scopedKey(input.publisher, input.publishId);
+    if (publishKey !== null) {
+      const existing = this.batchKeys.get(publishKey) ?? this.store.seqForPublishId(publishKey, this.oldestSeq());
       if (existing != null) return existing;
     }
     const seq = this.seq + this.batch.length + 1;
-    const envelope = buildEnvelope(this.room, seq, input.from, Date.now(), input.payload);
-    this.batch.push({ seq, publishId: input.publishId, envelope, payload: input.payload, sender, echo });
-    if (input.publishId !== null) this.batchIds.set(input.publishId, seq);
+    const ts = Date.now();
+    const envelope = buildEnvelope(this.room, seq, input.from, ts, input.payload);
+    this.batch.push({ seq, publishKey, envelope, payload: input.payload, ts, sender, echo });
+    if (publishKey !== null) this.batchKeys.set(publishKey, seq);
     this.scheduleFlush();
     return seq;
   }
@@ -340,8 +391,9 @@ export class Room extends DurableObject<Env> {
     const batch = this.batch;
     if (batch.length > 0) {
       this.batch = [];
-      this.batchIds.clear();
-      for (const m of batch) this.store.append(m.seq, m.publishId, m.envelope, this.limits.historyLimit);
+      this.batchKeys.clear();
+      this.persist();
+      for (const m of batch) this.store.append(m.seq, m.publishKey, m.envelope, m.ts, this.limits.historyLimit);
       this.seq = batch[batch.length - 1]!.seq;
       this.fanOut(batch);
     }
@@ -350,155 +402,68 @@ export class Room extends DurableObject<Env> {
     for (const { ws, frame } of acks) safeSend(ws, frame);
   }
 
-  /** Sends each message to every socket but its sender (unless it asked for echo), and to SSE. */
+  /** Each adapter builds each message's frame once; every socket of its kind but the sender gets it. */
   private fanOut(batch: Accepted[]): void {
-    const jsonSockets = this.ctx.getWebSockets(TAG_JSON);
-    const rawSockets = this.ctx.getWebSockets(TAG_RAW);
-    for (const m of batch) {
-      for (const ws of jsonSockets) {
-        if (ws !== m.sender || m.echo) this.deliver(ws, m.envelope, m.envelope.length);
-      }
-      if (rawSockets.length > 0) {
-        const raw = rawForm(m.payload);
-        const size = typeof raw === "string" ? raw.length : raw.byteLength;
-        for (const ws of rawSockets) {
-          if (ws !== m.sender || m.echo) this.deliver(ws, raw, size);
+    for (const adapter of Object.values(ADAPTERS)) {
+      const sockets = this.ctx.getWebSockets(adapter.kind);
+      if (sockets.length === 0) continue;
+      for (const m of batch) {
+        const frame = adapter.message(m);
+        const size = frameSize(frame);
+        for (const ws of sockets) {
+          if (ws !== m.sender || m.echo) this.deliver(ws, frame, size);
         }
       }
-      this.sse.broadcast(sseMessage(m.seq, m.envelope));
     }
+    for (const m of batch) this.sse.broadcast(sseMessage(m.seq, m.envelope));
   }
 
   /** Sends one fan-out frame, shedding a socket that stopped reading (see slow-consumer.ts). */
-  private deliver(ws: WebSocket, data: string | Uint8Array, size: number): void {
-    safeSend(ws, data);
-    if (this.budget.charge(ws, size)) {
-      closeSocket(ws, CloseCode.SlowConsumer, "slow consumer: reconnect and resume with since");
-    }
+  private deliver(ws: WebSocket, frame: string | Uint8Array, size: number): void {
+    safeSend(ws, frame);
+    if (this.budget.charge(ws, size)) this.shed(ws, CloseCode.SlowConsumer, "slow consumer: reconnect and resume with since");
   }
 
-  /** Tells JSON sockets and SSE streams that `who` joined or left. */
-  private announce(event: PresenceFrame["event"], who: Attachment, socket: WebSocket, count: number): void {
-    const frame: PresenceFrame = { type: "presence", event, id: who.id, meta: who.meta, count };
-    const text = JSON.stringify(frame);
-    for (const ws of this.ctx.getWebSockets(TAG_PRESENCE)) {
-      if (ws !== socket) safeSend(ws, text);
+  /** The room closes a socket: it leaves presence now, and its later close event is not counted again. */
+  private shed(ws: WebSocket, code: number, reason: string, att: Attachment = attachmentOf(ws)): void {
+    if (!att.closing) {
+      att.closing = true;
+      ws.serializeAttachment(att);
+      this.presence.left(ws, att);
     }
-    this.sse.broadcast(ssePresence(text));
+    closeSocket(ws, code, reason);
   }
 
-  /** Replay for a resume request: everything after `since`, if history still holds it. */
-  private resume(since: number | null, epoch: string | null): { recovered: boolean; messages: StoredMessage[] } {
-    const none = { recovered: false, messages: [] };
-    if (since === null) return none;
-    if (epoch !== null && epoch !== this.epoch) return none;
-    if (since > this.seq) return none;
-    const oldest = this.oldestSeq();
-    if (since + 1 < oldest) return none;
-    return { recovered: true, messages: this.store.range(since, oldest, this.seq - since) };
+  /** Writes the epoch the first time the room has something a client will come back for. */
+  private persist(): void {
+    if (this.stored) return;
+    this.store.create();
+    this.store.setMeta("epoch", this.epoch);
+    this.stored = true;
   }
 
   /** Oldest seq history still serves (HISTORY_LIMIT applies even before a trim). */
   private oldestSeq(): number {
     return Math.max(1, this.seq - this.limits.historyLimit + 1);
   }
-
-  private openSockets(): WebSocket[] {
-    return this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
-  }
-
-  /** An error frame for JSON sockets; raw sockets have no envelope, so theirs is dropped. */
-  private refuse(ws: WebSocket, att: Attachment, code: ErrorCode, message: string): void {
-    if (att.mode === "raw") return;
-    const frame: ErrorFrame = { type: "error", code, message };
-    safeSend(ws, JSON.stringify(frame));
-  }
-
-  /** The Room does not know its own name; the Worker tells it, once is enough. */
-  private bindName(room: string | null): void {
-    if (room && room !== this.room) {
-      this.room = room;
-      this.store.setMeta("room", room);
-    }
-  }
-}
-
-// ---- frames -----------------------------------------------------------------
-
-type ParsedFrame = { payload: Payload; publishId: string | null } | { error: ErrorCode; message: string };
-
-function parseRawFrame(message: string | ArrayBuffer): ParsedFrame {
-  return {
-    payload: typeof message === "string" ? { kind: "text", value: message } : { kind: "binary", value: new Uint8Array(message) },
-    publishId: null,
-  };
-}
-
-function parseJsonFrame(message: string | ArrayBuffer): ParsedFrame {
-  if (typeof message !== "string") return { payload: { kind: "binary", value: new Uint8Array(message) }, publishId: null };
-  let frame: unknown;
-  try {
-    frame = JSON.parse(message);
-  } catch {
-    return { error: "bad_json", message: "frame is not valid JSON" };
-  }
-  if (typeof frame !== "object" || frame === null || Array.isArray(frame)) {
-    return { error: "bad_frame", message: 'frame must be a JSON object like {"type":"publish","data":…}' };
-  }
-  const { type, data, id } = frame as Record<string, unknown>;
-  if (type !== "publish") return { error: "unknown_type", message: `unknown frame type ${JSON.stringify(type)}` };
-  if (data === undefined) return { error: "bad_frame", message: "publish frame has no data" };
-  if (id !== undefined && (typeof id !== "string" || id.length === 0 || id.length > MAX_PUBLISH_ID_LENGTH)) {
-    return { error: "bad_frame", message: `publish id must be a string of 1 to ${MAX_PUBLISH_ID_LENGTH} characters` };
-  }
-  return { payload: { kind: "json", value: data }, publishId: id ?? null };
-}
-
-// ---- sockets ----------------------------------------------------------------
-
-/** Open sockets in `sockets`, leaving out `except`: one pass, no array built. */
-function countOpen(sockets: WebSocket[], except?: WebSocket): number {
-  let n = 0;
-  for (const ws of sockets) if (ws !== except && ws.readyState === WebSocket.OPEN) n++;
-  return n;
-}
-
-function attachmentOf(ws: WebSocket): Attachment {
-  return ws.deserializeAttachment() as Attachment;
-}
-
-/** Sending to a socket that is closing throws; that is harmless and ends here. */
-function safeSend(ws: WebSocket, data: string | ArrayBuffer | Uint8Array): void {
-  try {
-    ws.send(data);
-  } catch {
-    // The socket is going away; its close handler does the bookkeeping.
-  }
-}
-
-function closeSocket(ws: WebSocket, code: number, reason: string): void {
-  try {
-    ws.close(code, reason.slice(0, 120));
-  } catch {
-    // Already closed.
-  }
-}
-
-/** 1005 and 1006 describe a close but cannot be sent in one. */
-function answerableCode(code: number): number {
-  return code === 1005 || code === 1006 || code === 1015 ? CloseCode.Normal : code;
 }
 
 // ---- small helpers ----------------------------------------------------------
 
-/** The Worker always sends the identity; without one, fail closed (no scopes). */
-function readIdentity(header: string | null): Identity {
-  if (header === null) return { ...OPEN_IDENTITY, scopes: [] };
-  return JSON.parse(header) as Identity;
+/** An error frame where the wire format has room for one; raw sockets' are dropped. */
+function refuse(ws: WebSocket, adapter: SocketAdapter, code: ErrorCode, message: string): void {
+  const frame = adapter.error(code, message);
+  if (frame !== null) safeSend(ws, frame);
 }
 
-function jsonError(status: number, code: ErrorCode, message: string): Response {
-  return Response.json({ error: { code, message } }, { status });
+/** Idempotency keys belong to their publisher: two subs using one key publish twice. */
+function scopedKey(publisher: string | null, id: string | null): string | null {
+  if (id === null) return null;
+  return publisher === null ? id : `${publisher.length}:${publisher}:${id}`;
+}
+
+function jsonError(status: number, code: ErrorCode, message: string, headers?: HeadersInit): Response {
+  return Response.json({ error: { code, message } }, { status, headers });
 }
 
 function randomId(bytes: number): string {
@@ -508,4 +473,3 @@ function randomId(bytes: number): string {
 
 const newEpoch = () => randomId(6);
 const newConnectionId = () => `c_${randomId(8)}`;
-

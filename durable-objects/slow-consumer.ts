@@ -2,28 +2,34 @@
  * Slow consumers. workerd gives a server-side WebSocket no `bufferedAmount`
  * (workerd issue #988): `send()` never blocks and never fails while the peer
  * stops reading, so the runtime queues everything for that peer in memory.
- * The fan-out is therefore never stalled by a slow socket, but its queue grows
- * without bound and, on Cloudflare, counts against the room's memory.
+ * The fan-out is therefore never stalled by a slow socket, but its queue can
+ * grow, and on Cloudflare it counts against the room's memory.
  *
- * Policy (as Centrifugo does): a socket that was sent more than `limitBytes`
- * and showed no sign of life (a frame, or a `ping` answered by the runtime)
- * for `graceMs` is closed with 4008; its client reconnects and resumes from
- * its last seq, so it loses nothing, and the room sheds the queue.
- *
- * Only sockets that have pinged at least once are held to this: a socket that
- * never sends anything gives no evidence either way (a quiet dashboard reads
- * fine without pinging), and shedding it would hurt healthy readers. The
- * client library pings every 20 s, so a client that hangs is caught.
+ * So the room decides from what it does know: how many bytes it sent a
+ * socket since that socket last showed life (a frame, or a `ping` answered by
+ * the runtime; connecting counts as one). A socket is closed with 4008 (its
+ * client reconnects and resumes from its last seq: nothing is lost) when,
+ * past `limitBytes` sent without a sign of life,
+ * - it has shown none for `graceMs` either, or
+ * - the bytes reach HARD_FACTOR × `limitBytes`, however recent its last sign.
+ * A socket that never pings is held to the same rule (a quiet reader of a
+ * busy room is asked to reconnect now and then; the client library pings
+ * every 20 s and never notices).
  *
  * The counters are instance state on purpose: they only matter while the room
  * is busy sending, and a room that hibernates has nothing queued.
  */
 
+/** However lively a socket is, this many budgets unsent-to without a sign of life close it. */
+export const HARD_FACTOR = 4;
+
 interface Account {
-  /** Bytes sent since the window started. */
+  /** Bytes sent since `since`. */
   bytes: number;
-  /** Last time the socket showed it was alive (ms). */
-  lastSign: number;
+  /** Start of the current window: the last sign of life seen at a check. */
+  since: number;
+  /** Next `bytes` value at which the evidence is looked at again. */
+  nextCheck: number;
   /** Already closed as slow: stop counting. */
   shed: boolean;
 }
@@ -34,25 +40,31 @@ export class SendBudget {
   constructor(
     private readonly limitBytes: number,
     private readonly graceMs: number,
-    /** When the runtime last answered this socket's `ping`, if ever. */
+    /** When the runtime last answered this socket's `ping`, if ever (ms, 0 = never). */
     private readonly lastPing: (ws: WebSocket) => number,
   ) {}
 
   /** Counts `bytes` sent to `ws`; true when `ws` must now be closed as slow. */
   charge(ws: WebSocket, bytes: number): boolean {
+    const now = Date.now();
     let account = this.accounts.get(ws);
     if (account === undefined) {
-      account = { bytes: 0, lastSign: Date.now(), shed: false };
+      account = { bytes: 0, since: now, nextCheck: this.limitBytes, shed: false };
       this.accounts.set(ws, account);
     }
+    if (account.shed) return false;
     account.bytes += bytes;
-    if (account.bytes <= this.limitBytes || account.shed) return false;
+    if (account.bytes <= account.nextCheck) return false;
     // Over budget: look at the evidence only now, not on every send.
-    const now = Date.now();
     const lastPing = this.lastPing(ws);
-    account.lastSign = Math.max(account.lastSign, lastPing);
-    account.bytes = 0;
-    if (lastPing === 0 || now - account.lastSign <= this.graceMs) return false;
+    if (lastPing > account.since) {
+      account.since = lastPing;
+      account.bytes = 0;
+      account.nextCheck = this.limitBytes;
+      return false;
+    }
+    account.nextCheck = account.bytes + this.limitBytes / 4;
+    if (now - account.since <= this.graceMs && account.bytes < HARD_FACTOR * this.limitBytes) return false;
     account.shed = true;
     return true;
   }
@@ -60,6 +72,10 @@ export class SendBudget {
   /** The socket sent us a frame: it is alive. */
   alive(ws: WebSocket): void {
     const account = this.accounts.get(ws);
-    if (account !== undefined) account.lastSign = Date.now();
+    if (account !== undefined) {
+      account.since = Date.now();
+      account.bytes = 0;
+      account.nextCheck = this.limitBytes;
+    }
   }
 }

@@ -1,11 +1,16 @@
 /**
- * The Room's SQLite storage: the room's identity (name, epoch) and its message
- * history. Every statement the Room runs lives here.
+ * The Room's SQLite storage: the room's epoch and its message history. Every
+ * statement the Room runs on them lives here.
+ *
+ * Nothing is written until the room has something to keep (a message, or a
+ * socket that will resume against its epoch): reading a room that was never
+ * used (`GET /rooms/:room`, `/messages`, `/presence`) leaves no storage
+ * behind. `open()` tells whether the schema exists; `create()` makes it.
  *
  * Migrations: `MIGRATIONS[i]` takes the schema from version i to i + 1. The
- * applied version is kept in `meta.schema_version`; `migrate()` runs the
- * missing steps once, inside `blockConcurrencyWhile`, so a later release adds a
- * step at the end and never edits an old one.
+ * applied version is kept in `meta.schema_version`; the missing steps run
+ * once, inside `blockConcurrencyWhile`, so a later release adds a step at the
+ * end and never edits an old one.
  */
 
 const MIGRATIONS: readonly string[] = [
@@ -16,6 +21,8 @@ const MIGRATIONS: readonly string[] = [
      envelope TEXT NOT NULL
    );
    CREATE INDEX IF NOT EXISTS messages_pub_id ON messages (pub_id) WHERE pub_id IS NOT NULL;`,
+  // When each message was accepted: resume with `subscribe` alone is bounded in time.
+  `ALTER TABLE messages ADD COLUMN ts INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Trim history once per this many messages rather than on every write. */
@@ -27,10 +34,27 @@ export interface StoredMessage {
 }
 
 export class RoomStore {
+  private created = false;
+
   constructor(private readonly sql: SqlStorage) {}
 
-  migrate(): void {
+  /** Whether the room has storage; brings its schema up to date if it has. */
+  open(): boolean {
+    const row = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).one();
+    this.created = row.n > 0;
+    if (this.created) this.migrate();
+    return this.created;
+  }
+
+  /** Creates the schema (once). */
+  create(): void {
+    if (this.created) return;
     this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    this.created = true;
+    this.migrate();
+  }
+
+  private migrate(): void {
     let version = Number(this.getMeta("schema_version") ?? "0");
     for (; version < MIGRATIONS.length; version++) {
       this.sql.exec(MIGRATIONS[version]!);
@@ -39,6 +63,7 @@ export class RoomStore {
   }
 
   getMeta(key: string): string | null {
+    if (!this.created) return null;
     const row = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = ?`, key).toArray()[0];
     return row ? row.value : null;
   }
@@ -49,20 +74,22 @@ export class RoomStore {
 
   /** The latest sequence number ever accepted (history always keeps the newest). */
   latestSeq(): number {
+    if (!this.created) return 0;
     const row = this.sql.exec<{ seq: number | null }>(`SELECT max(seq) AS seq FROM messages`).one();
     return row.seq ?? 0;
   }
 
-  /** The seq already given to a publish with this id, if it is still in history. */
+  /** The seq already given to a publish with this key, if it is still in history. */
   seqForPublishId(pubId: string, oldestSeq: number): number | null {
+    if (!this.created) return null;
     const row = this.sql
       .exec<{ seq: number }>(`SELECT seq FROM messages WHERE pub_id = ? AND seq >= ? LIMIT 1`, pubId, oldestSeq)
       .toArray()[0];
     return row ? row.seq : null;
   }
 
-  append(seq: number, pubId: string | null, envelope: string, historyLimit: number): void {
-    this.sql.exec(`INSERT INTO messages (seq, pub_id, envelope) VALUES (?, ?, ?)`, seq, pubId, envelope);
+  append(seq: number, pubId: string | null, envelope: string, ts: number, historyLimit: number): void {
+    this.sql.exec(`INSERT INTO messages (seq, pub_id, envelope, ts) VALUES (?, ?, ?, ?)`, seq, pubId, envelope, ts);
     if (seq % TRIM_EVERY === 0) {
       this.sql.exec(`DELETE FROM messages WHERE seq <= ?`, seq - historyLimit);
     }
@@ -70,6 +97,7 @@ export class RoomStore {
 
   /** Messages with `after < seq`, from `oldestSeq` on, oldest first. */
   range(after: number, oldestSeq: number, limit: number): StoredMessage[] {
+    if (!this.created) return [];
     return this.sql
       .exec<{ seq: number; envelope: string }>(
         `SELECT seq, envelope FROM messages WHERE seq > ? AND seq >= ? ORDER BY seq LIMIT ?`,
@@ -78,5 +106,12 @@ export class RoomStore {
         limit,
       )
       .toArray();
+  }
+
+  /** The oldest seq after `after` accepted at or after `ts` (ms); null when none is. */
+  firstSeqSince(after: number, ts: number): number | null {
+    if (!this.created) return null;
+    const row = this.sql.exec<{ seq: number | null }>(`SELECT min(seq) AS seq FROM messages WHERE seq > ? AND ts >= ?`, after, ts).one();
+    return row.seq;
   }
 }

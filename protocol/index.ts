@@ -52,6 +52,7 @@ export type ErrorCode =
   | "upgrade_required"
   | "rate_limited"
   | "room_full"
+  | "room_busy"
   | "internal";
 
 /** Body of every HTTP error. */
@@ -96,6 +97,19 @@ export interface PresenceFrame {
   count: number;
 }
 
+/**
+ * Past PRESENCE_EVENTS_MAX members a room stops sending per-member join and
+ * leave frames and sends the count instead, coalesced (docs/protocol.md).
+ * Clients ignore presence events they do not know.
+ */
+export interface PresenceCountFrame {
+  type: "presence";
+  event: "count";
+  count: number;
+}
+
+export type PresenceEvent = PresenceFrame | PresenceCountFrame;
+
 export interface AckFrame {
   type: "ack";
   id: string;
@@ -108,7 +122,7 @@ export interface ErrorFrame {
   message: string;
 }
 
-export type ServerFrame = WelcomeFrame | MessageEnvelope | PresenceFrame | AckFrame | ErrorFrame;
+export type ServerFrame = WelcomeFrame | MessageEnvelope | PresenceEvent | AckFrame | ErrorFrame;
 
 // ---- client to server -------------------------------------------------------
 
@@ -154,6 +168,8 @@ export interface PresenceList {
   room: string;
   count: number;
   clients: PresenceClient[];
+  /** Pass as `cursor` for the next page; null on the last one. */
+  cursor: string | null;
 }
 
 // ---- URLs ---------------------------------------------------------------------

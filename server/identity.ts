@@ -26,14 +26,6 @@ export const OPEN_IDENTITY: Readonly<Identity> = Object.freeze({
   exp: null,
 });
 
-/**
- * Headers on the Worker-to-Room upgrade and SSE requests. The Worker strips
- * every client-sent header with this prefix before setting its own.
- */
-export const INTERNAL_HEADER_PREFIX = "x-roomcast-";
-export const ROOM_HEADER = "x-roomcast-room";
-export const IDENTITY_HEADER = "x-roomcast-identity";
-
 export function hasScope(identity: Pick<Identity, "scopes">, scope: Scope): boolean {
   return identity.scopes.includes(scope);
 }

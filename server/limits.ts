@@ -4,12 +4,16 @@
  * a var that does not parse falls back to the default instead of breaking rooms.
  */
 
+import type { Rate } from "../protocol/token-bucket";
+
 export interface Limits {
   /** Largest message payload, in bytes: WebSocket close 1009, HTTP 413. */
   maxMessageBytes: number;
   /** Token bucket per connection: refill rate and capacity. */
   rateLimitPerSecond: number;
   rateLimitBurst: number;
+  /** The same two, as the token bucket takes them. */
+  publishRate: Rate;
   /** Consecutive dropped messages after which a connection is closed with 1008. */
   rateLimitStrikes: number;
   /** Sockets per room; past it the upgrade gets HTTP 503. */
@@ -24,18 +28,41 @@ export interface Limits {
    */
   slowConsumerBytes: number;
   slowConsumerGraceMs: number;
+  /**
+   * Upgrades a room takes per second (and in a burst) before it answers
+   * `503 room_busy` with `Retry-After`: a reconnect wave is spread, not queued.
+   */
+  joinRate: Rate;
+  /** A resume with `subscribe` alone replays only messages this recent (ms); older ones need `history`. */
+  resumeWindowMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxMessageBytes: 65536,
   rateLimitPerSecond: 50,
   rateLimitBurst: 100,
+  publishRate: { perSecond: 50, burst: 100 },
   rateLimitStrikes: 50,
   maxConnectionsPerRoom: 10000,
   historyLimit: 1000,
-  slowConsumerBytes: 8 * 1024 * 1024,
+  slowConsumerBytes: 2 * 1024 * 1024,
   slowConsumerGraceMs: 30_000,
+  joinRate: { perSecond: 1000, burst: 5000 },
+  resumeWindowMs: 120_000,
 });
+
+/**
+ * Members up to which a room sends per-member presence `join`/`leave` frames;
+ * past it, `count` frames instead (Pusher stops member events at 100 too).
+ */
+export const PRESENCE_EVENTS_MAX = 100;
+/** Past PRESENCE_EVENTS_MAX, at most one `count` frame per socket per this many ms. */
+export const PRESENCE_COUNT_INTERVAL_MS = 1000;
+/** A join that waited this long in the room's queue is answered `room_busy`: its client has likely given up. */
+export const JOIN_QUEUE_MAX_MS = 3000;
+/** `GET /rooms/:room/presence` page size without `limit`, and the largest `limit`. */
+export const DEFAULT_PRESENCE_PAGE = 100;
+export const MAX_PRESENCE_PAGE = 1000;
 
 /** Largest `limit` accepted by `GET /rooms/:room/messages`. */
 export const MAX_HISTORY_PAGE = 1000;
@@ -54,6 +81,9 @@ export interface LimitVars {
   HISTORY_LIMIT?: string;
   SLOW_CONSUMER_BYTES?: string;
   SLOW_CONSUMER_GRACE_SECONDS?: string;
+  JOIN_RATE_PER_SECOND?: string;
+  JOIN_RATE_BURST?: string;
+  RESUME_WINDOW_SECONDS?: string;
 }
 
 function positiveInt(raw: string | undefined, fallback: number): number {
@@ -64,15 +94,22 @@ function positiveInt(raw: string | undefined, fallback: number): number {
 
 export function readLimits(vars: LimitVars): Limits {
   const rateLimitPerSecond = positiveInt(vars.RATE_LIMIT_PER_SECOND, DEFAULT_LIMITS.rateLimitPerSecond);
+  const rateLimitBurst = positiveInt(vars.RATE_LIMIT_BURST, DEFAULT_LIMITS.rateLimitBurst);
   return {
     maxMessageBytes: positiveInt(vars.MAX_MESSAGE_BYTES, DEFAULT_LIMITS.maxMessageBytes),
     rateLimitPerSecond,
-    rateLimitBurst: positiveInt(vars.RATE_LIMIT_BURST, DEFAULT_LIMITS.rateLimitBurst),
+    rateLimitBurst,
+    publishRate: { perSecond: rateLimitPerSecond, burst: rateLimitBurst },
     // "If it goes on": one second's worth of refused messages in a row.
     rateLimitStrikes: Math.max(rateLimitPerSecond, 10),
     maxConnectionsPerRoom: positiveInt(vars.MAX_CONNECTIONS_PER_ROOM, DEFAULT_LIMITS.maxConnectionsPerRoom),
     historyLimit: positiveInt(vars.HISTORY_LIMIT, DEFAULT_LIMITS.historyLimit),
     slowConsumerBytes: positiveInt(vars.SLOW_CONSUMER_BYTES, DEFAULT_LIMITS.slowConsumerBytes),
     slowConsumerGraceMs: positiveInt(vars.SLOW_CONSUMER_GRACE_SECONDS, DEFAULT_LIMITS.slowConsumerGraceMs / 1000) * 1000,
+    joinRate: {
+      perSecond: positiveInt(vars.JOIN_RATE_PER_SECOND, DEFAULT_LIMITS.joinRate.perSecond),
+      burst: positiveInt(vars.JOIN_RATE_BURST, DEFAULT_LIMITS.joinRate.burst),
+    },
+    resumeWindowMs: positiveInt(vars.RESUME_WINDOW_SECONDS, DEFAULT_LIMITS.resumeWindowMs / 1000) * 1000,
   };
 }

@@ -1,7 +1,7 @@
 /**
- * Parsing of the resume and mode options a client puts on an upgrade or SSE
- * request. The Worker calls it to refuse bad input with a 400 before any Room
- * is touched; the Room calls it again to read the (then known good) values.
+ * Parsing of the options a client puts on an upgrade, an SSE request or a
+ * paged read. The Worker calls it to refuse bad input with a 400 before any
+ * Room is touched, and hands the parsed values on (server/handoff.ts).
  */
 
 export interface StreamOptions {
@@ -42,4 +42,11 @@ export function parseStreamOptions(url: URL, lastEventId: string | null = null):
     ok: true,
     value: { since: since.value, epoch, mode, echo: echo === "1" || echo === "true", presence: presence !== "0" && presence !== "false" },
   };
+}
+
+/** A presence page cursor: the last connection id of the previous page. */
+export function parseCursor(raw: string | undefined): Parsed<string | null> {
+  if (raw === undefined || raw === "") return { ok: true, value: null };
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) return { ok: false, message: "cursor is not one this relay gave out" };
+  return { ok: true, value: raw };
 }

@@ -1,13 +1,13 @@
 /**
  * The `/rooms/:room…` routes. They validate input, then hand the request to the
- * room's Durable Object: upgrades and SSE untouched (plus the room name and the
- * caller's identity in headers), everything else by RPC.
+ * room's Durable Object: upgrades and SSE with the hand-off (server/handoff.ts:
+ * who, what and which kind of stream), everything else by RPC.
  */
 import { Hono, type Context } from "hono";
 import { isValidRoomName, MAX_PUBLISH_ID_LENGTH } from "../protocol";
-import { IDENTITY_HEADER, INTERNAL_HEADER_PREFIX, ROOM_HEADER } from "../server/identity";
-import { DEFAULT_HISTORY_PAGE, MAX_HISTORY_PAGE, readLimits } from "../server/limits";
-import { parseSeq, parseStreamOptions } from "../server/query";
+import { encodeHandoff, type StreamKind } from "../server/handoff";
+import { DEFAULT_HISTORY_PAGE, DEFAULT_PRESENCE_PAGE, MAX_HISTORY_PAGE, MAX_PRESENCE_PAGE, readLimits } from "../server/limits";
+import { parseCursor, parseSeq, parseStreamOptions } from "../server/query";
 import type { PublishInput } from "../durable-objects/room";
 import { assertScope, requireScope, tokenAuth, type AuthVariables } from "./auth";
 import { readPayload } from "./body";
@@ -42,34 +42,36 @@ function isUpgrade(c: Context<RoomEnv>): boolean {
   return c.req.header("upgrade")?.toLowerCase() === "websocket";
 }
 
-/** Upgrades and SSE go to the object as they came, with the room and identity added. */
-function forward(c: Context<RoomEnv>): Promise<Response> {
+/** Upgrades and SSE go to the object with the hand-off: the Room decodes it and trusts it. */
+function forward(c: Context<RoomEnv>, kind: StreamKind): Promise<Response> {
   const options = parseStreamOptions(new URL(c.req.url), c.req.header("last-event-id") ?? null);
   if (!options.ok) throw apiError(400, "bad_since", options.message);
-  const headers = new Headers(c.req.raw.headers);
-  // Only the Worker speaks in these headers: a client must never inject an identity.
-  for (const name of [...headers.keys()]) {
-    if (name.startsWith(INTERNAL_HEADER_PREFIX)) headers.delete(name);
-  }
-  headers.set(ROOM_HEADER, c.get("room"));
-  headers.set(IDENTITY_HEADER, JSON.stringify(c.get("identity")));
-  return stub(c).fetch(new Request(c.req.raw, { headers }));
+  const handoff = { kind, identity: c.get("identity"), options: options.value, sentAt: Date.now() };
+  return stub(c).fetch(encodeHandoff(c.req.raw, handoff));
 }
 
 rooms.get("/:room", async (c) => {
   if (isUpgrade(c)) {
     assertScope(c.get("identity"), "subscribe");
-    return forward(c);
+    return forward(c, "socket");
   }
-  const { instance, wakes, ...description } = await stub(c).describe(c.get("room"));
+  const description = await stub(c).describe();
+  const { instance, constructed, messages } = await stub(c).diagnostics();
   c.header("x-roomcast-instance", instance);
-  c.header("x-roomcast-wakes", wakes); // "<constructed> <messages>", read by the benchmark
+  c.header("x-roomcast-wakes", `${constructed} ${messages}`); // read by the benchmark
   return c.json(description);
 });
 
-rooms.get("/:room/events", requireScope("subscribe"), (c) => forward(c));
+rooms.get("/:room/events", requireScope("subscribe"), (c) => forward(c, "sse"));
 
-rooms.get("/:room/presence", requireScope("presence"), async (c) => c.json(await stub(c).presence(c.get("room"))));
+rooms.get("/:room/presence", requireScope("presence"), async (c) => {
+  const limit = parseSeq(c.req.query("limit"), "limit");
+  if (!limit.ok) throw apiError(400, "bad_request", limit.message);
+  const cursor = parseCursor(c.req.query("cursor"));
+  if (!cursor.ok) throw apiError(400, "bad_request", cursor.message);
+  const size = Math.min(Math.max(limit.value ?? DEFAULT_PRESENCE_PAGE, 1), MAX_PRESENCE_PAGE);
+  return c.json(await stub(c).presenceList(size, cursor.value));
+});
 
 rooms.get("/:room/messages", requireScope("history"), async (c) => {
   const after = parseSeq(c.req.query("after"), "after");
@@ -77,7 +79,7 @@ rooms.get("/:room/messages", requireScope("history"), async (c) => {
   const limit = parseSeq(c.req.query("limit"), "limit");
   if (!limit.ok) throw apiError(400, "bad_request", limit.message);
   const size = Math.min(Math.max(limit.value ?? DEFAULT_HISTORY_PAGE, 1), MAX_HISTORY_PAGE);
-  return c.json(await stub(c).history(c.get("room"), after.value ?? 0, size));
+  return c.json(await stub(c).history(after.value ?? 0, size));
 });
 
 rooms.post("/:room/messages", requireScope("publish"), async (c) => {
@@ -88,8 +90,8 @@ rooms.post("/:room/messages", requireScope("publish"), async (c) => {
   const payload = await readPayload(c.req.raw, readLimits(c.env).maxMessageBytes);
   const identity = c.get("identity");
   // With a token, `from` is who signed in (its sub); in open mode, "http".
-  const input: PublishInput = { payload, from: identity.sub ?? "http", publishId: key };
-  return c.json(await stub(c).publishMessage(c.get("room"), input), 201);
+  const input: PublishInput = { payload, from: identity.sub ?? "http", publisher: identity.sub, publishId: key };
+  return c.json(await stub(c).publishMessage(input), 201);
 });
 
 // Known paths, other methods.

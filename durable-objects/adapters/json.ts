@@ -1,0 +1,44 @@
+/**
+ * The default wire format: one JSON object per text frame, both ways
+ * (docs/protocol.md). A binary frame is published as a binary message.
+ */
+import { MAX_PUBLISH_ID_LENGTH, type AckFrame, type ErrorFrame } from "../../protocol";
+import type { Inbound, SocketAdapter } from "./adapter";
+
+function parse(frame: string | ArrayBuffer): Inbound {
+  if (typeof frame !== "string") return { publish: { payload: { kind: "binary", value: new Uint8Array(frame) }, publishId: null } };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(frame);
+  } catch {
+    return { error: "bad_json", message: "frame is not valid JSON" };
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return { error: "bad_frame", message: 'frame must be a JSON object like {"type":"publish","data":…}' };
+  }
+  const { type, data, id } = parsed as Record<string, unknown>;
+  if (type !== "publish") return { error: "unknown_type", message: `unknown frame type ${JSON.stringify(type)}` };
+  if (data === undefined) return { error: "bad_frame", message: "publish frame has no data" };
+  if (id !== undefined && (typeof id !== "string" || id.length === 0 || id.length > MAX_PUBLISH_ID_LENGTH)) {
+    return { error: "bad_frame", message: `publish id must be a string of 1 to ${MAX_PUBLISH_ID_LENGTH} characters` };
+  }
+  return { publish: { payload: { kind: "json", value: data }, publishId: id ?? null } };
+}
+
+export const jsonAdapter: SocketAdapter = {
+  kind: "json",
+  control: true,
+  parse,
+  message: (m) => m.envelope,
+  replayed: (envelope) => envelope,
+  welcome: (frame) => JSON.stringify(frame),
+  presence: (event) => JSON.stringify(event),
+  ack(id, seq) {
+    const frame: AckFrame = { type: "ack", id, seq };
+    return JSON.stringify(frame);
+  },
+  error(code, message) {
+    const frame: ErrorFrame = { type: "error", code, message };
+    return JSON.stringify(frame);
+  },
+};

@@ -1,0 +1,131 @@
+/**
+ * Server-Sent Event streams of one Room: the SSE wire format and the streams
+ * themselves. Unlike WebSockets they cannot hibernate: an open stream keeps
+ * the Room in memory (docs/protocol.md says so), which is why this state may
+ * live in instance fields.
+ *
+ * Memory: what a stream has been written but its reader has not taken is
+ * counted in bytes (a write's promise settles when the reader takes it).
+ * Past `maxQueuedBytes` the stream is ended; its reader reconnects with
+ * Last-Event-ID and resumes with nothing lost.
+ */
+import { SSE_HEARTBEAT_MS } from "../../server/limits";
+
+const encoder = new TextEncoder();
+
+export function sseMessage(seq: number, envelope: string): string {
+  return `id: ${seq}\nevent: message\ndata: ${envelope}\n\n`;
+}
+
+export function ssePresence(frame: string): string {
+  return `event: presence\ndata: ${frame}\n\n`;
+}
+
+interface Stream {
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Gets presence events (asked for, and allowed by the token). */
+  presence: boolean;
+  /** Bytes written that the reader has not taken yet. */
+  queued: number;
+}
+
+export interface SseOpen {
+  presence: boolean;
+  /** ms since the Unix epoch (the token's expiry): the stream ends then. */
+  endAt: number | null;
+}
+
+export class SseHub {
+  private readonly streams = new Set<Stream>();
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly maxQueuedBytes: number) {}
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  /**
+   * Opens a stream. `replay` writes the resume (already formatted events) into
+   * it and returns false when it stopped early because the stream's budget
+   * was used up; the stream then ends after what was written.
+   */
+  open(options: SseOpen, replay: (write: (event: string) => boolean) => void): Response {
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const stream: Stream = { writer: writable.getWriter(), presence: options.presence, queued: 0 };
+    this.streams.add(stream);
+    stream.writer.closed.then(
+      () => this.drop(stream),
+      () => this.drop(stream),
+    );
+    // The opening comment flushes the headers; `retry` sets the reconnect delay.
+    this.write(stream, encoder.encode("retry: 2000\n: roomcast\n\n"));
+    let full = false;
+    replay((event) => {
+      if (full) return false;
+      const bytes = encoder.encode(event);
+      if (stream.queued + bytes.byteLength > this.maxQueuedBytes) {
+        full = true;
+        return false;
+      }
+      this.write(stream, bytes);
+      return true;
+    });
+    if (full) this.end(stream);
+    else if (options.endAt !== null) {
+      // An open stream keeps the Room in memory, so a timer is enough here.
+      const timer = setTimeout(() => this.end(stream), Math.max(0, options.endAt - Date.now()));
+      const clear = () => clearTimeout(timer);
+      stream.writer.closed.then(clear, clear);
+    }
+    this.heartbeat ??= setInterval(() => this.broadcast(": keepalive\n\n"), SSE_HEARTBEAT_MS);
+    return new Response(readable, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        "x-accel-buffering": "no",
+      },
+    });
+  }
+
+  /** Sends one formatted event to every stream (or only those taking presence), encoding it once. */
+  broadcast(event: string, presenceOnly = false): void {
+    if (this.streams.size === 0) return;
+    const bytes = encoder.encode(event);
+    for (const stream of this.streams) {
+      if (presenceOnly && !stream.presence) continue;
+      // A reader this far behind has stopped reading: drop what it holds.
+      if (stream.queued + bytes.byteLength > this.maxQueuedBytes) this.abort(stream);
+      else this.write(stream, bytes);
+    }
+  }
+
+  private write(stream: Stream, bytes: Uint8Array): void {
+    stream.queued += bytes.byteLength;
+    stream.writer.write(bytes).then(
+      () => {
+        stream.queued -= bytes.byteLength;
+      },
+      () => this.drop(stream),
+    );
+  }
+
+  /** Ends a stream after what it was already written (the reader resumes from its last id). */
+  private end(stream: Stream): void {
+    this.drop(stream);
+    stream.writer.close().catch(() => {});
+  }
+
+  private abort(stream: Stream): void {
+    this.drop(stream);
+    stream.writer.abort("slow consumer: reconnect with Last-Event-ID").catch(() => {});
+  }
+
+  private drop(stream: Stream): void {
+    this.streams.delete(stream);
+    if (this.streams.size === 0 && this.heartbeat !== null) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = null;
+    }
+  }
+}

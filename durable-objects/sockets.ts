@@ -1,0 +1,55 @@
+/**
+ * What the Room keeps on each WebSocket, and the few ways it touches one.
+ * Per-socket state lives in the attachment (it survives hibernation; fields
+ * do not), and every send or close goes through here so that the harmless
+ * errors of a socket that is going away are handled in one place.
+ */
+import type { Identity } from "../server/identity";
+import type { ConnectionBucket } from "./rate-limit";
+
+/** The wire formats a WebSocket can speak; each has its adapter in adapters/. */
+export type SocketKind = "json" | "raw";
+
+/** What each socket carries through hibernation. Kept small: attachments hold 16 KiB. */
+export interface Attachment extends Identity {
+  id: string;
+  kind: SocketKind;
+  echo: boolean;
+  connectedAt: number;
+  bucket: ConnectionBucket;
+  /** Set just before the room itself closes the socket: it has already left the count. */
+  closing?: true;
+}
+
+/**
+ * Socket tags: fan-out and presence pick sockets by tag without reading
+ * attachments. Every socket carries its kind; sockets that get presence
+ * frames (asked for and allowed by their token) also carry TAG_PRESENCE.
+ */
+export const TAG_PRESENCE = "presence";
+
+export function attachmentOf(ws: WebSocket): Attachment {
+  return ws.deserializeAttachment() as Attachment;
+}
+
+/** Sending to a socket that is closing throws; that is harmless and ends here. */
+export function safeSend(ws: WebSocket, data: string | ArrayBuffer | Uint8Array): void {
+  try {
+    ws.send(data);
+  } catch {
+    // The socket is going away; its close handler does the bookkeeping.
+  }
+}
+
+export function closeSocket(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason.slice(0, 120));
+  } catch {
+    // Already closed.
+  }
+}
+
+/** 1005 and 1006 describe a close but cannot be sent in one. */
+export function answerableCode(code: number): number {
+  return code === 1005 || code === 1006 || code === 1015 ? 1000 : code;
+}

@@ -1,0 +1,36 @@
+/**
+ * A token bucket, the one shape of every rate Roomcast enforces (per
+ * connection in the Room, joins per room). Plain data, so it can live in a
+ * socket's attachment and survive hibernation.
+ */
+
+export interface Bucket {
+  /** Tokens left (fractional). */
+  tokens: number;
+  /** When `tokens` was last refilled, ms since the Unix epoch. */
+  refilledAt: number;
+}
+
+export interface Rate {
+  perSecond: number;
+  burst: number;
+}
+
+export function fullBucket(rate: Rate, now: number): Bucket {
+  return { tokens: rate.burst, refilledAt: now };
+}
+
+/** Refills, then takes one token if there is one. Updates `bucket` in place. */
+export function take(bucket: Bucket, rate: Rate, now: number): boolean {
+  const elapsed = Math.max(0, now - bucket.refilledAt) / 1000;
+  bucket.tokens = Math.min(rate.burst, bucket.tokens + elapsed * rate.perSecond);
+  bucket.refilledAt = now;
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
+  return true;
+}
+
+/** Milliseconds until `bucket` holds a whole token again. */
+export function msUntilToken(bucket: Bucket, rate: Rate): number {
+  return bucket.tokens >= 1 ? 0 : Math.ceil(((1 - bucket.tokens) / rate.perSecond) * 1000);
+}
