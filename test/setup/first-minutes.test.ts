@@ -91,7 +91,7 @@ describe("a fresh clone", () => {
     // The start script as written, on a port of this test's own.
     const child = spawn("sh", ["-c", start.replace(/--port 8787\b/, `--port ${port}`)], {
       cwd: clean,
-      env: { ...env, PATH: `${join(ROOT, "node_modules", ".bin")}:${env.PATH}` },
+      env: { ...env, PATH: `${join(ROOT, "node_modules", ".bin")}:${process.env.PATH ?? ""}` },
       detached: true,
     });
     let output = "";
