@@ -1,9 +1,9 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: unit tests inside workerd (the pool), end-to-end tests in Node
-// against the real relay over real sockets.
+// Unit tests inside workerd (the pool); end-to-end, client, dashboard, sim and
+// first-minutes (setup) tests in Node against the real relay and processes.
 export default defineConfig({
   test: {
-    projects: ["./test/unit/vitest.config.ts", "./test/e2e/vitest.config.ts", "./test/client/vitest.config.ts", "./test/dashboard/vitest.config.ts", "./test/sim/vitest.config.ts"],
+    projects: ["./test/unit/vitest.config.ts", "./test/e2e/vitest.config.ts", "./test/client/vitest.config.ts", "./test/dashboard/vitest.config.ts", "./test/sim/vitest.config.ts", "./test/setup/vitest.config.ts"],
   },
 });

@@ -4,7 +4,7 @@
  * Worker. Tokens are standard: Hono's `jwt` helper verifies them too.
  */
 
-/** The claims a Roomcast token carries (see the contract's Auth section). */
+/** The claims a Roomcast token carries (see docs/security.md, Tokens). */
 export interface RoomcastClaims {
   /** Client id, shown in presence. */
   sub: string;

@@ -1,5 +1,5 @@
 /**
- * What a Roomcast token's claims mean (the contract's Auth section): the
+ * What a Roomcast token's claims mean (docs/security.md, Tokens): the
  * scopes, the `scope` claim's words, and the `rooms` patterns. The Worker
  * enforces them, the client package signs and reads them, the dashboard
  * checks them; all three import this module.

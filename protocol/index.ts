@@ -4,7 +4,7 @@
  * so it must stay free of Workers-only and Node-only APIs.
  */
 
-/** Room names, as the contract states them. */
+/** Room names, as docs/protocol.md states them. */
 export const ROOM_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 export function isValidRoomName(name: string): boolean {

@@ -1,7 +1,8 @@
 /**
  * The relay's limits, read from the vars in one place so that the Worker and
- * the Room agree. Every value has the contract's default and is validated once;
- * a var that does not parse falls back to the default instead of breaking rooms.
+ * the Room agree. Every value has the default docs/security.md gives and is
+ * validated once; a var that does not parse falls back to the default instead
+ * of breaking rooms.
  */
 
 import type { Rate } from "../protocol/token-bucket";
@@ -68,9 +69,9 @@ export const MAX_PRESENCE_PAGE = 1000;
 export const MAX_HISTORY_PAGE = 1000;
 /** `limit` used when `GET /rooms/:room/messages` has none. */
 export const DEFAULT_HISTORY_PAGE = 100;
-/** SSE comment heartbeat period (the contract asks for one at least every 30 s). */
+/** SSE comment heartbeat period (docs/protocol.md, SSE): at least one every 30 s. */
 export const SSE_HEARTBEAT_MS = 25_000;
-/** Longest `meta` object, serialized, carried in a token (contract: 1 KiB). */
+/** Longest `meta` object, serialized, carried in a token (docs/security.md: 1 KiB). */
 export const MAX_META_BYTES = 1024;
 
 export interface LimitVars {

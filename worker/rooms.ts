@@ -30,8 +30,8 @@ rooms.use("/:room/*", async function roomNameGate(c, next) {
 });
 
 /** Then the token (open mode without AUTH_SECRET): still before any object is touched. */
-// The generated Env types AUTH_SECRET as a string (from .dev.vars.example),
-// but a secret that was never put is undefined at runtime: open mode.
+// AUTH_SECRET is optional in the Env (worker-secrets.d.ts): a secret that was
+// never put is undefined at runtime, which means open mode.
 rooms.use("/:room/*", tokenAuth<Env>({ secret: (env): string | undefined => env.AUTH_SECRET }));
 
 function stub(c: Context<RoomEnv>) {

@@ -2,7 +2,7 @@
  * A tiny stand-in relay over real sockets (`ws` + node:http) for the parts the
  * real relay cannot be steered into on demand: closing with 4401/4403,
  * refusing an upgrade, recording exactly what the CLI sent. It speaks just
- * enough of the contract: welcome, publish → ack (idempotent on id),
+ * enough of the protocol: welcome, publish → ack (idempotent on id),
  * `ping` → `pong`, and POST /rooms/:room/messages.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";

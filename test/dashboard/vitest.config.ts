@@ -1,8 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// The dashboard in a real headless Chromium (Debian's, driven by
-// playwright-core) against the embedded relay, which serves the page from
-// public/ like wrangler does.
+// The dashboard in a real headless Chromium (@sparticuz/chromium, or the one
+// CHROMIUM_PATH names, driven by playwright-core) against the embedded relay,
+// which serves the page from public/ like wrangler does.
 export default defineConfig({
   test: {
     name: "dashboard",

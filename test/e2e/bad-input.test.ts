@@ -1,6 +1,6 @@
 /**
  * The bad-input sweep: whatever a client sends, the relay answers with the
- * contract's 4xx JSON error or an error frame, never a 500, a crash or a
+ * protocol's 4xx JSON error or an error frame, never a 500, a crash or a
  * 1011, and the room keeps serving its other clients.
  */
 import { connect } from "node:net";

@@ -103,7 +103,7 @@ it(`survives seeded random frames (seed ${SEED})`, async () => {
   expect(mine).toEqual(Array.from({ length: 60 }, (_, i) => i));
   expect(good.closed).toBeNull();
 
-  // Fuzzers were only ever closed for policy reasons the contract names.
+  // Fuzzers were only ever closed for policy reasons docs/protocol.md names.
   for (const code of closes) expect([CloseCode.TooBig, CloseCode.Policy]).toContain(code);
   expect(closes).not.toContain(CloseCode.Internal);
   good.close();

@@ -1,0 +1,11 @@
+// Secrets are not in wrangler.toml, so `npm run cf-typegen` leaves them out
+// of the generated Env (it reads no .dev.vars: the committed types must not
+// depend on one machine's secrets). They are declared here instead, optional
+// because unset is a real state: without AUTH_SECRET the relay runs in open
+// mode (docs/security.md).
+declare namespace Cloudflare {
+  interface Env {
+    /** HS256 key room tokens are signed with; unset or empty: open mode. */
+    AUTH_SECRET?: string;
+  }
+}
