@@ -29,7 +29,8 @@ import {
   type WelcomeFrame,
 } from "../protocol";
 import { hasScope, IDENTITY_HEADER, OPEN_IDENTITY, ROOM_HEADER, type Identity } from "../server/identity";
-import { readLimits, type Limits } from "../server/limits";
+import { jsonDepthExceeds } from "../protocol/json-depth";
+import { MAX_JSON_DEPTH, readLimits, type Limits } from "../server/limits";
 import { parseStreamOptions } from "../server/query";
 import { earliestExpiry, isExpired, scheduleExpirySweep } from "./expiry";
 import { buildEnvelope, rawForm, rawFormOfEnvelope, textExceeds, type Payload } from "./payload";
@@ -83,7 +84,7 @@ export interface PublishInput {
  * Wake-up counters for the benchmark's idle check (bench/): how often a Room
  * was constructed and how many frames reached `webSocketMessage`, in this
  * isolate. Module scope outlives an evicted Room, so a ping that woke one
- * would show here. Surfaced as the `x-roomcast-wakes` header of `GET /rooms/:room`.
+ * would show here. Surfaced by `GET /rooms/:room/diagnostics` (DIAGNOSTICS on).
  */
 const wakes = { constructed: 0, messages: 0 };
 
@@ -189,7 +190,7 @@ export class Room extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  describe(room: string): RoomDescription & { instance: string; wakes: string } {
+  describe(room: string): RoomDescription {
     this.bindName(room);
     this.flush();
     return {
@@ -197,9 +198,12 @@ export class Room extends DurableObject<Env> {
       seq: this.seq,
       epoch: this.epoch,
       connections: countOpen(this.ctx.getWebSockets()) + this.sse.size,
-      instance: this.instance,
-      wakes: `${wakes.constructed} ${wakes.messages}`,
     };
+  }
+
+  /** For `GET /rooms/:room/diagnostics` (only with DIAGNOSTICS on): which instance answered, and the wake counters. */
+  diagnostics(): { instance: string; constructed: number; messages: number } {
+    return { instance: this.instance, constructed: wakes.constructed, messages: wakes.messages };
   }
 
   publishMessage(room: string, input: PublishInput): PublishResult {
@@ -210,7 +214,8 @@ export class Room extends DurableObject<Env> {
     return { seq, epoch: this.epoch };
   }
 
-  history(room: string, after: number, limit: number): HistoryPage {
+  /** Envelopes as stored (JSON text): the Worker joins them, so no stored text is ever parsed on a read. */
+  history(room: string, after: number, limit: number): Omit<HistoryPage, "messages"> & { messages: string[] } {
     this.bindName(room);
     this.flush();
     const rows = this.store.range(after, this.oldestSeq(), limit);
@@ -218,7 +223,7 @@ export class Room extends DurableObject<Env> {
       room: this.room,
       epoch: this.epoch,
       seq: this.seq,
-      messages: rows.map((r) => JSON.parse(r.envelope)),
+      messages: rows.map((r) => r.envelope),
     };
   }
 
@@ -436,6 +441,8 @@ function parseRawFrame(message: string | ArrayBuffer): ParsedFrame {
 
 function parseJsonFrame(message: string | ArrayBuffer): ParsedFrame {
   if (typeof message !== "string") return { payload: { kind: "binary", value: new Uint8Array(message) }, publishId: null };
+  // Before parsing; +1: the frame object is not part of the payload's depth.
+  if (jsonDepthExceeds(message, MAX_JSON_DEPTH + 1)) return { error: "bad_frame", message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` };
   let frame: unknown;
   try {
     frame = JSON.parse(message);
