@@ -47,9 +47,10 @@ Commands:
 
 Run 'roomcast <command> --help' for a command's flags.
 Exit codes: 0 ok, 1 failure, 2 bad usage.`,
-  token: `Usage: ROOMCAST_SECRET=S roomcast token --room R [--room R2 …] --scope "…" [--ttl 1h] [--sub ID] [--meta JSON]
+  token: `Usage: roomcast token --room R [--room R2 …] --scope "…" [--ttl 1h] [--sub ID] [--meta JSON] [--secret S]
 
-Prints an HS256 JWT for the relay whose AUTH_SECRET is S (at least ${MIN_SECRET_LENGTH} characters).
+Prints an HS256 JWT for the relay whose AUTH_SECRET is $ROOMCAST_SECRET (or S),
+at least ${MIN_SECRET_LENGTH} characters.
 
   --secret S   the relay's AUTH_SECRET, instead of $ROOMCAST_SECRET (visible to
                other users in the process list: prefer the variable)
