@@ -216,3 +216,25 @@ describe("relay with AUTH_SECRET, diagnostics on and a low HTTP publish limit", 
     expect(other).toMatchObject({ status: 201, json: { seq: 4 } });
   });
 });
+
+describe("open relay with a low HTTP publish limit", () => {
+  const relay = useRelay({ httpPublishLimit: { limit: 2, period: 60 } });
+
+  it("counts per client IP without a token: the third publish is 429, and none of it reached the room", async () => {
+    const room = uniqueRoom("rate-ip");
+    expect((await postMessage(relay.url, room, '{"data":1}')).status).toBe(201);
+    expect((await postMessage(relay.url, room, '{"data":2}')).status).toBe(201);
+    const refused = await postMessage(relay.url, room, '{"data":3}');
+    expect(refused).toMatchObject({ status: 429, json: { error: { code: "rate_limited" } } });
+    // Reads are not publishes: they stay open, and show only what was accepted.
+    const page = await (await fetch(`${relay.url}/rooms/${room}/messages`)).json();
+    expect(page.messages.map((m: { data: number }) => m.data)).toEqual([1, 2]);
+    // WebSocket publishes have their own per-connection bucket, not this one.
+    const sock = await TestSocket.open(`${relay.wsUrl}/rooms/${room}?echo=1`);
+    await sock.next("welcome");
+    sock.publish(4);
+    const [m] = await sock.messagesUntil(1);
+    expect(m).toMatchObject({ seq: 3, data: 4 });
+    sock.close();
+  });
+});
