@@ -22,15 +22,7 @@ export interface RoomcastClaims {
 
 import { scopesOf, type Scope } from "../protocol/claims.js";
 
-export { SCOPES, scopesOf, roomAllowed, type Scope } from "../protocol/claims.js";
-
-/**
- * Shortest HS256 secret the CLI signs with. RFC 7518 asks for a key as long as
- * the hash (32 bytes); 16 characters is the floor below which a secret is
- * within reach of an offline guess from one captured token. Use
- * `openssl rand -base64 32`.
- */
-export const MIN_SECRET_LENGTH = 16;
+export { MIN_SECRET_LENGTH, SCOPES, scopesOf, roomAllowed, type Scope } from "../protocol/claims.js";
 
 /** Longest token lifetime the CLI issues: a token cannot be revoked, only outlived. */
 export const MAX_TTL_SECONDS = 366 * 86400;

@@ -14,7 +14,7 @@
 import type { MiddlewareHandler } from "hono";
 import { Jwt } from "hono/utils/jwt";
 import { CONNECTION_ID_PREFIX } from "../protocol";
-import { roomAllowed, scopesOf } from "../protocol/claims";
+import { MIN_SECRET_LENGTH, roomAllowed, scopesOf } from "../protocol/claims";
 import { OPEN_IDENTITY, type Identity, type Scope } from "../server/identity";
 import { MAX_META_BYTES } from "../server/limits";
 import { apiError } from "./errors";
@@ -66,6 +66,9 @@ export function tokenAuth<E extends object>(
     }
     if (secret !== keyFor) {
       keyFor = secret;
+      if (secret.length < MIN_SECRET_LENGTH) {
+        console.warn(`roomcast: AUTH_SECRET is shorter than ${MIN_SECRET_LENGTH} characters: tokens signed with it can be forged by guessing it. Use \`openssl rand -base64 32\`.`);
+      }
       key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
     }
     const token = tokenOf(c.req.header("authorization"), c.req.query(queryParam));
