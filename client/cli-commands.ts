@@ -7,11 +7,11 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { isValidRoomName } from "../protocol/index.js";
+import { CONNECTION_ID_PREFIX, isValidRoomName } from "../protocol/index.js";
 import { RoomcastClient } from "./client.js";
 import { parseDuration } from "./duration.js";
 import { publishHttp } from "./http.js";
-import { SCOPES, signJwt } from "./jwt.js";
+import { MAX_TTL_SECONDS, MIN_SECRET_LENGTH, SCOPES, signJwt } from "./jwt.js";
 import type { WebSocketConstructor } from "./websocket.js";
 
 export interface Io {
@@ -47,14 +47,16 @@ Commands:
 
 Run 'roomcast <command> --help' for a command's flags.
 Exit codes: 0 ok, 1 failure, 2 bad usage.`,
-  token: `Usage: roomcast token --secret S --room R [--room R2 …] --scope "…" [--ttl 1h] [--sub ID] [--meta JSON]
+  token: `Usage: roomcast token --room R [--room R2 …] --scope "…" [--ttl 1h] [--sub ID] [--meta JSON] [--secret S]
 
-Prints an HS256 JWT for the relay whose AUTH_SECRET is S.
+Prints an HS256 JWT for the relay whose AUTH_SECRET is $ROOMCAST_SECRET (or S),
+at least ${MIN_SECRET_LENGTH} characters.
 
-  --secret S   the relay's AUTH_SECRET (default: $ROOMCAST_SECRET)
+  --secret S   the relay's AUTH_SECRET, instead of $ROOMCAST_SECRET (visible to
+               other users in the process list: prefer the variable)
   --room R     a room the token opens; repeat for more; a trailing * matches a prefix
   --scope "…"  space-separated, from: ${SCOPES.join(" ")}
-  --ttl T      lifetime: 90, 90s, 15m, 1h, 7d (default 1h)
+  --ttl T      lifetime: 90, 90s, 15m, 1h, 7d (default 1h, at most ${MAX_TTL_SECONDS / 86400}d)
   --sub ID     client id shown in presence (default: a random cli-… id)
   --meta JSON  an object shown in presence (at most 1 KiB)`,
   publish: `Usage: roomcast publish --url U --room R [--token T] [--id KEY] DATA
@@ -130,7 +132,10 @@ async function tokenCommand(argv: string[], io: Io): Promise<number> {
   });
   if (help) return printHelp("token", io);
   const secret = str(values.secret) ?? io.env.ROOMCAST_SECRET;
-  if (!secret) throw new UsageError("--secret is required (or set ROOMCAST_SECRET)");
+  if (!secret) throw new UsageError("set ROOMCAST_SECRET (or pass --secret, which other users of this machine can read in the process list)");
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new UsageError(`the secret is shorter than ${MIN_SECRET_LENGTH} characters: use a long random one, e.g. \`openssl rand -base64 32\``);
+  }
   const rooms = (values.room as string[] | undefined) ?? [];
   if (rooms.length === 0) throw new UsageError("at least one --room is required");
   for (const room of rooms) {
@@ -149,6 +154,11 @@ async function tokenCommand(argv: string[], io: Io): Promise<number> {
   }
   const ttl = parseDuration(str(values.ttl) ?? "1h");
   if (ttl === undefined) throw new UsageError(`invalid --ttl ${JSON.stringify(values.ttl)}: use e.g. 90s, 15m, 1h, 7d`);
+  if (ttl > MAX_TTL_SECONDS) throw new UsageError(`--ttl ${values.ttl} is longer than ${MAX_TTL_SECONDS / 86400}d: a token cannot be revoked, keep it short`);
+  const sub = str(values.sub);
+  if (sub !== undefined && sub.startsWith(CONNECTION_ID_PREFIX)) {
+    throw new UsageError(`--sub must not start with "${CONNECTION_ID_PREFIX}": that prefix belongs to connection ids, and the relay refuses such a token`);
+  }
   let meta: Record<string, unknown> | undefined;
   const metaText = str(values.meta);
   if (metaText !== undefined) {
@@ -162,7 +172,7 @@ async function tokenCommand(argv: string[], io: Io): Promise<number> {
   }
   const now = Math.floor(Date.now() / 1000);
   const claims = {
-    sub: str(values.sub) ?? `cli-${crypto.randomUUID().slice(0, 8)}`,
+    sub: sub ?? `cli-${crypto.randomUUID().slice(0, 8)}`,
     rooms,
     scope: scopes.join(" "),
     iat: now,

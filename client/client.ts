@@ -30,7 +30,7 @@ import { Emitter } from "./emitter.js";
 import { RoomcastError } from "./errors.js";
 import { Outbox, newPublishId, type Published } from "./outbox.js";
 import { TokenBucket } from "./rate.js";
-import { OPEN, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from "./websocket.js";
+import { OPEN, openWebSocket, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from "./websocket.js";
 
 export type ClientState = "connecting" | "open" | "reconnecting" | "closed";
 
@@ -229,13 +229,9 @@ export class RoomcastClient {
     try {
       const [token, WebSocketClass] = await Promise.all([this.currentToken(), resolveWebSocket(this.options.WebSocket)]);
       if (generation !== this.generation) return; // closed meanwhile
-      const url = roomSocketUrl(this.options.url, this.options.room, {
-        since: this._seq,
-        epoch: this._seq === undefined ? undefined : this._epoch,
-        echo: this.options.echo,
-        token,
-      });
-      ws = new WebSocketClass(url);
+      const query = { since: this._seq, epoch: this._seq === undefined ? undefined : this._epoch, echo: this.options.echo };
+      const url = roomSocketUrl(this.options.url, this.options.room, query);
+      ws = openWebSocket(WebSocketClass, url, roomSocketUrl(this.options.url, this.options.room, { ...query, token }), token);
     } catch (error) {
       if (generation !== this.generation) return;
       const e = error instanceof RoomcastError ? error : new RoomcastError("token_failed", `roomcast: ${errorText(error)}`);

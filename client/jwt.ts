@@ -22,7 +22,10 @@ export interface RoomcastClaims {
 
 import { scopesOf, type Scope } from "../protocol/claims.js";
 
-export { SCOPES, scopesOf, roomAllowed, type Scope } from "../protocol/claims.js";
+export { MIN_SECRET_LENGTH, SCOPES, scopesOf, roomAllowed, type Scope } from "../protocol/claims.js";
+
+/** Longest token lifetime the CLI issues: a token cannot be revoked, only outlived. */
+export const MAX_TTL_SECONDS = 366 * 86400;
 
 export class JwtError extends Error {
   override name = "JwtError";
@@ -47,16 +50,29 @@ export async function signJwt(claims: object, secret: string): Promise<string> {
   return `${signingInput}.${base64UrlEncode(new Uint8Array(signature))}`;
 }
 
+export interface VerifyOptions {
+  /** Seconds since the Unix epoch to check `exp`/`nbf` against; default: now. */
+  now?: number;
+  /**
+   * Accept a token without `exp` (it would never expire). Off by default, as
+   * in the relay, which refuses such a token.
+   */
+  allowMissingExp?: boolean;
+}
+
 /**
  * Checks the signature (HS256 only: the header's `alg` must say so, which
- * shuts out `none` and algorithm-confusion tokens), then `exp` and `nbf`
- * against `now` (seconds). Returns the claims; throws `JwtError` otherwise.
+ * shuts out `none` and algorithm-confusion tokens), then `exp` (required
+ * unless `allowMissingExp`) and `nbf` against `now` (seconds). Returns the
+ * claims; throws `JwtError` otherwise. The third argument may be `now` itself
+ * (a number), as in earlier versions.
  */
 export async function verifyJwt<T extends object = RoomcastClaims>(
   token: string,
   secret: string,
-  now: number = Math.floor(Date.now() / 1000),
+  options: VerifyOptions | number = {},
 ): Promise<T> {
+  const { now = Math.floor(Date.now() / 1000), allowMissingExp = false } = typeof options === "number" ? { now: options } : options;
   const parts = token.split(".");
   if (parts.length !== 3) throw new JwtError("malformed", "token is not a JWT");
   const [h, p, s] = parts as [string, string, string];
@@ -76,7 +92,16 @@ export async function verifyJwt<T extends object = RoomcastClaims>(
   // subtle.verify compares in constant time.
   const ok = await crypto.subtle.verify("HMAC", key, signature as BufferSource, encoder.encode(`${h}.${p}`));
   if (!ok) throw new JwtError("bad_signature", "token signature does not match");
-  if (typeof claims.exp === "number" && now >= claims.exp) throw new JwtError("expired", "token expired");
+  if (claims.exp === undefined) {
+    if (!allowMissingExp) throw new JwtError("malformed", "token has no exp claim");
+  } else if (typeof claims.exp !== "number" || !Number.isFinite(claims.exp)) {
+    throw new JwtError("malformed", "token exp claim is not a number");
+  } else if (now >= claims.exp) {
+    throw new JwtError("expired", "token expired");
+  }
+  if (claims.nbf !== undefined && (typeof claims.nbf !== "number" || !Number.isFinite(claims.nbf))) {
+    throw new JwtError("malformed", "token nbf claim is not a number");
+  }
   if (typeof claims.nbf === "number" && now < claims.nbf) throw new JwtError("not_yet_valid", "token not valid yet");
   return claims as T;
 }

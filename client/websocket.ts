@@ -29,6 +29,32 @@ export interface WebSocketLike {
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
+/** The `ws` package's constructor, which (unlike a browser's) can send headers. */
+type HeaderWebSocketConstructor = new (url: string, protocols: undefined, options: { headers: Record<string, string> }) => WebSocketLike;
+
+/**
+ * Whether `ctor` is the `ws` package's class (or one like it), recognised by
+ * its `ping()` method, which the browser's WebSocket does not have. Only such
+ * a class is handed a token as an `Authorization` header: a URL is logged by
+ * proxies and servers, a header is not. Browsers (and Node's own WebSocket)
+ * still get `?token=`, the only way they have.
+ */
+export function canSendHeaders(ctor: WebSocketConstructor): boolean {
+  return typeof (ctor as { prototype?: { ping?: unknown } }).prototype?.ping === "function";
+}
+
+/** Opens a socket, with the token in a header where the class allows it, else in the URL (`urlWithToken`). */
+export function openWebSocket(
+  ctor: WebSocketConstructor,
+  url: string,
+  urlWithToken: string,
+  token: string | undefined,
+): WebSocketLike {
+  if (token === undefined) return new ctor(url);
+  if (canSendHeaders(ctor)) return new (ctor as unknown as HeaderWebSocketConstructor)(url, undefined, { headers: { authorization: `Bearer ${token}` } });
+  return new ctor(urlWithToken);
+}
+
 /** `readyState` value of an open socket (the same in every implementation). */
 export const OPEN = 1;
 

@@ -18,6 +18,7 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   CloseCode,
+  CONNECTION_ID_PREFIX,
   PING,
   PONG,
   type ErrorCode,
@@ -72,7 +73,7 @@ const REPLAY_PAGE = 100;
  * Wake-up counters for the benchmark's idle check (bench/): how often a Room
  * was constructed and how many frames reached `webSocketMessage`, in this
  * isolate. Module scope outlives an evicted Room, so a ping that woke one
- * would show here.
+ * would show here. Surfaced by `GET /rooms/:room/diagnostics` (DIAGNOSTICS on).
  */
 const wakes = { constructed: 0, messages: 0 };
 
@@ -153,15 +154,11 @@ export class Room extends DurableObject<Env> {
     return { seq, epoch: this.epoch };
   }
 
-  history(after: number, limit: number): HistoryPage {
+  /** Envelopes as stored (JSON text): the Worker joins them, so no stored text is ever parsed on a read. */
+  history(after: number, limit: number): Omit<HistoryPage, "messages"> & { messages: string[] } {
     this.flush();
     const rows = this.store.range(after, this.oldestSeq(), limit);
-    return {
-      room: this.room,
-      epoch: this.epoch,
-      seq: this.seq,
-      messages: rows.map((r) => JSON.parse(r.envelope)),
-    };
+    return { room: this.room, epoch: this.epoch, seq: this.seq, messages: rows.map((r) => r.envelope) };
   }
 
   presenceList(limit: number, cursor: string | null): PresenceList {
@@ -472,4 +469,4 @@ function randomId(bytes: number): string {
 }
 
 const newEpoch = () => randomId(6);
-const newConnectionId = () => `c_${randomId(8)}`;
+const newConnectionId = () => `${CONNECTION_ID_PREFIX}${randomId(8)}`;

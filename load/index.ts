@@ -31,7 +31,7 @@
  * - `Histogram` (histogram.ts): mergeable log-bucket latency histogram.
  * - `newReading` / `readingOf` (reading.ts): the payload, carrying a message
  *   id and its publish time, from which latency is measured.
- * - `roomNames`, `randomPrefix`, `roomState` (target.ts).
+ * - `roomNames`, `randomPrefix`, `roomState`, `roomInstance` (target.ts).
  * - `openSockets`, `terminateAll` (sockets.ts): plain sockets in bulk with
  *   bounded handshake concurrency, for loads that are not Roomcast clients
  *   (the benchmark's comparison systems).
@@ -55,5 +55,5 @@ export type { Reading } from "./reading.js";
 export { SeqSet } from "./seq-set.js";
 export { openSockets, terminateAll } from "./sockets.js";
 export type { OpenSocketsOptions } from "./sockets.js";
-export { authHeaders, randomPrefix, roomNames, roomState } from "./target.js";
+export { authHeaders, randomPrefix, roomInstance, roomNames, roomState } from "./target.js";
 export type { Target } from "./target.js";

@@ -41,6 +41,10 @@ export interface RelayOptions {
   vars?: Record<string, string>;
   /** Show the runtime's warnings and the Worker's console output. */
   verbose?: boolean;
+  /** Turn on `GET /rooms/:room/diagnostics` (the DIAGNOSTICS var): instance id and wake counters. */
+  diagnostics?: boolean;
+  /** Replaces wrangler.toml's HTTP publish rate limit (`limit` per `period` seconds, 10 or 60). */
+  httpPublishLimit?: { limit: number; period: 10 | 60 };
 }
 
 export class EmbeddedRelay {
@@ -53,6 +57,7 @@ export class EmbeddedRelay {
     port: number,
     private readonly vars: Record<string, string>,
     private readonly verbose: boolean,
+    private readonly httpPublishLimit: RelayOptions["httpPublishLimit"],
   ) {
     this.currentPort = port;
   }
@@ -61,7 +66,8 @@ export class EmbeddedRelay {
     const bundle = options.bundle ?? (await buildBundle());
     await stat(bundle); // a clear ENOENT now rather than a runtime error later
     const persistDir = options.persistDir ?? (await mkdtemp(join(tmpdir(), "roomcast-relay-")));
-    const relay = new EmbeddedRelay(bundle, persistDir, options.port ?? 0, options.vars ?? {}, options.verbose ?? false);
+    const vars = { ...(options.diagnostics ? { DIAGNOSTICS: "1" } : {}), ...options.vars };
+    const relay = new EmbeddedRelay(bundle, persistDir, options.port ?? 0, vars, options.verbose ?? false, options.httpPublishLimit);
     await relay.boot();
     return relay;
   }
@@ -91,6 +97,7 @@ export class EmbeddedRelay {
       modules: true,
       scriptPath: this.bundle,
       bindings: { ...workerOptions.bindings, ...this.vars },
+      ...(this.httpPublishLimit ? { ratelimits: { ...workerOptions.ratelimits, HTTP_PUBLISH_LIMITER: { simple: this.httpPublishLimit } } } : {}),
       host: "127.0.0.1",
       port: this.currentPort,
       durableObjectsPersist: join(this.persistDir, "do"),

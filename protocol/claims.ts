@@ -5,6 +5,14 @@
  * checks them; all three import this module.
  */
 
+/**
+ * Shortest HS256 secret worth having. RFC 7518 asks for a key as long as the
+ * hash (32 bytes); below 16 characters a secret is within reach of an offline
+ * guess from one captured token. The CLI refuses to sign with a shorter one,
+ * the Worker warns when AUTH_SECRET is. Use `openssl rand -base64 32`.
+ */
+export const MIN_SECRET_LENGTH = 16;
+
 export const SCOPES = ["subscribe", "publish", "presence", "history"] as const;
 export type Scope = (typeof SCOPES)[number];
 

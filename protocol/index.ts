@@ -11,6 +11,14 @@ export function isValidRoomName(name: string): boolean {
   return ROOM_NAME.test(name);
 }
 
+/**
+ * Every connection id starts with this, and no token `sub` may: a message's
+ * `from` is a connection id (WebSocket publish) or a sub (HTTP publish), so
+ * the two namespaces must never meet, or a token could publish "as" someone
+ * else's connection.
+ */
+export const CONNECTION_ID_PREFIX = "c_";
+
 /** The text frame answered by the runtime's auto-response, without waking the room. */
 export const PING = "ping";
 export const PONG = "pong";

@@ -71,6 +71,13 @@ export const MAX_HISTORY_PAGE = 1000;
 export const DEFAULT_HISTORY_PAGE = 100;
 /** SSE comment heartbeat period (docs/protocol.md, SSE): at least one every 30 s. */
 export const SSE_HEARTBEAT_MS = 25_000;
+/**
+ * Deepest nesting of arrays/objects accepted in a published JSON payload (the
+ * `data` of a frame or of an HTTP body; the wrapper object itself does not
+ * count). Deeper JSON is refused before it is parsed: it would only ever be
+ * an attack on whoever parses it next.
+ */
+export const MAX_JSON_DEPTH = 64;
 /** Longest `meta` object, serialized, carried in a token (docs/security.md: 1 KiB). */
 export const MAX_META_BYTES = 1024;
 

@@ -17,7 +17,7 @@
 import { join } from "node:path";
 import { rm } from "node:fs/promises";
 import { buildBundle, EmbeddedRelay } from "../local/relay.js";
-import { createSubscriber, openFleet, roomNames, roomState, Tally, type Fleet, type Subscriber, type TallyReport, type Target } from "../load/index.js";
+import { createSubscriber, openFleet, roomInstance, roomNames, roomState, Tally, type Fleet, type Subscriber, type TallyReport, type Target } from "../load/index.js";
 import type { SoakOptions } from "./flags.js";
 import { childPids, nodeRssMiB, rssMiB } from "../local/processes.js";
 import { MemorySeries } from "./memory.js";
@@ -29,7 +29,7 @@ export interface SoakSummary {
   rooms: number;
   trafficPhases: number;
   idleGaps: number;
-  /** Per idle gap, how many rooms were evicted (their x-roomcast-instance changed across the gap). */
+  /** Per idle gap, how many rooms were evicted (their object instance, from /diagnostics, changed across the gap). */
   evictedPerGap: number[];
   connectionsOpened: number;
   /** The sleepers' whole-run verdict and every phase's, added up. */
@@ -44,7 +44,8 @@ const DRAIN_MS = 60_000;
 export async function runSoak(options: SoakOptions, print: (line: string) => void): Promise<SoakSummary> {
   const bundle = await buildBundle(join(process.cwd(), "dist", "soak-worker"));
   const before = childPids("workerd");
-  const relay = await EmbeddedRelay.start({ bundle });
+  // Diagnostics on: eviction is told by the object instance changing.
+  const relay = await EmbeddedRelay.start({ bundle, diagnostics: true });
   // The clock starts once the relay is up: the build is not part of the run.
   const began = Date.now();
   const deadline = began + options.durationMs;
@@ -182,5 +183,5 @@ function addUp(reports: TallyReport[]): Totals {
 
 /** Each room's object instance, to compare across an idle gap. */
 function instances(target: Target, rooms: string[]): Promise<Array<string | null>> {
-  return Promise.all(rooms.map(async (room) => (await roomState(target, room)).instance));
+  return Promise.all(rooms.map((room) => roomInstance(target, room)));
 }

@@ -13,7 +13,8 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { Jwt } from "hono/utils/jwt";
-import { roomAllowed, scopesOf } from "../protocol/claims";
+import { CONNECTION_ID_PREFIX } from "../protocol";
+import { MIN_SECRET_LENGTH, roomAllowed, scopesOf } from "../protocol/claims";
 import { OPEN_IDENTITY, type Identity, type Scope } from "../server/identity";
 import { MAX_META_BYTES } from "../server/limits";
 import { apiError } from "./errors";
@@ -65,6 +66,9 @@ export function tokenAuth<E extends object>(
     }
     if (secret !== keyFor) {
       keyFor = secret;
+      if (secret.length < MIN_SECRET_LENGTH) {
+        console.warn(`roomcast: AUTH_SECRET is shorter than ${MIN_SECRET_LENGTH} characters: tokens signed with it can be forged by guessing it. Use \`openssl rand -base64 32\`.`);
+      }
       key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
     }
     const token = tokenOf(c.req.header("authorization"), c.req.query(queryParam));
@@ -123,6 +127,9 @@ async function verifyToken(token: string, key: CryptoKey, now: number): Promise<
   if (typeof nbf === "number" && nbf > now) throw unauthorized("token is not valid yet (nbf)");
   if (sub !== undefined && (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_SUB_LENGTH)) {
     throw unauthorized(`token sub must be a string of 1 to ${MAX_SUB_LENGTH} characters`);
+  }
+  if (typeof sub === "string" && sub.startsWith(CONNECTION_ID_PREFIX)) {
+    throw unauthorized(`token sub must not start with "${CONNECTION_ID_PREFIX}": that prefix belongs to connection ids`);
   }
   if (!Array.isArray(rooms) || !rooms.every((r) => typeof r === "string")) throw unauthorized("token rooms claim must be an array of room names");
   if (scope !== undefined && typeof scope !== "string") throw unauthorized("token scope claim must be a space-separated string");

@@ -4,6 +4,8 @@
  * content type that decode as UTF-8) are text; anything else is bytes.
  */
 import type { Payload } from "../durable-objects/payload";
+import { jsonDepthExceeds } from "../protocol/json-depth";
+import { MAX_JSON_DEPTH } from "../server/limits";
 import { apiError } from "./errors";
 
 /** Throws on invalid UTF-8 instead of inserting U+FFFD. */
@@ -47,9 +49,19 @@ export async function readPayload(request: Request, maxBytes: number): Promise<P
   const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
 
   if (type === "application/json" || type.endsWith("+json")) {
+    let text: string;
+    try {
+      text = strictUtf8.decode(bytes);
+    } catch {
+      throw apiError(400, "bad_json", "body is not valid JSON");
+    }
+    // +1: the {"data": …} wrapper is not part of the payload's depth.
+    if (jsonDepthExceeds(text, MAX_JSON_DEPTH + 1)) {
+      throw apiError(400, "bad_request", `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+    }
     let body: unknown;
     try {
-      body = JSON.parse(strictUtf8.decode(bytes));
+      body = JSON.parse(text);
     } catch {
       throw apiError(400, "bad_json", "body is not valid JSON");
     }

@@ -6,8 +6,15 @@
  * - everything:             *
  * A request with an Origin that matches none is refused with 403 before any
  * Room is touched. A request without Origin (a device, a server) passes: the
- * auth gate decides about it. A page served by the relay itself (Origin equal
- * to the request's own origin) always passes.
+ * auth gate decides about it.
+ *
+ * A page served by the relay itself (Origin equal to the request's own origin)
+ * passes without a rule only on a loopback host (localhost, 127.0.0.0/8,
+ * [::1]): the request's own origin comes from its `Host` header, which the
+ * client chooses. A DNS-rebinding page at `http://rebind.attacker.example:8787`
+ * whose name now resolves to 127.0.0.1 sends that Host and that Origin, so
+ * "same origin" alone would let it in. A loopback name cannot be rebound. A
+ * deployed dashboard's origin is listed in ALLOWED_ORIGINS like any other.
  */
 import type { MiddlewareHandler } from "hono";
 import { apiError } from "./errors";
@@ -87,7 +94,22 @@ export function originGate<E extends object>(options: OriginGateOptions<E>): Mid
       matcher = compileOrigins(list);
       compiledFor = list;
     }
-    if (matcher(origin) || origin === new URL(c.req.url).origin) return next();
+    if (matcher(origin) || isLoopbackSelf(origin, new URL(c.req.url))) return next();
     throw apiError(403, "origin_forbidden", `origin ${JSON.stringify(origin.slice(0, 200))} is not allowed`);
   };
+}
+
+/** Whether `origin` is the request's own origin and that origin is a loopback host. */
+function isLoopbackSelf(origin: string, url: URL): boolean {
+  return origin === url.origin && isLoopbackHost(url.hostname);
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return (
+    host === "localhost" ||
+    host.endsWith(".localhost") || // browsers resolve these to loopback themselves (RFC 6761)
+    host === "[::1]" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+  );
 }

@@ -11,6 +11,7 @@ import { parseCursor, parseSeq, parseStreamOptions } from "../server/query";
 import type { PublishInput } from "../durable-objects/room";
 import { assertScope, requireScope, tokenAuth, type AuthVariables } from "./auth";
 import { readPayload } from "./body";
+import { checkPublishRate, publisherKey } from "./publish-rate";
 import { apiError, methodNotAllowed } from "./errors";
 
 export type RoomVariables = AuthVariables;
@@ -55,11 +56,17 @@ rooms.get("/:room", async (c) => {
     assertScope(c.get("identity"), "subscribe");
     return forward(c, "socket");
   }
-  const description = await stub(c).describe();
-  const { instance, constructed, messages } = await stub(c).diagnostics();
-  c.header("x-roomcast-instance", instance);
-  c.header("x-roomcast-wakes", `${constructed} ${messages}`); // read by the benchmark
-  return c.json(description);
+  return c.json(await stub(c).describe());
+});
+
+/**
+ * Which object instance answered and its wake counters, for tests and the
+ * benchmark: only with the DIAGNOSTICS var on (never in production), a 404
+ * like any unknown path otherwise. Diagnostics never ride on public routes.
+ */
+rooms.get("/:room/diagnostics", async (c) => {
+  if (c.env.DIAGNOSTICS !== "1" && c.env.DIAGNOSTICS !== "true") return c.notFound();
+  return c.json(await stub(c).diagnostics());
 });
 
 rooms.get("/:room/events", requireScope("subscribe"), (c) => forward(c, "sse"));
@@ -79,7 +86,11 @@ rooms.get("/:room/messages", requireScope("history"), async (c) => {
   const limit = parseSeq(c.req.query("limit"), "limit");
   if (!limit.ok) throw apiError(400, "bad_request", limit.message);
   const size = Math.min(Math.max(limit.value ?? DEFAULT_HISTORY_PAGE, 1), MAX_HISTORY_PAGE);
-  return c.json(await stub(c).history(after.value ?? 0, size));
+  // The stored envelopes are joined as text, never parsed: what a client
+  // published cannot make a read fail.
+  const page = await stub(c).history(after.value ?? 0, size);
+  const head = JSON.stringify({ room: page.room, epoch: page.epoch, seq: page.seq }).slice(0, -1);
+  return c.body(`${head},"messages":[${page.messages.join(",")}]}`, 200, { "content-type": "application/json" });
 });
 
 rooms.post("/:room/messages", requireScope("publish"), async (c) => {
@@ -87,8 +98,9 @@ rooms.post("/:room/messages", requireScope("publish"), async (c) => {
   if (key !== null && (key.length === 0 || key.length > MAX_PUBLISH_ID_LENGTH)) {
     throw apiError(400, "bad_request", `Idempotency-Key must be 1 to ${MAX_PUBLISH_ID_LENGTH} characters`);
   }
-  const payload = await readPayload(c.req.raw, readLimits(c.env).maxMessageBytes);
   const identity = c.get("identity");
+  await checkPublishRate(c.env.HTTP_PUBLISH_LIMITER, publisherKey(identity, c.req.header("cf-connecting-ip")));
+  const payload = await readPayload(c.req.raw, readLimits(c.env).maxMessageBytes);
   // With a token, `from` is who signed in (its sub); in open mode, "http".
   const input: PublishInput = { payload, from: identity.sub ?? "http", publisher: identity.sub, publishId: key };
   return c.json(await stub(c).publishMessage(input), 201);

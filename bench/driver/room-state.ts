@@ -19,9 +19,12 @@ export async function roomCounters(endpoint: SystemEndpoint, room: string): Prom
   const body = (await res.json()) as Partial<RoomCounters>;
   if (!res.ok) throw new Error(`GET ${counterUrl(endpoint, room)}: HTTP ${res.status}`);
   if (endpoint.name === "roomcast") {
-    // Roomcast's public answer is {room, seq, epoch, connections}; the counters ride in a header.
-    const [constructed, messages] = (res.headers.get("x-roomcast-wakes") ?? "0 0").split(" ").map(Number);
-    return { connections: body.connections ?? 0, constructed: constructed!, messages: messages! };
+    // Roomcast's public answer is {room, seq, epoch, connections}; the counters
+    // come from its diagnostics route (the relay runs with DIAGNOSTICS on).
+    const diag = await fetch(`${counterUrl(endpoint, room)}/diagnostics`);
+    if (!diag.ok) throw new Error(`GET ${counterUrl(endpoint, room)}/diagnostics: HTTP ${diag.status} (is DIAGNOSTICS on?)`);
+    const { constructed, messages } = (await diag.json()) as { constructed: number; messages: number };
+    return { connections: body.connections ?? 0, constructed, messages };
   }
   return { connections: body.connections ?? 0, constructed: body.constructed ?? 0, messages: body.messages ?? 0 };
 }

@@ -24,7 +24,7 @@ const ROOT = dirname(BENCH);
  * fast publisher of a throughput run, so the bench raises them. Nothing else
  * changes: JSON envelopes, history in SQLite, presence, all on.
  */
-export const ROOMCAST_BENCH_VARS = { RATE_LIMIT_PER_SECOND: "1000000", RATE_LIMIT_BURST: "1000000" };
+export const ROOMCAST_BENCH_VARS = { RATE_LIMIT_PER_SECOND: "1000000", RATE_LIMIT_BURST: "1000000", DIAGNOSTICS: "1" };
 
 export async function startRoomcast(): Promise<RunningSystem> {
   const before = childPids("workerd");

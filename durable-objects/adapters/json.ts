@@ -3,10 +3,16 @@
  * (docs/protocol.md). A binary frame is published as a binary message.
  */
 import { MAX_PUBLISH_ID_LENGTH, type AckFrame, type ErrorFrame } from "../../protocol";
+import { jsonDepthExceeds } from "../../protocol/json-depth";
+import { MAX_JSON_DEPTH } from "../../server/limits";
 import type { Inbound, SocketAdapter } from "./adapter";
 
 function parse(frame: string | ArrayBuffer): Inbound {
   if (typeof frame !== "string") return { publish: { payload: { kind: "binary", value: new Uint8Array(frame) }, publishId: null } };
+  // The frame wrapper is one level more than its `data`; deeper is refused before parsing.
+  if (jsonDepthExceeds(frame, MAX_JSON_DEPTH + 1)) {
+    return { error: "bad_frame", message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` };
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(frame);

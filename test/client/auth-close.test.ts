@@ -39,7 +39,9 @@ describe("close codes over a real socket", () => {
     let n = 0;
     const client = new RoomcastClient({ url: relay.url, room: "kitchen", token: async () => `token-${++n}`, WebSocket, ...fast });
     await waitFor(() => client.state === "open");
-    expect(relay.connections.map((c) => c.url.searchParams.get("token"))).toEqual(["token-1", "token-2"]);
+    // With the `ws` class the token travels in a header, never in the URL.
+    expect(relay.connections.map((c) => c.headers.authorization)).toEqual(["Bearer token-1", "Bearer token-2"]);
+    expect(relay.connections.map((c) => c.url.searchParams.get("token"))).toEqual([null, null]);
     await expect(client.publish({ hello: 1 })).resolves.toEqual({ seq: 1 });
     client.close();
   });

@@ -8,6 +8,9 @@ import { run, type Io } from "../../client/cli-commands";
 import { verifyJwt } from "../../client/jwt";
 import { startMockRelay, type MockRelay } from "./mock-relay";
 
+/** A secret long enough for the CLI. */
+const LONG = "a-long-enough-test-secret";
+
 function io(extra: Partial<Io> = {}) {
   const out: string[] = [];
   const err: string[] = [];
@@ -18,34 +21,37 @@ describe("roomcast token", () => {
   it("prints an HS256 token with the requested claims", async () => {
     const t = io();
     const code = await run(
-      ["token", "--secret", "s3", "--room", "kitchen", "--room", "team-*", "--scope", "subscribe publish", "--ttl", "2h", "--sub", "dev-7", "--meta", '{"name":"K"}'],
+      ["token", "--secret", "cli-test-secret-0123456789", "--room", "kitchen", "--room", "team-*", "--scope", "subscribe publish", "--ttl", "2h", "--sub", "dev-7", "--meta", '{"name":"K"}'],
       t.io,
     );
     expect(code).toBe(0);
     expect(t.out).toHaveLength(1);
-    const claims = await verifyJwt(t.out[0]!, "s3");
+    const claims = await verifyJwt(t.out[0]!, "cli-test-secret-0123456789");
     expect(claims).toMatchObject({ sub: "dev-7", rooms: ["kitchen", "team-*"], scope: "subscribe publish", meta: { name: "K" } });
     expect(claims.exp - Math.floor(Date.now() / 1000)).toBeGreaterThan(7190);
     expect(claims.exp - Math.floor(Date.now() / 1000)).toBeLessThanOrEqual(7200);
   });
 
   it("defaults the ttl to an hour and the sub to a random cli id; reads the secret from the environment", async () => {
-    const t = io({ env: { ROOMCAST_SECRET: "env-secret" } });
+    const t = io({ env: { ROOMCAST_SECRET: "env-secret-0123456789" } });
     expect(await run(["token", "--room", "kitchen", "--scope", "subscribe"], t.io)).toBe(0);
-    const claims = await verifyJwt(t.out[0]!, "env-secret");
+    const claims = await verifyJwt(t.out[0]!, "env-secret-0123456789");
     expect(claims.sub).toMatch(/^cli-/);
     expect(claims.exp - Math.floor(Date.now() / 1000)).toBeGreaterThan(3590);
   });
 
   it.each([
-    [["token", "--room", "r", "--scope", "subscribe"], /--secret is required/],
-    [["token", "--secret", "s", "--scope", "subscribe"], /--room is required/],
-    [["token", "--secret", "s", "--room", "r"], /--scope is required/],
-    [["token", "--secret", "s", "--room", "r", "--scope", "read"], /invalid --scope/],
-    [["token", "--secret", "s", "--room", "r", "--scope", "publish", "--ttl", "soon"], /invalid --ttl/],
-    [["token", "--secret", "s", "--room", "bad room", "--scope", "publish"], /invalid --room/],
-    [["token", "--secret", "s", "--room", "r", "--scope", "publish", "--meta", "[1]"], /--meta must be a JSON object/],
-    [["token", "--secret", "s", "--room", "r", "--scope", "publish", "--bogus"], /Unknown option '--bogus'/],
+    [["token", "--room", "r", "--scope", "subscribe"], /set ROOMCAST_SECRET/],
+    [["token", "--secret", "short-secret", "--room", "r", "--scope", "subscribe"], /shorter than 16 characters/],
+    [["token", "--secret", LONG, "--room", "r", "--scope", "subscribe", "--ttl", "367d"], /longer than 366d/],
+    [["token", "--secret", LONG, "--room", "r", "--scope", "subscribe", "--sub", "c_1234abcd"], /--sub must not start with "c_"/],
+    [["token", "--secret", LONG, "--scope", "subscribe"], /--room is required/],
+    [["token", "--secret", LONG, "--room", "r"], /--scope is required/],
+    [["token", "--secret", LONG, "--room", "r", "--scope", "read"], /invalid --scope/],
+    [["token", "--secret", LONG, "--room", "r", "--scope", "publish", "--ttl", "soon"], /invalid --ttl/],
+    [["token", "--secret", LONG, "--room", "bad room", "--scope", "publish"], /invalid --room/],
+    [["token", "--secret", LONG, "--room", "r", "--scope", "publish", "--meta", "[1]"], /--meta must be a JSON object/],
+    [["token", "--secret", LONG, "--room", "r", "--scope", "publish", "--bogus"], /Unknown option '--bogus'/],
     [["frobnicate"], /unknown command 'frobnicate'/],
   ])("exits 2 with one readable line for %j", async (argv, message) => {
     const t = io();

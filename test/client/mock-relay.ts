@@ -12,6 +12,8 @@ import { WebSocketServer, type WebSocket } from "ws";
 export interface MockConnection {
   socket: WebSocket;
   url: URL;
+  /** The upgrade request's headers (`authorization` among them). */
+  headers: IncomingMessage["headers"];
 }
 
 export interface MockRelay {
@@ -57,7 +59,7 @@ export async function startMockRelay(): Promise<MockRelay> {
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = { socket: ws, url: new URL(req.url ?? "/", "http://x") };
+      const conn = { socket: ws, url: new URL(req.url ?? "/", "http://x"), headers: req.headers };
       relay.connections.push(conn);
       ws.on("message", (raw, isBinary) => {
         const text = raw.toString();

@@ -110,7 +110,7 @@ describe("npm pack", () => {
     const bin = join(app, "node_modules/.bin/roomcast");
     const help = await exec(bin, ["--help"], { env });
     expect(help.stdout).toMatch(/Usage: roomcast <command>/);
-    const token = await exec(bin, ["token", "--secret", "s", "--room", "kitchen", "--scope", "subscribe"], { env });
+    const token = await exec(bin, ["token", "--room", "kitchen", "--scope", "subscribe"], { env: { ...env, ROOMCAST_SECRET: "pack-test-secret-0123456789" } });
     expect(token.stdout.trim()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     const published = await exec(bin, ["publish", "--url", relay.url, "--room", "kitchen", '{"a":1}'], { env });
     expect(JSON.parse(published.stdout)).toEqual({ seq: expect.any(Number), epoch: "mock" });

@@ -185,6 +185,12 @@ describe("dashboard", () => {
       const claims = { sub: "viewer", rooms: [room], scope: "subscribe publish", exp: Math.floor(Date.now() / 1000) + 600 };
       const token = await signJwt(claims, secret);
       const w = await openRoom(`${room}&token=${token}`, own.url);
+      // The token left the address bar (and so the history) at once ...
+      expect(new URL(w.page.url()).searchParams.has("token")).toBe(false);
+      expect(new URL(w.page.url()).searchParams.get("room")).toBe(room);
+      // ... and the tab still has it: a reload reconnects with it.
+      await w.page.reload();
+      await expect.poll(() => w.page.getAttribute("#state", "data-state")).toBe("open");
       await w.page.fill("#publish-input", '{"via": "token"}');
       await w.page.press("#publish-input", "Enter");
       await expect.poll(() => text(w, "#publish-result")).toBe("Sent as #1");

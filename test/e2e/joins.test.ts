@@ -9,14 +9,9 @@ import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { RoomcastClient, type MessageEnvelope } from "../../client";
 import { PRESENCE_EVENTS_MAX } from "../../server/limits";
-import { getJson, postJson } from "../support/http";
+import { getJson, postJson, roomInstance } from "../support/http";
 import { useRelay } from "../support/relay";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
-
-/** Which run of the Room's constructor answers: changes when the room was evicted. */
-async function instanceOf(base: string, room: string): Promise<string | null> {
-  return (await fetch(`${base}/rooms/${room}`)).headers.get("x-roomcast-instance");
-}
 
 /** Opens `n` sockets, `inFlight` handshakes at a time. */
 async function openMany(url: string, n: number, inFlight = 25): Promise<TestSocket[]> {
@@ -29,7 +24,7 @@ async function openMany(url: string, n: number, inFlight = 25): Promise<TestSock
 }
 
 describe("presence in a room that grows", () => {
-  const relay = useRelay();
+  const relay = useRelay({ diagnostics: true });
 
   it("sends join/leave frames up to the threshold, coalesced counts past it, and frames again below it", async () => {
     const room = uniqueRoom("grow");
@@ -106,9 +101,9 @@ describe("presence in a room that grows", () => {
     const b = await TestSocket.open(url);
     const c = await TestSocket.open(url);
     await Promise.all([a.next("welcome"), b.next("welcome"), c.next("welcome")]);
-    const before = await instanceOf(relay.url, room);
+    const before = await roomInstance(relay.url, room);
     await sleep(13_000); // workerd evicts an idle room after ~10 s
-    expect(await instanceOf(relay.url, room)).not.toBe(before);
+    expect(await roomInstance(relay.url, room)).not.toBe(before);
     expect((await getJson(`${relay.url}/rooms/${room}/presence`)).json.count).toBe(3);
     const d = await TestSocket.open(url);
     const dw = await d.next("welcome");

@@ -5,10 +5,11 @@
  * through an eviction has only the ~12 tokens it earned meanwhile.
  */
 import { expect, it } from "vitest";
+import { roomInstance } from "../support/http";
 import { useRelay } from "../support/relay";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
 
-const relay = useRelay({ vars: { RATE_LIMIT_PER_SECOND: "1", RATE_LIMIT_BURST: "100" } });
+const relay = useRelay({ vars: { RATE_LIMIT_PER_SECOND: "1", RATE_LIMIT_BURST: "100" }, diagnostics: true });
 
 it("keeps a spent bucket through hibernation", async () => {
   const room = uniqueRoom("bucket");
@@ -16,11 +17,10 @@ it("keeps a spent bucket through hibernation", async () => {
   await sock.next("welcome");
   for (let i = 0; i < 100; i++) sock.publish(i, `burst-${i}`);
   await sock.until((fs) => fs.filter((f) => f.json?.type === "ack").length >= 100, "100 acks");
-  const instance = (await fetch(`${relay.url}/rooms/${room}`)).headers.get("x-roomcast-instance");
+  const instance = await roomInstance(relay.url, room);
 
   await sleep(13_000); // idle past workerd's ~10 s eviction
-  const after = await fetch(`${relay.url}/rooms/${room}`);
-  expect(after.headers.get("x-roomcast-instance")).not.toBe(instance); // it really was evicted
+  expect(await roomInstance(relay.url, room)).not.toBe(instance); // it really was evicted
 
   // 22, not more: ten refusals in a row would close the socket with 1008.
   for (let i = 0; i < 22; i++) sock.publish(i, `after-${i}`);

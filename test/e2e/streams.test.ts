@@ -3,11 +3,11 @@
  * local server with its persisted state.
  */
 import { describe, expect, it } from "vitest";
-import { getJson, postJson, readSse } from "../support/http";
+import { getJson, postJson, readSse, roomInstance } from "../support/http";
 import { startRelay, useRelay } from "../support/relay";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
 
-const relay = useRelay();
+const relay = useRelay({ diagnostics: true });
 
 const ws = (room: string, query = "") => `${relay.wsUrl}/rooms/${room}${query}`;
 
@@ -56,12 +56,10 @@ describe("presence", () => {
     const wb = await b.next("welcome");
     expect(await a.next("presence")).toEqual({ type: "presence", event: "join", id: wb.id, meta: {}, count: 2 });
 
-    const before = await fetch(`${relay.url}/rooms/${room}/presence`);
-    const instance = before.headers.get("x-roomcast-instance");
+    const instance = await roomInstance(relay.url, room);
     // Idle long enough for workerd to evict the room.
     await sleep(13_000);
-    const described = await fetch(`${relay.url}/rooms/${room}`);
-    expect(described.headers.get("x-roomcast-instance")).not.toBe(instance);
+    expect(await roomInstance(relay.url, room)).not.toBe(instance);
 
     const list = await getJson(`${relay.url}/rooms/${room}/presence`);
     expect(list.status).toBe(200);

@@ -77,3 +77,14 @@ export async function readSse(
   }
   return { status: res.status, contentType: res.headers.get("content-type"), events, comments };
 }
+
+/**
+ * Which instance of the room's object answers (it changes each time the
+ * constructor runs, so a change means the room was evicted), from
+ * `GET /rooms/:room/diagnostics`: the relay must run with `diagnostics: true`.
+ */
+export async function roomInstance(base: string, room: string, headers: Record<string, string> = {}): Promise<string> {
+  const res = await fetch(`${base}/rooms/${room}/diagnostics`, { headers });
+  if (res.status !== 200) throw new Error(`GET /rooms/${room}/diagnostics: HTTP ${res.status} (start the relay with diagnostics: true)`);
+  return ((await res.json()) as { instance: string }).instance;
+}
