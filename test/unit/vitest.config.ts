@@ -6,5 +6,11 @@ export default defineConfig({
   test: {
     name: "unit",
     include: ["**/*.test.ts"],
+    // mqtt-packet is CommonJS over readable-stream; the pool's per-file CJS
+    // loader evaluates readable-stream's stream.js twice, which throws
+    // ("Cannot redefine property: Symbol(nodejs.util.promisify.custom)").
+    // Pre-bundling it with esbuild, as wrangler does for the real Worker,
+    // loads it once.
+    deps: { optimizer: { ssr: { enabled: true, include: ["mqtt-packet"] } } },
   },
 });
