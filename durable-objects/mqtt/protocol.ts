@@ -21,7 +21,7 @@ import type {
 import { Buffer } from "node:buffer";
 import { base64ToBytes } from "../../protocol/base64";
 import type { MessageEnvelope } from "../../protocol";
-import { validFilter, validTopic } from "../../protocol/topics";
+import { MAX_TOPIC_FILTERS, validFilter, validTopic } from "../../protocol/topics";
 import type { Payload } from "../payload";
 import type { MqttVersion } from "./codec";
 
@@ -230,11 +230,18 @@ export interface SubscribeDecision {
 /**
  * Grants each subscription at min(qos, 1), or refuses it: not allowed
  * (`canSubscribe` false: 0x80 / 0x87), an invalid filter (0x80 / 0x8F), a
- * shared subscription (0x80 / 0x9E).
+ * shared subscription (0x80 / 0x9E), a new filter past MAX_TOPIC_FILTERS per
+ * client (0x80 / 0x97). `existing` is the client's current filters.
  */
-export function decideSubscribe(version: MqttVersion, packet: ISubscribePacket, canSubscribe: boolean): SubscribeDecision {
+export function decideSubscribe(
+  version: MqttVersion,
+  packet: ISubscribePacket,
+  canSubscribe: boolean,
+  existing: ReadonlySet<string> = new Set(),
+): SubscribeDecision {
   const granted: GrantedSubscription[] = [];
   const codes: number[] = [];
+  const filters = new Set(existing);
   for (const s of packet.subscriptions) {
     const refused = !canSubscribe
       ? Reason.NotAuthorized
@@ -242,12 +249,15 @@ export function decideSubscribe(version: MqttVersion, packet: ISubscribePacket, 
         ? Reason.SharedSubscriptionsNotSupported
         : !validFilter(s.topic)
           ? Reason.TopicFilterInvalid
-          : null;
+          : !filters.has(s.topic) && filters.size >= MAX_TOPIC_FILTERS
+            ? Reason.QuotaExceeded
+            : null;
     if (refused !== null) {
       codes.push(version === 5 ? refused : 0x80);
       continue;
     }
     const qos: 0 | 1 = s.qos > 0 ? 1 : 0;
+    filters.add(s.topic);
     granted.push({
       filter: s.topic,
       qos,

@@ -163,6 +163,16 @@ describe("SUBSCRIBE / UNSUBSCRIBE", () => {
     expect(decideSubscribe(5, sub([{ topic: "$share/g/a", qos: 1 }], 5), true).suback.granted).toEqual([0x9e]);
   });
 
+  it("caps the filters per client: a new one past the cap is 0x97 (5.0) / 0x80, a re-subscribe still passes", () => {
+    const existing = new Set(Array.from({ length: 32 }, (_, i) => `f/${i}`));
+    const d = decideSubscribe(5, sub([{ topic: "f/0", qos: 1 }, { topic: "new", qos: 1 }], 5), true, existing);
+    expect(d.suback.granted).toEqual([1, 0x97]);
+    expect(decideSubscribe(4, sub([{ topic: "new", qos: 0 }], 4), true, existing).suback.granted).toEqual([0x80]);
+    const fresh = decideSubscribe(4, sub(Array.from({ length: 33 }, (_, i) => ({ topic: `g/${i}`, qos: 0 as const })), 4), true);
+    expect(fresh.granted).toHaveLength(32);
+    expect(fresh.suback.granted.at(-1)).toBe(0x80);
+  });
+
   it("keeps the 5.0 subscription options", () => {
     const d = decideSubscribe(5, sub([{ topic: "a", qos: 1, nl: true, rap: true, rh: 1 }], 5), true);
     expect(d.granted[0]).toEqual({ filter: "a", qos: 1, noLocal: true, retainAsPublished: true, retainHandling: 1 });
