@@ -24,6 +24,14 @@ export type { Packet };
  */
 export const MAX_PENDING_BYTES = 8 * 1024;
 
+/**
+ * The packet limit for a payload limit (MAX_MESSAGE_BYTES): room for the
+ * fixed header, a 256-byte topic, the packet id and some 5.0 properties.
+ */
+export function packetLimitFor(maxPayloadBytes: number): number {
+  return maxPayloadBytes + 1024;
+}
+
 export type DecodeError =
   /** Bad Remaining Length, bad flags, bad fields: MQTT "Malformed Packet". */
   | { kind: "malformed"; message: string }

@@ -181,8 +181,8 @@ export function refuseConnect(version: MqttVersion, refusal: ConnectRefusal): Re
   return { ok: false, refusal, version, connack: connack(version, false, version === 5 ? code.v5 : code.v4) };
 }
 
-/** The CONNACK of an accepted CONNECT. */
-export function acceptedConnack(c: AcceptedConnect, sessionPresent: boolean): IConnackPacket {
+/** The CONNACK of an accepted CONNECT; 5.0 also announces `maxPacketBytes`, the codec's limit. */
+export function acceptedConnack(c: AcceptedConnect, sessionPresent: boolean, maxPacketBytes?: number): IConnackPacket {
   const packet = connack(c.version, sessionPresent, 0);
   if (c.version === 5) {
     packet.properties = {
@@ -194,6 +194,7 @@ export function acceptedConnack(c: AcceptedConnect, sessionPresent: boolean): IC
       topicAliasMaximum: 0,
       receiveMaximum: MAX_INFLIGHT,
     };
+    if (maxPacketBytes !== undefined) packet.properties.maximumPacketSize = maxPacketBytes;
     if (c.assignedClientId) packet.properties.assignedClientIdentifier = c.clientId;
     if (c.expiryCapped) packet.properties.sessionExpiryInterval = c.sessionExpirySeconds;
   }

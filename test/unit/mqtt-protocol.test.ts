@@ -75,8 +75,9 @@ describe("CONNECT", () => {
   it("a 5.0 CONNACK announces Maximum QoS 1, retain, wildcards, no shared subscriptions, no topic aliases", () => {
     const c = acceptConnect(connect({}, 5), "gen");
     if (!c.ok) throw new Error("refused");
-    const ack = asClientReads<IConnackPacket>(acceptedConnack(c, false), 5);
+    const ack = asClientReads<IConnackPacket>(acceptedConnack(c, false, 66_000), 5);
     expect(ack).toMatchObject({ cmd: "connack", sessionPresent: false, reasonCode: 0 });
+    expect(ack.properties?.maximumPacketSize).toBe(66_000);
     expect(ack.properties).toMatchObject({
       maximumQoS: 1,
       retainAvailable: true,
