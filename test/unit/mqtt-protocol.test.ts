@@ -10,6 +10,7 @@ import {
   Reason,
   acceptConnect,
   acceptedConnack,
+  closeWith,
   decidePublish,
   decideSubscribe,
   decideUnsubscribe,
@@ -239,6 +240,33 @@ describe("PUBLISH", () => {
     for (const ok of ["publish", "puback", "subscribe", "unsubscribe", "pingreq", "disconnect"]) expect(unexpectedPacket(5, ok)).toBeNull();
     expect(unexpectedPacket(5, "connect")).toMatchObject({ kind: "close", reason: 0x82 });
     expect(unexpectedPacket(4, "pubrel")).toMatchObject({ kind: "close", disconnect: null });
+  });
+});
+
+describe("every refusal we send encodes", () => {
+  it("SUBACK refusal codes, 3.1.1 and 5.0", () => {
+    const s = (topic: string, version: 4 | 5) => ({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic, qos: 1 }] }) as ISubscribePacket;
+    expect(asClientReads<any>(decideSubscribe(4, s("a/#/b", 4), true).suback, 4).granted).toEqual([0x80]);
+    for (const [topic, can, code] of [["a#", true, 0x8f], ["$share/g/a", true, 0x9e], ["a", false, 0x87]] as const) {
+      expect(asClientReads<any>(decideSubscribe(5, s(topic, 5), can).suback, 5).granted).toEqual([code]);
+    }
+    const full = new Set(Array.from({ length: 32 }, (_, i) => `f/${i}`));
+    expect(asClientReads<any>(decideSubscribe(5, s("new", 5), true, full).suback, 5).granted).toEqual([0x97]);
+  });
+
+  it("5.0 DISCONNECT reason codes", () => {
+    for (const reason of [0x81, 0x82, 0x8e, 0x90, 0x94, 0x95, 0x9b]) {
+      const close = closeWith(5, reason, "x");
+      expect(asClientReads<any>(close.disconnect!, 5)).toMatchObject({ cmd: "disconnect", reasonCode: reason });
+      expect(closeWith(4, reason, "x").disconnect).toBeNull();
+    }
+  });
+
+  it("CONNACK refusals in both versions", () => {
+    for (const refusal of ["bad_version", "bad_client_id", "bad_credentials", "not_authorized", "unavailable", "bad_will"] as const) {
+      expect(asClientReads<IConnackPacket>(refuseConnect(4, refusal).connack, 4).returnCode).toBeGreaterThan(0);
+      expect(asClientReads<IConnackPacket>(refuseConnect(5, refusal).connack, 5).reasonCode).toBeGreaterThanOrEqual(0x80);
+    }
   });
 });
 
