@@ -57,9 +57,8 @@ export function parseTopicList(value: string): Parsed<string[]> {
   const seen = new Set<string>();
   for (const part of parts) {
     if (part === "") return { ok: false, message: "topics: empty filter (stray comma?)" };
-    if (!validFilter(part)) {
-      return { ok: false, message: `topics: ${JSON.stringify(part.slice(0, 64))} is not a valid topic filter` };
-    }
+    const shown = JSON.stringify(part.slice(0, 64));
+    if (!validFilter(part)) return { ok: false, message: `topics: ${shown} is not a valid topic filter` };
     seen.add(part);
   }
   if (seen.size > MAX_TOPIC_FILTERS) return { ok: false, message: `topics: at most ${MAX_TOPIC_FILTERS} filters` };
