@@ -1,0 +1,290 @@
+/**
+ * MQTT persistent sessions of a room, in its SQLite storage, per client id.
+ *
+ * A session is what outlives a connection made with clean session 0 (3.1.1)
+ * or a Session Expiry Interval (5.0): its subscriptions, and where its QoS 1
+ * delivery stands —
+ * - `delivered_through`: every message with seq <= it has been handled for
+ *   this session (sent, or skipped: no matching subscription, or QoS 0);
+ * - in-flight rows: QoS 1 messages sent but not yet PUBACKed, seq -> packet id.
+ * On return, the adapter resends the in-flight ones (same packet id, DUP) in
+ * seq order, then every matching message of history after
+ * `delivered_through`: every QoS 1 message missed, in seq order, once each if
+ * the client acknowledges. (History keeps HISTORY_LIMIT messages: a session
+ * away for longer than that gets what history still has.)
+ *
+ * Expiry: `expires_at` is null while a connection holds the session, and set
+ * to leave time + its expiry when it goes. Expired sessions are purged on the
+ * next `open` (and by `purgeExpired`, for an alarm). Bound: MAX_SESSIONS per
+ * room; a new session past it evicts the disconnected session that expires
+ * soonest, or is refused when every session is connected.
+ *
+ * Also here, not tied to sessions: the inbound QoS 1 dedupe (client id +
+ * packet id -> seq and a fingerprint) so that a PUBLISH retried with DUP, on
+ * the same or a new connection, clean or not, is not published twice. Kept
+ * for the INBOUND_DEDUPE_PER_CLIENT latest ids of a client (a client has at
+ * most our Receive Maximum unacknowledged) and INBOUND_DEDUPE_SECONDS.
+ */
+import { MAX_INFLIGHT } from "./protocol";
+import type { GrantedSubscription } from "./protocol";
+
+export const MAX_SESSIONS = 1_000;
+export const INBOUND_DEDUPE_PER_CLIENT = MAX_INFLIGHT;
+export const INBOUND_DEDUPE_SECONDS = 24 * 60 * 60;
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS mqtt_sessions (
+    client_id TEXT PRIMARY KEY,
+    expiry_s INTEGER NOT NULL,
+    expires_at INTEGER,
+    delivered_through INTEGER NOT NULL,
+    last_packet_id INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX IF NOT EXISTS mqtt_sessions_expires ON mqtt_sessions (expires_at) WHERE expires_at IS NOT NULL;
+  CREATE TABLE IF NOT EXISTS mqtt_subscriptions (
+    client_id TEXT NOT NULL,
+    filter TEXT NOT NULL,
+    qos INTEGER NOT NULL,
+    options INTEGER NOT NULL,
+    PRIMARY KEY (client_id, filter)
+  );
+  CREATE TABLE IF NOT EXISTS mqtt_inflight (
+    client_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    packet_id INTEGER NOT NULL,
+    PRIMARY KEY (client_id, seq)
+  );
+  CREATE UNIQUE INDEX IF NOT EXISTS mqtt_inflight_packet ON mqtt_inflight (client_id, packet_id);
+  CREATE TABLE IF NOT EXISTS mqtt_inbound (
+    client_id TEXT NOT NULL,
+    packet_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (client_id, packet_id)
+  );
+  CREATE INDEX IF NOT EXISTS mqtt_inbound_at ON mqtt_inbound (at);`;
+
+export interface SessionState {
+  clientId: string;
+  expirySeconds: number;
+  deliveredThrough: number;
+  lastPacketId: number;
+  subscriptions: GrantedSubscription[];
+  inflight: InflightMessage[];
+}
+
+export interface InflightMessage {
+  seq: number;
+  packetId: number;
+}
+
+export type OpenResult = { ok: true; sessionPresent: boolean; session: SessionState } | { ok: false; reason: "full" };
+
+export interface OpenOptions {
+  cleanStart: boolean;
+  expirySeconds: number;
+  /** The room's latest seq: a new session starts after it (no replay of the past). */
+  latestSeq: number;
+  now: number;
+}
+
+// Subscription options packed in one column: bit 0 No Local, bit 1 Retain As Published, bits 2-3 Retain Handling.
+const packOptions = (s: GrantedSubscription) => (s.noLocal ? 1 : 0) | (s.retainAsPublished ? 2 : 0) | (s.retainHandling << 2);
+
+export class SessionStore {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly maxSessions: number = MAX_SESSIONS,
+  ) {}
+
+  migrate(): void {
+    this.sql.exec(SCHEMA);
+  }
+
+  /**
+   * A CONNECT takes the client's session: resumes it (session present) unless
+   * clean start, or begins a new one. Call inside `transactionSync`.
+   */
+  open(clientId: string, o: OpenOptions): OpenResult {
+    this.purgeExpired(o.now);
+    if (o.cleanStart) this.drop(clientId);
+    const existing = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM mqtt_sessions WHERE client_id = ?`, clientId).one().n > 0;
+    if (existing) {
+      this.sql.exec(`UPDATE mqtt_sessions SET expiry_s = ?, expires_at = NULL WHERE client_id = ?`, o.expirySeconds, clientId);
+      return { ok: true, sessionPresent: true, session: this.load(clientId)! };
+    }
+    if (this.count() >= this.maxSessions && !this.evictOne()) return { ok: false, reason: "full" };
+    this.sql.exec(
+      `INSERT INTO mqtt_sessions (client_id, expiry_s, expires_at, delivered_through, last_packet_id) VALUES (?, ?, NULL, ?, 0)`,
+      clientId,
+      o.expirySeconds,
+      o.latestSeq,
+    );
+    return { ok: true, sessionPresent: false, session: this.load(clientId)! };
+  }
+
+  /** The connection ended: the session ends too (expiry 0) or waits until its expiry. */
+  close(clientId: string, now: number): void {
+    const row = this.sql.exec<{ expiry_s: number }>(`SELECT expiry_s FROM mqtt_sessions WHERE client_id = ?`, clientId).toArray()[0];
+    if (!row) return;
+    if (row.expiry_s <= 0) this.drop(clientId);
+    else this.sql.exec(`UPDATE mqtt_sessions SET expires_at = ? WHERE client_id = ?`, now + row.expiry_s * 1000, clientId);
+  }
+
+  /** A 5.0 DISCONNECT may change the Session Expiry Interval (not from 0 to more: the adapter checks). */
+  setExpiry(clientId: string, expirySeconds: number): void {
+    this.sql.exec(`UPDATE mqtt_sessions SET expiry_s = ? WHERE client_id = ?`, expirySeconds, clientId);
+  }
+
+  load(clientId: string): SessionState | null {
+    const row = this.sql
+      .exec<{ expiry_s: number; delivered_through: number; last_packet_id: number }>(
+        `SELECT expiry_s, delivered_through, last_packet_id FROM mqtt_sessions WHERE client_id = ?`,
+        clientId,
+      )
+      .toArray()[0];
+    if (!row) return null;
+    return {
+      clientId,
+      expirySeconds: row.expiry_s,
+      deliveredThrough: row.delivered_through,
+      lastPacketId: row.last_packet_id,
+      subscriptions: this.subscriptions(clientId),
+      inflight: this.inflight(clientId),
+    };
+  }
+
+  subscriptions(clientId: string): GrantedSubscription[] {
+    return this.sql
+      .exec<{ filter: string; qos: number; options: number }>(`SELECT filter, qos, options FROM mqtt_subscriptions WHERE client_id = ? ORDER BY filter`, clientId)
+      .toArray()
+      .map((r) => ({
+        filter: r.filter,
+        qos: r.qos > 0 ? 1 : 0,
+        noLocal: (r.options & 1) !== 0,
+        retainAsPublished: (r.options & 2) !== 0,
+        retainHandling: ((r.options >> 2) & 3) as 0 | 1 | 2,
+      }));
+  }
+
+  /** Adds or replaces (same filter) subscriptions. */
+  subscribe(clientId: string, granted: readonly GrantedSubscription[]): void {
+    for (const s of granted) {
+      this.sql.exec(
+        `INSERT INTO mqtt_subscriptions (client_id, filter, qos, options) VALUES (?, ?, ?, ?)
+         ON CONFLICT (client_id, filter) DO UPDATE SET qos = excluded.qos, options = excluded.options`,
+        clientId,
+        s.filter,
+        s.qos,
+        packOptions(s),
+      );
+    }
+  }
+
+  unsubscribe(clientId: string, filters: readonly string[]): void {
+    for (const f of filters) this.sql.exec(`DELETE FROM mqtt_subscriptions WHERE client_id = ? AND filter = ?`, clientId, f);
+  }
+
+  /** Messages through `seq` are handled for this session (never moves back). */
+  advance(clientId: string, seq: number): void {
+    this.sql.exec(`UPDATE mqtt_sessions SET delivered_through = max(delivered_through, ?) WHERE client_id = ?`, seq, clientId);
+  }
+
+  /** A QoS 1 message was sent with `packetId`: in flight until its PUBACK; also advances past it. */
+  sent(clientId: string, seq: number, packetId: number): void {
+    this.sql.exec(
+      `INSERT INTO mqtt_inflight (client_id, seq, packet_id) VALUES (?, ?, ?) ON CONFLICT (client_id, seq) DO UPDATE SET packet_id = excluded.packet_id`,
+      clientId,
+      seq,
+      packetId,
+    );
+    this.sql.exec(
+      `UPDATE mqtt_sessions SET delivered_through = max(delivered_through, ?), last_packet_id = ? WHERE client_id = ?`,
+      seq,
+      packetId,
+      clientId,
+    );
+  }
+
+  /** PUBACK: the seq it acknowledged, or null for an unknown packet id (ignored, as the spec allows). */
+  acked(clientId: string, packetId: number): number | null {
+    const row = this.sql
+      .exec<{ seq: number }>(`DELETE FROM mqtt_inflight WHERE client_id = ? AND packet_id = ? RETURNING seq`, clientId, packetId)
+      .toArray()[0];
+    return row ? row.seq : null;
+  }
+
+  inflight(clientId: string): InflightMessage[] {
+    return this.sql
+      .exec<{ seq: number; packet_id: number }>(`SELECT seq, packet_id FROM mqtt_inflight WHERE client_id = ? ORDER BY seq`, clientId)
+      .toArray()
+      .map((r) => ({ seq: r.seq, packetId: r.packet_id }));
+  }
+
+  count(): number {
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM mqtt_sessions`).one().n;
+  }
+
+  /** Drops every session whose expiry has passed; returns how many. */
+  purgeExpired(now: number): number {
+    const gone = this.sql
+      .exec<{ client_id: string }>(`SELECT client_id FROM mqtt_sessions WHERE expires_at IS NOT NULL AND expires_at <= ?`, now)
+      .toArray();
+    for (const g of gone) this.drop(g.client_id);
+    this.sql.exec(`DELETE FROM mqtt_inbound WHERE at <= ?`, now - INBOUND_DEDUPE_SECONDS * 1000);
+    return gone.length;
+  }
+
+  /** When the next session expiry falls (for an alarm), or null. */
+  nextExpiry(): number | null {
+    return this.sql.exec<{ at: number | null }>(`SELECT min(expires_at) AS at FROM mqtt_sessions`).one().at;
+  }
+
+  drop(clientId: string): void {
+    this.sql.exec(`DELETE FROM mqtt_sessions WHERE client_id = ?`, clientId);
+    this.sql.exec(`DELETE FROM mqtt_subscriptions WHERE client_id = ?`, clientId);
+    this.sql.exec(`DELETE FROM mqtt_inflight WHERE client_id = ?`, clientId);
+  }
+
+  /** Evicts the disconnected session that expires soonest; false when all are connected. */
+  private evictOne(): boolean {
+    const row = this.sql
+      .exec<{ client_id: string }>(`SELECT client_id FROM mqtt_sessions WHERE expires_at IS NOT NULL ORDER BY expires_at LIMIT 1`)
+      .toArray()[0];
+    if (!row) return false;
+    this.drop(row.client_id);
+    return true;
+  }
+
+  // ---- inbound QoS 1 dedupe --------------------------------------------------
+
+  /** What this client's `packetId` was last published as, if still kept. */
+  inbound(clientId: string, packetId: number): { seq: number; fingerprint: string } | null {
+    return (
+      this.sql
+        .exec<{ seq: number; fingerprint: string }>(`SELECT seq, fingerprint FROM mqtt_inbound WHERE client_id = ? AND packet_id = ?`, clientId, packetId)
+        .toArray()[0] ?? null
+    );
+  }
+
+  /** Remembers an inbound QoS 1 PUBLISH, keeping only the client's latest INBOUND_DEDUPE_PER_CLIENT. */
+  recordInbound(clientId: string, packetId: number, seq: number, fingerprint: string, now: number): void {
+    this.sql.exec(
+      `INSERT INTO mqtt_inbound (client_id, packet_id, seq, fingerprint, at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (client_id, packet_id) DO UPDATE SET seq = excluded.seq, fingerprint = excluded.fingerprint, at = excluded.at`,
+      clientId,
+      packetId,
+      seq,
+      fingerprint,
+      now,
+    );
+    this.sql.exec(
+      `DELETE FROM mqtt_inbound WHERE client_id = ? AND packet_id NOT IN
+         (SELECT packet_id FROM mqtt_inbound WHERE client_id = ? ORDER BY seq DESC LIMIT ?)`,
+      clientId,
+      clientId,
+      INBOUND_DEDUPE_PER_CLIENT,
+    );
+  }
+}

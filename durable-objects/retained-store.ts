@@ -1,0 +1,91 @@
+/**
+ * Retained values: the latest retained message per topic of a room, in the
+ * room's SQLite storage, next to (and independent of) its history.
+ *
+ * A row holds the message's envelope as it was delivered (with `topic`,
+ * `retain: true` and its original `seq`): JSON readers get it as it is, MQTT
+ * readers get the payload from it (`outboundPayloadOfEnvelope`), so the
+ * payload is kept once.
+ *
+ * Bound: MAX_RETAINED_TOPICS per room. When full, a retained publish to a
+ * topic that has no value yet is refused (`set` answers "full"); updating or
+ * clearing an existing topic always works. Retained values are state that
+ * devices rely on (last known status, config), so silently evicting the oldest
+ * would surprise Mosquitto users more than a refusal they can see.
+ */
+import { TopicMatcher, validFilter } from "../protocol/topics";
+
+export const MAX_RETAINED_TOPICS = 10_000;
+
+/** Additive to the room's schema: own tables, created if missing. */
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS retained (
+    topic TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    envelope TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS retained_seq ON retained (seq);`;
+
+export interface RetainedMessage {
+  topic: string;
+  seq: number;
+  envelope: string;
+}
+
+export type RetainResult = "stored" | "full";
+
+export class RetainedStore {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly maxTopics: number = MAX_RETAINED_TOPICS,
+  ) {}
+
+  migrate(): void {
+    this.sql.exec(SCHEMA);
+  }
+
+  /** Sets `topic`'s retained value, unless it is a new topic and the room is full. */
+  set(topic: string, seq: number, envelope: string): RetainResult {
+    const updated = this.sql.exec(`UPDATE retained SET seq = ?, envelope = ? WHERE topic = ?`, seq, envelope, topic).rowsWritten;
+    if (updated > 0) return "stored";
+    if (this.count() >= this.maxTopics) return "full";
+    this.sql.exec(`INSERT INTO retained (topic, seq, envelope) VALUES (?, ?, ?)`, topic, seq, envelope);
+    return "stored";
+  }
+
+  /** Clears `topic`'s retained value (a retained publish with an empty payload). */
+  delete(topic: string): boolean {
+    return this.sql.exec(`DELETE FROM retained WHERE topic = ?`, topic).rowsWritten > 0;
+  }
+
+  count(): number {
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM retained`).one().n;
+  }
+
+  /**
+   * The retained messages whose topic matches one of `filters` (every one for
+   * null), oldest seq first. Exact filters are looked up by key; a wildcard
+   * filter walks the table once (bounded by MAX_RETAINED_TOPICS).
+   */
+  matching(filters: readonly string[] | null): RetainedMessage[] {
+    if (filters === null) return this.all();
+    const valid = filters.filter((f) => validFilter(f));
+    if (valid.length === 0) return [];
+    if (valid.every((f) => !f.includes("+") && !f.includes("#"))) {
+      const marks = valid.map(() => "?").join(",");
+      return this.sql
+        .exec<{ topic: string; seq: number; envelope: string }>(`SELECT topic, seq, envelope FROM retained WHERE topic IN (${marks}) ORDER BY seq`, ...valid)
+        .toArray();
+    }
+    const matcher = new TopicMatcher(valid);
+    const out: RetainedMessage[] = [];
+    for (const row of this.sql.exec<{ topic: string; seq: number; envelope: string }>(`SELECT topic, seq, envelope FROM retained ORDER BY seq`)) {
+      if (matcher.matches(row.topic)) out.push(row);
+    }
+    return out;
+  }
+
+  private all(): RetainedMessage[] {
+    return this.sql.exec<{ topic: string; seq: number; envelope: string }>(`SELECT topic, seq, envelope FROM retained ORDER BY seq`).toArray();
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Topics and topic filters: the one owner of their rules, shared by the
+ * Worker (query parsing), the Room (fan-out, retained values), the MQTT
+ * adapter, the client and the dashboard.
+ *
+ * A topic is 1..256 UTF-8 bytes, levels separated by `/`, with no `+`, `#` or
+ * NUL. A filter follows MQTT: `+` is one whole level, `#` only the whole last
+ * level (and matches the parent level too: `a/#` matches `a`). A topic that
+ * starts with `$` is not matched by a filter whose first level is a wildcard.
+ */
+
+export const MAX_TOPIC_BYTES = 256;
+/** At most this many filters in one `topics=` list (and one MQTT SUBSCRIBE's worth of fan-out work per message stays small). */
+export const MAX_TOPIC_FILTERS = 32;
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+
+const encoder = new TextEncoder();
+// A lone surrogate has no UTF-8 form, so it cannot be a topic byte sequence.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether `s` is 1..MAX_TOPIC_BYTES UTF-8 bytes with no NUL and no lone surrogate. */
+function validTopicString(s: unknown): s is string {
+  if (typeof s !== "string" || s.length === 0 || s.length > MAX_TOPIC_BYTES) return false;
+  if (s.includes("\u0000") || LONE_SURROGATE.test(s)) return false;
+  return s.length * 3 <= MAX_TOPIC_BYTES || encoder.encode(s).length <= MAX_TOPIC_BYTES;
+}
+
+export function validTopic(topic: unknown): topic is string {
+  return validTopicString(topic) && !topic.includes("+") && !topic.includes("#");
+}
+
+export function validFilter(filter: unknown): filter is string {
+  if (!validTopicString(filter)) return false;
+  const levels = filter.split("/");
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
+    if (level.includes("+") && level !== "+") return false;
+    if (level.includes("#") && (level !== "#" || i !== levels.length - 1)) return false;
+  }
+  return true;
+}
+
+/** Whether a valid `topic` matches a valid `filter`. */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (filter === topic) return true;
+  if (topic.startsWith("$") && (filter.startsWith("+") || filter.startsWith("#"))) return false;
+  return levelsMatch(filter.split("/"), topic.split("/"));
+}
+
+/**
+ * The `topics=` query value: comma-separated filters, each valid, at most
+ * MAX_TOPIC_FILTERS, duplicates dropped (order kept).
+ */
+export function parseTopicList(value: string): Parsed<string[]> {
+  const parts = value.split(",");
+  const seen = new Set<string>();
+  for (const part of parts) {
+    if (part === "") return { ok: false, message: "topics: empty filter (stray comma?)" };
+    const shown = JSON.stringify(part.slice(0, 64));
+    if (!validFilter(part)) return { ok: false, message: `topics: ${shown} is not a valid topic filter` };
+    seen.add(part);
+  }
+  if (seen.size > MAX_TOPIC_FILTERS) return { ok: false, message: `topics: at most ${MAX_TOPIC_FILTERS} filters` };
+  return { ok: true, value: [...seen] };
+}
+
+/**
+ * Many filters compiled once, for fan-out: exact filters are one Set lookup;
+ * only wildcard filters are walked level by level.
+ */
+export class TopicMatcher {
+  private readonly exact = new Set<string>();
+  private readonly wildcard: string[][] = [];
+
+  constructor(filters: Iterable<string>) {
+    for (const f of filters) {
+      if (f.includes("+") || f.includes("#")) this.wildcard.push(f.split("/"));
+      else this.exact.add(f);
+    }
+  }
+
+  get empty(): boolean {
+    return this.exact.size === 0 && this.wildcard.length === 0;
+  }
+
+  matches(topic: string): boolean {
+    if (this.exact.has(topic)) return true;
+    if (this.wildcard.length === 0) return false;
+    const t = topic.split("/");
+    const dollar = topic.startsWith("$");
+    for (const f of this.wildcard) {
+      if (dollar && (f[0] === "+" || f[0] === "#")) continue;
+      if (levelsMatch(f, t)) return true;
+    }
+    return false;
+  }
+}
+
+/** Filter levels against topic levels; `#` (always last) also matches the parent level. */
+function levelsMatch(f: readonly string[], t: readonly string[]): boolean {
+  for (let i = 0; i < f.length; i++) {
+    const level = f[i]!;
+    if (level === "#") return true;
+    if (i >= t.length) return false;
+    if (level !== "+" && level !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
