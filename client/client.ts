@@ -61,6 +61,12 @@ export interface ClientEvents {
   disconnect: DisconnectInfo;
 }
 
+/** Where a publish goes: a topic, and whether it becomes the topic's retained value. */
+export interface PublishOptions {
+  topic?: string;
+  retain?: boolean;
+}
+
 export interface RoomcastClientOptions {
   /** The relay's origin: `ws(s)://` or `http(s)://`. */
   url: string;
@@ -70,6 +76,14 @@ export interface RoomcastClientOptions {
   WebSocket?: WebSocketConstructor;
   /** Also receive your own messages. */
   echo?: boolean;
+  /** Only messages whose topic matches one of these MQTT filters (`sensors/+/temp`, `cmd/#`). */
+  topics?: string[];
+  /**
+   * Get the matching retained values first on every (re)connect, each as its
+   * envelope with `retain: true` and its original seq (so one may repeat a
+   * value already seen). They do not move `seq`.
+   */
+  retained?: boolean;
   /** Resume from this seq on the first connect (e.g. 0 for the whole history). */
   since?: number;
   /** The epoch `since` belongs to. */
@@ -179,7 +193,7 @@ export class RoomcastClient {
    * acks it, however many reconnects that takes; rejects when the queue is
    * full or the client is (or gets) closed.
    */
-  publish(data: unknown): Promise<Published> {
+  publish(data: unknown, options: PublishOptions = {}): Promise<Published> {
     if (this._state === "closed") {
       return Promise.reject(new RoomcastError("client_closed", "roomcast: cannot publish, the client is closed"));
     }
@@ -187,7 +201,7 @@ export class RoomcastClient {
     let frame: string;
     try {
       if (data === undefined) throw new TypeError("undefined");
-      frame = JSON.stringify({ type: "publish", data, id });
+      frame = JSON.stringify({ type: "publish", data, id, ...options });
     } catch (error) {
       return Promise.reject(new TypeError(`roomcast: publish data must be JSON-serializable (${String(error)})`));
     }
@@ -229,7 +243,13 @@ export class RoomcastClient {
     try {
       const [token, WebSocketClass] = await Promise.all([this.currentToken(), resolveWebSocket(this.options.WebSocket)]);
       if (generation !== this.generation) return; // closed meanwhile
-      const query = { since: this._seq, epoch: this._seq === undefined ? undefined : this._epoch, echo: this.options.echo };
+      const query = {
+        since: this._seq,
+        epoch: this._seq === undefined ? undefined : this._epoch,
+        echo: this.options.echo,
+        topics: this.options.topics,
+        retained: this.options.retained,
+      };
       const url = roomSocketUrl(this.options.url, this.options.room, query);
       ws = openWebSocket(WebSocketClass, url, roomSocketUrl(this.options.url, this.options.room, { ...query, token }), token);
     } catch (error) {
@@ -422,6 +442,11 @@ export class RoomcastClient {
   }
 
   private onMessage(message: MessageEnvelope): void {
+    // A retained value sent ahead of the replay: a snapshot, not a step in seq.
+    if (message.retain && this._seq !== undefined && message.seq <= this._seq) {
+      this.events.emit("message", message);
+      return;
+    }
     // Last line of defence: the relay sends each seq once, but never show one twice.
     if (this._seq !== undefined && message.seq <= this._seq) return;
     this._seq = message.seq;

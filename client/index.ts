@@ -17,6 +17,7 @@ export type { ClientErrorCode } from "./errors.js";
 export { publishHttp } from "./http.js";
 export type { PublishHttpOptions } from "./http.js";
 export type { Published } from "./outbox.js";
+export type { PublishOptions } from "./client.js";
 export type { WebSocketConstructor, WebSocketLike } from "./websocket.js";
 export { CloseCode, roomHttpUrl, roomSocketUrl, isValidRoomName } from "../protocol/index.js";
 export type {

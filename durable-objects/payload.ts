@@ -17,15 +17,29 @@ export function textExceeds(text: string, limit: number): boolean {
   return new TextEncoder().encode(text).length > limit;
 }
 
-export function buildEnvelope(room: string, seq: number, from: string, ts: number, payload: Payload): string {
+/** Where a message goes: its topic (null: none) and whether it is the topic's retained value. */
+export interface Routing {
+  topic: string | null;
+  retain: boolean;
+}
+
+export function buildEnvelope(room: string, seq: number, from: string, ts: number, payload: Payload, routing: Routing): string {
   const envelope: MessageEnvelope = { type: "message", room, seq, from, ts, data: null };
+  if (routing.topic !== null) envelope.topic = routing.topic;
   if (payload.kind === "binary") {
     envelope.data = bytesToBase64(payload.value);
     envelope.binary = true;
   } else {
     envelope.data = payload.value;
   }
+  if (routing.retain) envelope.retain = true;
   return JSON.stringify(envelope);
+}
+
+/** The empty payload that, published with `retain`, clears a topic's retained value (as MQTT does). */
+export function isEmptyPayload(payload: Payload): boolean {
+  if (payload.kind === "binary") return payload.value.byteLength === 0;
+  return payload.value === "";
 }
 
 /** What a raw-mode socket receives: the payload as it was sent. */

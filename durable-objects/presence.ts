@@ -83,7 +83,7 @@ export class Presence {
   private broadcast(event: PresenceEvent, subject: WebSocket | null): void {
     const text = ADAPTERS.json.presence(event)!;
     for (const ws of this.ctx.getWebSockets(TAG_PRESENCE)) if (ws !== subject) safeSend(ws, text);
-    this.sse.broadcast(ssePresence(text), true);
+    this.sse.broadcast(ssePresence(text), "presence");
   }
 
   /** One page of members, ordered by connection id; `cursor` is the last id of the previous page. */

@@ -29,18 +29,20 @@ import {
   type WelcomeFrame,
 } from "../protocol";
 import { fullBucket, msUntilToken, take } from "../protocol/token-bucket";
+import { TopicMatcher } from "../protocol/topics";
 import { decodeHandoff, type Handoff } from "../server/handoff";
 import { hasScope, type Identity } from "../server/identity";
 import { JOIN_QUEUE_MAX_MS, readLimits, type Limits } from "../server/limits";
 import { ADAPTERS } from "./adapters";
 import { frameSize, type OutboundMessage, type SocketAdapter } from "./adapters/adapter";
-import { SseHub, sseMessage } from "./adapters/sse";
+import { passes, SseHub, sseMessage } from "./adapters/sse";
 import { earliestExpiry, isExpired, scheduleExpirySweep } from "./expiry";
-import { buildEnvelope, textExceeds, type Payload } from "./payload";
+import { buildEnvelope, isEmptyPayload, textExceeds, type Payload, type Routing } from "./payload";
 import { Presence } from "./presence";
 import { connectionBucket, takeToken } from "./rate-limit";
 import { SendBudget } from "./slow-consumer";
-import { answerableCode, attachmentOf, closeSocket, safeSend, TAG_PRESENCE, type Attachment } from "./sockets";
+import { RetainedStore } from "./retained-store";
+import { answerableCode, attachmentOf, closeSocket, safeSend, TAG_FILTERED, TAG_PRESENCE, type Attachment } from "./sockets";
 import { RoomStore, type StoredMessage } from "./store";
 
 /**
@@ -56,7 +58,7 @@ interface Accepted extends OutboundMessage {
   echo: boolean;
 }
 
-export interface PublishInput {
+export interface PublishInput extends Routing {
   payload: Payload;
   /** The publisher's id as shown in `from`. */
   from: string;
@@ -79,6 +81,11 @@ const wakes = { constructed: 0, messages: 0 };
 
 export class Room extends DurableObject<Env> {
   private readonly store: RoomStore;
+  private readonly retainedStore: RetainedStore;
+  /** Retained values set or cleared in `batch`, in accept order: written with it. */
+  private retainedOps: Array<{ topic: string; seq: number | null; envelope: string | null }> = [];
+  /** Each filtered socket's compiled `topics=` (read from its attachment once per wake). */
+  private readonly matchers = new WeakMap<WebSocket, TopicMatcher>();
   private readonly limits: Limits;
   private readonly sse: SseHub;
   private readonly budget: SendBudget;
@@ -106,6 +113,7 @@ export class Room extends DurableObject<Env> {
     wakes.constructed++;
     this.room = ctx.id.name ?? "";
     this.store = new RoomStore(ctx.storage.sql);
+    this.retainedStore = new RetainedStore(ctx.storage.sql);
     this.limits = readLimits(env);
     this.sse = new SseHub(this.limits.slowConsumerBytes);
     this.presence = new Presence(ctx, this.sse);
@@ -119,6 +127,7 @@ export class Room extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
       this.stored = this.store.open();
+      if (this.stored) this.retainedStore.migrate();
       this.epoch = this.store.getMeta("epoch") ?? newEpoch();
       this.seq = this.store.latestSeq();
     });
@@ -155,10 +164,22 @@ export class Room extends DurableObject<Env> {
   }
 
   /** Envelopes as stored (JSON text): the Worker joins them, so no stored text is ever parsed on a read. */
-  history(after: number, limit: number): Omit<HistoryPage, "messages"> & { messages: string[] } {
+  history(after: number, limit: number, topics: string[] | null = null): Omit<HistoryPage, "messages"> & { messages: string[] } {
     this.flush();
-    const rows = this.store.range(after, this.oldestSeq(), limit);
-    return { room: this.room, epoch: this.epoch, seq: this.seq, messages: rows.map((r) => r.envelope) };
+    const filter = topics === null ? null : new TopicMatcher(topics);
+    const messages: string[] = [];
+    this.replay(after, ({ envelope, topic }) => {
+      if (passes(filter, topic)) messages.push(envelope);
+      return messages.length < limit;
+    });
+    return { room: this.room, epoch: this.epoch, seq: this.seq, messages };
+  }
+
+  /** The retained values matching `topics` (all without), oldest seq first, as stored envelopes. */
+  retained(topics: string[] | null): { room: string; messages: string[] } {
+    this.flush();
+    const rows = this.stored ? this.retainedStore.matching(topics) : [];
+    return { room: this.room, messages: rows.map((r) => r.envelope) };
   }
 
   presenceList(limit: number, cursor: string | null): PresenceList {
@@ -204,8 +225,8 @@ export class Room extends DurableObject<Env> {
       refuse(ws, adapter, "forbidden", "this token may not publish in this room");
       return;
     }
-    const { payload, publishId } = inbound.publish;
-    const seq = this.accept({ payload, from: att.id, publisher: att.sub, publishId }, ws, att.echo);
+    const { payload, publishId, topic, retain } = inbound.publish;
+    const seq = this.accept({ payload, from: att.id, publisher: att.sub, publishId, topic, retain }, ws, att.echo);
     const ack = publishId === null ? null : adapter.ack(publishId, seq);
     if (ack !== null) {
       this.acks.push({ ws, frame: ack });
@@ -274,9 +295,13 @@ export class Room extends DurableObject<Env> {
       echo: options.echo,
       connectedAt: Date.now(),
       bucket: connectionBucket(this.limits, Date.now()),
+      filters: options.topics,
     };
     const presence = adapter.control && options.presence && hasScope(identity, "presence");
-    this.ctx.acceptWebSocket(server, presence ? [adapter.kind, TAG_PRESENCE] : [adapter.kind]);
+    const tags: string[] = [adapter.kind];
+    if (presence) tags.push(TAG_PRESENCE);
+    if (options.topics !== null) tags.push(TAG_FILTERED);
+    this.ctx.acceptWebSocket(server, tags);
     server.serializeAttachment(attachment);
 
     // All of this runs without an await, so no publish can slip in between
@@ -294,8 +319,12 @@ export class Room extends DurableObject<Env> {
     };
     const hello = adapter.welcome(welcome);
     if (hello !== null) safeSend(server, hello);
+    const filter = options.topics === null ? null : new TopicMatcher(options.topics);
+    if (filter !== null) this.matchers.set(server, filter);
+    if (options.retained) for (const envelope of this.retainedMatching(options.topics)) safeSend(server, adapter.replayed(envelope));
     let bytes = 0;
-    const complete = this.replay(resume.after, ({ envelope }) => {
+    const complete = this.replay(resume.after, ({ envelope, topic }) => {
+      if (!passes(filter, topic)) return true;
       const frame = adapter.replayed(envelope);
       if (bytes > 0 && bytes + frameSize(frame) > this.limits.slowConsumerBytes) return false;
       bytes += frameSize(frame);
@@ -313,8 +342,12 @@ export class Room extends DurableObject<Env> {
     const resume = this.planResume(options.since, options.epoch, identity);
     const presence = options.presence && hasScope(identity, "presence");
     const endAt = identity.exp === null ? null : identity.exp * 1000;
-    return this.sse.open({ presence, endAt }, (write) => {
-      this.replay(resume.after, ({ seq, envelope }) => write(sseMessage(seq, envelope)));
+    const filter = options.topics === null ? null : new TopicMatcher(options.topics);
+    return this.sse.open({ presence, endAt, filter }, (write) => {
+      if (options.retained) {
+        for (const r of this.stored ? this.retainedStore.matching(options.topics) : []) if (!write(sseMessage(r.seq, r.envelope))) return;
+      }
+      this.replay(resume.after, ({ seq, envelope, topic }) => !passes(filter, topic) || write(sseMessage(seq, envelope)));
     });
   }
 
@@ -362,10 +395,18 @@ export class Room extends DurableObject<Env> {
       const existing = this.batchKeys.get(publishKey) ?? this.store.seqForPublishId(publishKey, this.oldestSeq());
       if (existing != null) return existing;
     }
+    const { topic, retain } = input;
+    if (retain && topic !== null && isEmptyPayload(input.payload)) {
+      // Clears the topic's retained value; not a message, so no seq of its own.
+      this.retainedOps.push({ topic, seq: null, envelope: null });
+      this.scheduleFlush();
+      return this.seq + this.batch.length;
+    }
     const seq = this.seq + this.batch.length + 1;
     const ts = Date.now();
-    const envelope = buildEnvelope(this.room, seq, input.from, ts, input.payload);
-    this.batch.push({ seq, publishKey, envelope, payload: input.payload, ts, sender, echo });
+    const envelope = buildEnvelope(this.room, seq, input.from, ts, input.payload, { topic, retain });
+    this.batch.push({ seq, publishKey, envelope, payload: input.payload, ts, sender, echo, topic, retain });
+    if (retain && topic !== null) this.retainedOps.push({ topic, seq, envelope });
     if (publishKey !== null) this.batchKeys.set(publishKey, seq);
     this.scheduleFlush();
     return seq;
@@ -386,21 +427,36 @@ export class Room extends DurableObject<Env> {
   private flush(): void {
     this.flushScheduled = false;
     const batch = this.batch;
-    if (batch.length > 0) {
+    const retainedOps = this.retainedOps;
+    if (batch.length > 0 || retainedOps.length > 0) {
       this.batch = [];
+      this.retainedOps = [];
       this.batchKeys.clear();
       this.persist();
-      for (const m of batch) this.store.append(m.seq, m.publishKey, m.envelope, m.ts, this.limits.historyLimit);
-      this.seq = batch[batch.length - 1]!.seq;
-      this.fanOut(batch);
+      for (const m of batch) this.store.append(m.seq, m.publishKey, m.envelope, m.ts, m.topic, this.limits.historyLimit);
+      for (const op of retainedOps) {
+        if (op.envelope === null) this.retainedStore.delete(op.topic);
+        else if (this.retainedStore.set(op.topic, op.seq!, op.envelope) === "full") {
+          console.warn(`room ${this.room}: ${op.topic} not retained: the room holds the most retained topics it may`);
+        }
+      }
+      if (batch.length > 0) {
+        this.seq = batch[batch.length - 1]!.seq;
+        this.fanOut(batch);
+      }
     }
     const acks = this.acks;
     this.acks = [];
     for (const { ws, frame } of acks) safeSend(ws, frame);
   }
 
-  /** Each adapter builds each message's frame once; every socket of its kind but the sender gets it. */
+  /**
+   * Each adapter builds each message's frame once; every socket of its kind
+   * but the sender gets it, filtered sockets only when their filter matches.
+   */
   private fanOut(batch: Accepted[]): void {
+    const tagged = this.ctx.getWebSockets(TAG_FILTERED);
+    const filtered = tagged.length > 0 ? new Set(tagged) : null;
     for (const adapter of Object.values(ADAPTERS)) {
       const sockets = this.ctx.getWebSockets(adapter.kind);
       if (sockets.length === 0) continue;
@@ -408,11 +464,26 @@ export class Room extends DurableObject<Env> {
         const frame = adapter.message(m);
         const size = frameSize(frame);
         for (const ws of sockets) {
-          if (ws !== m.sender || m.echo) this.deliver(ws, frame, size);
+          if (ws === m.sender && !m.echo) continue;
+          if (filtered?.has(ws) && !passes(this.matcherOf(ws), m.topic)) continue;
+          this.deliver(ws, frame, size);
         }
       }
     }
-    for (const m of batch) this.sse.broadcast(sseMessage(m.seq, m.envelope));
+    for (const m of batch) this.sse.broadcast(sseMessage(m.seq, m.envelope), { topic: m.topic });
+  }
+
+  private matcherOf(ws: WebSocket): TopicMatcher {
+    let matcher = this.matchers.get(ws);
+    if (matcher === undefined) {
+      matcher = new TopicMatcher(attachmentOf(ws).filters ?? []);
+      this.matchers.set(ws, matcher);
+    }
+    return matcher;
+  }
+
+  private retainedMatching(topics: string[] | null): string[] {
+    return this.stored ? this.retainedStore.matching(topics).map((r) => r.envelope) : [];
   }
 
   /** Sends one fan-out frame, shedding a socket that stopped reading (see slow-consumer.ts). */
@@ -435,6 +506,7 @@ export class Room extends DurableObject<Env> {
   private persist(): void {
     if (this.stored) return;
     this.store.create();
+    this.retainedStore.migrate();
     this.store.setMeta("epoch", this.epoch);
     this.stored = true;
   }

@@ -17,6 +17,8 @@ export interface Attachment extends Identity {
   echo: boolean;
   connectedAt: number;
   bucket: ConnectionBucket;
+  /** Topic filters (`topics=`): only messages whose topic matches one; null: every message. */
+  filters: string[] | null;
   /** Set just before the room itself closes the socket: it has already left the count. */
   closing?: true;
 }
@@ -27,6 +29,8 @@ export interface Attachment extends Identity {
  * frames (asked for and allowed by their token) also carry TAG_PRESENCE.
  */
 export const TAG_PRESENCE = "presence";
+/** Sockets with topic filters: the fan-out checks their filters, and no one else's. */
+export const TAG_FILTERED = "filtered";
 
 export function attachmentOf(ws: WebSocket): Attachment {
   return ws.deserializeAttachment() as Attachment;

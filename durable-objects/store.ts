@@ -23,15 +23,18 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX IF NOT EXISTS messages_pub_id ON messages (pub_id) WHERE pub_id IS NOT NULL;`,
   // When each message was accepted: resume with `subscribe` alone is bounded in time.
   `ALTER TABLE messages ADD COLUMN ts INTEGER NOT NULL DEFAULT 0;`,
+  // Each message's topic, so a filtered resume or history read needs no parse.
+  `ALTER TABLE messages ADD COLUMN topic TEXT;`,
 ];
 
 /** Trim history once per this many messages rather than on every write. */
 const TRIM_EVERY = 64;
 
-export interface StoredMessage {
+export type StoredMessage = {
   seq: number;
   envelope: string;
-}
+  topic: string | null;
+};
 
 export class RoomStore {
   private created = false;
@@ -88,8 +91,8 @@ export class RoomStore {
     return row ? row.seq : null;
   }
 
-  append(seq: number, pubId: string | null, envelope: string, ts: number, historyLimit: number): void {
-    this.sql.exec(`INSERT INTO messages (seq, pub_id, envelope, ts) VALUES (?, ?, ?, ?)`, seq, pubId, envelope, ts);
+  append(seq: number, pubId: string | null, envelope: string, ts: number, topic: string | null, historyLimit: number): void {
+    this.sql.exec(`INSERT INTO messages (seq, pub_id, envelope, ts, topic) VALUES (?, ?, ?, ?, ?)`, seq, pubId, envelope, ts, topic);
     if (seq % TRIM_EVERY === 0) {
       this.sql.exec(`DELETE FROM messages WHERE seq <= ?`, seq - historyLimit);
     }
@@ -99,8 +102,8 @@ export class RoomStore {
   range(after: number, oldestSeq: number, limit: number): StoredMessage[] {
     if (!this.created) return [];
     return this.sql
-      .exec<{ seq: number; envelope: string }>(
-        `SELECT seq, envelope FROM messages WHERE seq > ? AND seq >= ? ORDER BY seq LIMIT ?`,
+      .exec<StoredMessage>(
+        `SELECT seq, envelope, topic FROM messages WHERE seq > ? AND seq >= ? ORDER BY seq LIMIT ?`,
         after,
         oldestSeq,
         limit,

@@ -61,6 +61,7 @@ export type ErrorCode =
   | "rate_limited"
   | "room_full"
   | "room_busy"
+  | "bad_topic"
   | "internal";
 
 /** Body of every HTTP error. */
@@ -92,9 +93,13 @@ export interface MessageEnvelope {
   from: string;
   /** Milliseconds since the Unix epoch when the room accepted it. */
   ts: number;
+  /** The message's topic, when it was published with one. */
+  topic?: string;
   /** The payload; base64 when `binary` is true. */
   data: unknown;
   binary?: true;
+  /** Published as the topic's retained value. */
+  retain?: true;
 }
 
 export interface PresenceFrame {
@@ -138,6 +143,8 @@ export interface PublishFrame {
   type: "publish";
   data: unknown;
   id?: string;
+  topic?: string;
+  retain?: boolean;
 }
 
 export type ClientFrame = PublishFrame;
@@ -189,6 +196,10 @@ export interface ConnectOptions {
   mode?: "json" | "raw";
   echo?: boolean;
   token?: string;
+  /** `topics=`: MQTT filters. */
+  topics?: string[];
+  /** `retained=1`: the matching retained values first. */
+  retained?: boolean;
 }
 
 /**
@@ -204,6 +215,8 @@ export function roomSocketUrl(base: string, room: string, opts: ConnectOptions =
   if (opts.epoch !== undefined) url.searchParams.set("epoch", opts.epoch);
   if (opts.mode === "raw") url.searchParams.set("mode", "raw");
   if (opts.echo) url.searchParams.set("echo", "1");
+  if (opts.topics !== undefined && opts.topics.length > 0) url.searchParams.set("topics", opts.topics.join(","));
+  if (opts.retained) url.searchParams.set("retained", "1");
   if (opts.token !== undefined) url.searchParams.set("token", opts.token);
   return url.toString();
 }

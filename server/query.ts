@@ -13,9 +13,15 @@ export interface StreamOptions {
   echo: boolean;
   /** Receive presence frames (default); `presence=0` spares a device every join and leave. */
   presence: boolean;
+  /** `topics=F1,F2`: only messages whose topic matches one of these filters; null: every message. */
+  topics: string[] | null;
+  /** `retained=1`: the matching retained values first, after the welcome. */
+  retained: boolean;
 }
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+import { parseTopicList, validTopic, type Parsed } from "../protocol/topics";
+
+export type { Parsed };
 
 const EPOCH = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -36,11 +42,19 @@ export function parseStreamOptions(url: URL, lastEventId: string | null = null):
   if (epoch !== null && !EPOCH.test(epoch)) return { ok: false, message: "epoch is not a valid epoch" };
   const mode = q.get("mode") ?? "json";
   if (mode !== "json" && mode !== "raw") return { ok: false, message: `mode must be "json" or "raw", got ${JSON.stringify(mode.slice(0, 32))}` };
-  const echo = q.get("echo");
-  const presence = q.get("presence");
+  const topics = parseTopicsParam(q.get("topics"));
+  if (!topics.ok) return topics;
   return {
     ok: true,
-    value: { since: since.value, epoch, mode, echo: echo === "1" || echo === "true", presence: presence !== "0" && presence !== "false" },
+    value: {
+      since: since.value,
+      epoch,
+      mode,
+      echo: isOn(q.get("echo")),
+      presence: q.get("presence") !== "0" && q.get("presence") !== "false",
+      topics: topics.value,
+      retained: isOn(q.get("retained")),
+    },
   };
 }
 
@@ -48,5 +62,22 @@ export function parseStreamOptions(url: URL, lastEventId: string | null = null):
 export function parseCursor(raw: string | undefined): Parsed<string | null> {
   if (raw === undefined || raw === "") return { ok: true, value: null };
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) return { ok: false, message: "cursor is not one this relay gave out" };
+  return { ok: true, value: raw };
+}
+
+const isOn = (v: string | null) => v === "1" || v === "true";
+
+/** The `topics=` filter list of a stream or a history read; null when absent. */
+export function parseTopicsParam(raw: string | null | undefined): Parsed<string[] | null> {
+  if (raw === null || raw === undefined) return { ok: true, value: null };
+  return parseTopicList(raw);
+}
+
+/** A publish's `topic` (body field or `?topic=`) and `retain`; the topic must be a valid topic. */
+export function parseTopic(raw: unknown): Parsed<string | null> {
+  if (raw === undefined || raw === null) return { ok: true, value: null };
+  if (!validTopic(raw)) {
+    return { ok: false, message: "topic must be 1 to 256 UTF-8 bytes, levels separated by /, with no +, # or NUL" };
+  }
   return { ok: true, value: raw };
 }

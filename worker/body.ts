@@ -42,7 +42,14 @@ function tooLarge(maxBytes: number) {
   return apiError(413, "too_large", `message body larger than ${maxBytes} bytes`);
 }
 
-export async function readPayload(request: Request, maxBytes: number): Promise<Payload> {
+/** A publish body: its payload, and the `topic`/`retain` fields of a JSON body (unchecked; absent otherwise). */
+export interface PublishBody {
+  payload: Payload;
+  topic?: unknown;
+  retain?: unknown;
+}
+
+export async function readPayload(request: Request, maxBytes: number): Promise<PublishBody> {
   // The JSON wrapper {"data":…} gets a little room beyond the payload limit.
   const bytes = await readBytes(request, maxBytes);
   if (bytes.byteLength === 0) throw apiError(400, "bad_request", "empty body: send JSON {\"data\":…}, text or bytes");
@@ -68,17 +75,17 @@ export async function readPayload(request: Request, maxBytes: number): Promise<P
     if (typeof body !== "object" || body === null || Array.isArray(body) || !("data" in body)) {
       throw apiError(400, "bad_request", 'a JSON body must be an object like {"data": …}');
     }
-    const data = (body as { data: unknown }).data;
+    const { data, topic, retain } = body as { data: unknown; topic?: unknown; retain?: unknown };
     if (bytes.byteLength > maxBytes && JSON.stringify(data).length > maxBytes) throw tooLarge(maxBytes);
-    return { kind: "json", value: data };
+    return { payload: { kind: "json", value: data }, topic, retain };
   }
   if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
   if (type.startsWith("text/") || type === "") {
     try {
-      return { kind: "text", value: strictUtf8.decode(bytes) };
+      return { payload: { kind: "text", value: strictUtf8.decode(bytes) } };
     } catch {
       if (type !== "") throw apiError(400, "bad_request", "text body is not valid UTF-8");
     }
   }
-  return { kind: "binary", value: bytes };
+  return { payload: { kind: "binary", value: bytes } };
 }

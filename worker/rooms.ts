@@ -7,7 +7,7 @@ import { Hono, type Context } from "hono";
 import { isValidRoomName, MAX_PUBLISH_ID_LENGTH } from "../protocol";
 import { encodeHandoff, type StreamKind } from "../server/handoff";
 import { DEFAULT_HISTORY_PAGE, DEFAULT_PRESENCE_PAGE, MAX_HISTORY_PAGE, MAX_PRESENCE_PAGE, readLimits } from "../server/limits";
-import { parseCursor, parseSeq, parseStreamOptions } from "../server/query";
+import { parseCursor, parseSeq, parseStreamOptions, parseTopic, parseTopicsParam } from "../server/query";
 import type { PublishInput } from "../durable-objects/room";
 import { assertScope, requireScope, tokenAuth, type AuthVariables } from "./auth";
 import { readPayload } from "./body";
@@ -37,6 +37,16 @@ rooms.use("/:room/*", tokenAuth<Env>({ secret: (env): string | undefined => env.
 
 function stub(c: Context<RoomEnv>) {
   return c.env.ROOM.get(c.env.ROOM.idFromName(c.get("room")));
+}
+
+/**
+ * A JSON body of `fields` plus `"messages":[…]` built from stored envelope
+ * texts, joined as text and never parsed: what a client published cannot make
+ * a read fail.
+ */
+function envelopesBody(c: Context<RoomEnv>, fields: Record<string, unknown>, envelopes: string[]): Response {
+  const head = JSON.stringify(fields).slice(0, -1);
+  return c.body(`${head},"messages":[${envelopes.join(",")}]}`, 200, { "content-type": "application/json" });
 }
 
 function isUpgrade(c: Context<RoomEnv>): boolean {
@@ -86,11 +96,17 @@ rooms.get("/:room/messages", requireScope("history"), async (c) => {
   const limit = parseSeq(c.req.query("limit"), "limit");
   if (!limit.ok) throw apiError(400, "bad_request", limit.message);
   const size = Math.min(Math.max(limit.value ?? DEFAULT_HISTORY_PAGE, 1), MAX_HISTORY_PAGE);
-  // The stored envelopes are joined as text, never parsed: what a client
-  // published cannot make a read fail.
-  const page = await stub(c).history(after.value ?? 0, size);
-  const head = JSON.stringify({ room: page.room, epoch: page.epoch, seq: page.seq }).slice(0, -1);
-  return c.body(`${head},"messages":[${page.messages.join(",")}]}`, 200, { "content-type": "application/json" });
+  const topics = parseTopicsParam(c.req.query("topics"));
+  if (!topics.ok) throw apiError(400, "bad_topic", topics.message);
+  const page = await stub(c).history(after.value ?? 0, size, topics.value);
+  return envelopesBody(c, { room: page.room, epoch: page.epoch, seq: page.seq }, page.messages);
+});
+
+rooms.get("/:room/retained", requireScope("subscribe"), async (c) => {
+  const topics = parseTopicsParam(c.req.query("topics"));
+  if (!topics.ok) throw apiError(400, "bad_topic", topics.message);
+  const { room, messages } = await stub(c).retained(topics.value);
+  return envelopesBody(c, { room }, messages);
 });
 
 rooms.post("/:room/messages", requireScope("publish"), async (c) => {
@@ -100,9 +116,16 @@ rooms.post("/:room/messages", requireScope("publish"), async (c) => {
   }
   const identity = c.get("identity");
   await checkPublishRate(c.env.HTTP_PUBLISH_LIMITER, publisherKey(identity, c.req.header("cf-connecting-ip")));
-  const payload = await readPayload(c.req.raw, readLimits(c.env).maxMessageBytes);
+  const body = await readPayload(c.req.raw, readLimits(c.env).maxMessageBytes);
+  // A JSON body carries its topic and retain flag; a text or binary one, the query.
+  const topic = parseTopic(body.topic ?? c.req.query("topic"));
+  if (!topic.ok) throw apiError(400, "bad_topic", topic.message);
+  const retainQuery = c.req.query("retain");
+  if (body.retain !== undefined && typeof body.retain !== "boolean") throw apiError(400, "bad_request", "retain must be true or false");
+  const retain = body.retain === true || retainQuery === "1" || retainQuery === "true";
+  if (retain && topic.value === null) throw apiError(400, "bad_topic", "a retained publish needs a topic");
   // With a token, `from` is who signed in (its sub); in open mode, "http".
-  const input: PublishInput = { payload, from: identity.sub ?? "http", publisher: identity.sub, publishId: key };
+  const input: PublishInput = { payload: body.payload, from: identity.sub ?? "http", publisher: identity.sub, publishId: key, topic: topic.value, retain };
   return c.json(await stub(c).publishMessage(input), 201);
 });
 
@@ -111,3 +134,4 @@ rooms.all("/:room", () => methodNotAllowed(["GET"]));
 rooms.all("/:room/events", () => methodNotAllowed(["GET"]));
 rooms.all("/:room/presence", () => methodNotAllowed(["GET"]));
 rooms.all("/:room/messages", () => methodNotAllowed(["GET", "POST"]));
+rooms.all("/:room/retained", () => methodNotAllowed(["GET"]));

@@ -8,11 +8,11 @@
  * A new wire format is a new file here plus one line in `./index.ts`.
  */
 import type { ErrorCode, PresenceEvent, WelcomeFrame } from "../../protocol";
-import type { Payload } from "../payload";
+import type { Payload, Routing } from "../payload";
 import type { SocketKind } from "../sockets";
 
 /** A message as the core hands it to adapters: built once when it was accepted. */
-export interface OutboundMessage {
+export interface OutboundMessage extends Routing {
   seq: number;
   /** The JSON envelope text, exactly as history stores it. */
   envelope: string;
@@ -21,7 +21,7 @@ export interface OutboundMessage {
 
 /** What an inbound frame asks for. */
 export type Inbound =
-  | { publish: { payload: Payload; publishId: string | null } }
+  | { publish: { payload: Payload; publishId: string | null } & Routing }
   | { error: ErrorCode; message: string };
 
 export interface SocketAdapter {

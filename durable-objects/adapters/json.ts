@@ -5,10 +5,13 @@
 import { MAX_PUBLISH_ID_LENGTH, type AckFrame, type ErrorFrame } from "../../protocol";
 import { jsonDepthExceeds } from "../../protocol/json-depth";
 import { MAX_JSON_DEPTH } from "../../server/limits";
+import { parseTopic } from "../../server/query";
 import type { Inbound, SocketAdapter } from "./adapter";
 
 function parse(frame: string | ArrayBuffer): Inbound {
-  if (typeof frame !== "string") return { publish: { payload: { kind: "binary", value: new Uint8Array(frame) }, publishId: null } };
+  if (typeof frame !== "string") {
+    return { publish: { payload: { kind: "binary", value: new Uint8Array(frame) }, publishId: null, topic: null, retain: false } };
+  }
   // The frame wrapper is one level more than its `data`; deeper is refused before parsing.
   if (jsonDepthExceeds(frame, MAX_JSON_DEPTH + 1)) {
     return { error: "bad_frame", message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` };
@@ -22,13 +25,17 @@ function parse(frame: string | ArrayBuffer): Inbound {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     return { error: "bad_frame", message: 'frame must be a JSON object like {"type":"publish","data":…}' };
   }
-  const { type, data, id } = parsed as Record<string, unknown>;
+  const { type, data, id, topic, retain } = parsed as Record<string, unknown>;
   if (type !== "publish") return { error: "unknown_type", message: `unknown frame type ${JSON.stringify(type)}` };
   if (data === undefined) return { error: "bad_frame", message: "publish frame has no data" };
   if (id !== undefined && (typeof id !== "string" || id.length === 0 || id.length > MAX_PUBLISH_ID_LENGTH)) {
     return { error: "bad_frame", message: `publish id must be a string of 1 to ${MAX_PUBLISH_ID_LENGTH} characters` };
   }
-  return { publish: { payload: { kind: "json", value: data }, publishId: id ?? null } };
+  const routed = parseTopic(topic);
+  if (!routed.ok) return { error: "bad_topic", message: routed.message };
+  if (retain !== undefined && typeof retain !== "boolean") return { error: "bad_frame", message: "retain must be true or false" };
+  if (retain === true && routed.value === null) return { error: "bad_topic", message: "a retained publish needs a topic" };
+  return { publish: { payload: { kind: "json", value: data }, publishId: id ?? null, topic: routed.value, retain: retain === true } };
 }
 
 export const jsonAdapter: SocketAdapter = {

@@ -13,7 +13,7 @@ export const rawAdapter: SocketAdapter = {
   control: false,
   parse(frame) {
     const payload = typeof frame === "string" ? { kind: "text", value: frame } as const : { kind: "binary", value: new Uint8Array(frame) } as const;
-    return { publish: { payload, publishId: null } };
+    return { publish: { payload, publishId: null, topic: null, retain: false } };
   },
   message: (m) => rawForm(m.payload),
   replayed(envelope) {

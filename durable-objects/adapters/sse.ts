@@ -9,6 +9,7 @@
  * Past `maxQueuedBytes` the stream is ended; its reader reconnects with
  * Last-Event-ID and resumes with nothing lost.
  */
+import type { TopicMatcher } from "../../protocol/topics";
 import { SSE_HEARTBEAT_MS } from "../../server/limits";
 
 const encoder = new TextEncoder();
@@ -27,10 +28,13 @@ interface Stream {
   presence: boolean;
   /** Bytes written that the reader has not taken yet. */
   queued: number;
+  /** `topics=`: only messages whose topic matches; null: every message. */
+  filter: TopicMatcher | null;
 }
 
 export interface SseOpen {
   presence: boolean;
+  filter: TopicMatcher | null;
   /** ms since the Unix epoch (the token's expiry): the stream ends then. */
   endAt: number | null;
 }
@@ -52,7 +56,7 @@ export class SseHub {
    */
   open(options: SseOpen, replay: (write: (event: string) => boolean) => void): Response {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const stream: Stream = { writer: writable.getWriter(), presence: options.presence, queued: 0 };
+    const stream: Stream = { writer: writable.getWriter(), presence: options.presence, queued: 0, filter: options.filter };
     this.streams.add(stream);
     stream.writer.closed.then(
       () => this.drop(stream),
@@ -88,12 +92,16 @@ export class SseHub {
     });
   }
 
-  /** Sends one formatted event to every stream (or only those taking presence), encoding it once. */
-  broadcast(event: string, presenceOnly = false): void {
+  /**
+   * Sends one formatted event to every stream that takes it, encoding it once:
+   * `"presence"` only to streams taking presence; a message's topic (or null
+   * for none) only to streams whose filter lets it through.
+   */
+  broadcast(event: string, to: "all" | "presence" | { topic: string | null } = "all"): void {
     if (this.streams.size === 0) return;
     const bytes = encoder.encode(event);
     for (const stream of this.streams) {
-      if (presenceOnly && !stream.presence) continue;
+      if (to === "presence" ? !stream.presence : to !== "all" && !passes(stream.filter, to.topic)) continue;
       // A reader this far behind has stopped reading: drop what it holds.
       if (stream.queued + bytes.byteLength > this.maxQueuedBytes) this.abort(stream);
       else this.write(stream, bytes);
@@ -128,4 +136,9 @@ export class SseHub {
       this.heartbeat = null;
     }
   }
+}
+
+/** Whether a message with `topic` passes a reader's filter (a filter never passes a message without a topic). */
+export function passes(filter: TopicMatcher | null, topic: string | null): boolean {
+  return filter === null || (topic !== null && filter.matches(topic));
 }

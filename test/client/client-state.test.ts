@@ -82,7 +82,8 @@ describe("resume", () => {
     FakeSocket.last.message(3);
     FakeSocket.last.message(4);
     FakeSocket.last.serverClose(1001);
-    await vi.advanceTimersByTimeAsync(500);
+    // After a restart (1001) the first reconnect is spread over up to 3 s.
+    await vi.advanceTimersByTimeAsync(3000);
     const again = FakeSocket.last;
     expect(again.query.get("since")).toBe("4");
     expect(again.query.get("epoch")).toBe("e9");

@@ -32,9 +32,9 @@ describe("room names", () => {
 describe("Room object", () => {
   it("publishes with consecutive seqs, the same epoch, and returns the original seq for a repeated id", async () => {
     const stub = env.ROOM.get(env.ROOM.idFromName("unit-seq"));
-    const first = await stub.publishMessage({ payload: { kind: "json", value: 1 }, from: "t", publisher: null, publishId: "a" });
-    const second = await stub.publishMessage({ payload: { kind: "text", value: "two" }, from: "t", publisher: null, publishId: null });
-    const again = await stub.publishMessage({ payload: { kind: "json", value: 1 }, from: "t", publisher: null, publishId: "a" });
+    const first = await stub.publishMessage({ payload: { kind: "json", value: 1 }, from: "t", publisher: null, topic: null, retain: false, publishId: "a" });
+    const second = await stub.publishMessage({ payload: { kind: "text", value: "two" }, from: "t", publisher: null, topic: null, retain: false, publishId: null });
+    const again = await stub.publishMessage({ payload: { kind: "json", value: 1 }, from: "t", publisher: null, topic: null, retain: false, publishId: "a" });
     expect(first.seq).toBe(1);
     expect(second).toEqual({ seq: 2, epoch: first.epoch });
     expect(again.seq).toBe(1);
@@ -44,7 +44,7 @@ describe("Room object", () => {
 
   it("keeps seq and epoch in SQLite storage", async () => {
     const stub = env.ROOM.get(env.ROOM.idFromName("unit-storage"));
-    const { epoch } = await stub.publishMessage({ payload: { kind: "json", value: "x" }, from: "t", publisher: null, publishId: null });
+    const { epoch } = await stub.publishMessage({ payload: { kind: "json", value: "x" }, from: "t", publisher: null, topic: null, retain: false, publishId: null });
     await runInDurableObject(stub, async (_instance, state) => {
       const meta = state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'epoch'").one();
       expect(meta.value).toBe(epoch);
