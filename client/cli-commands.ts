@@ -11,6 +11,7 @@ import { CONNECTION_ID_PREFIX, isValidRoomName } from "../protocol/index.js";
 import { RoomcastClient } from "./client.js";
 import { parseDuration } from "./duration.js";
 import { publishHttp } from "./http.js";
+import { MAX_META_BYTES } from "../protocol/claims.js";
 import { MAX_TTL_SECONDS, MIN_SECRET_LENGTH, SCOPES, signJwt } from "./jwt.js";
 import type { WebSocketConstructor } from "./websocket.js";
 
@@ -168,7 +169,7 @@ async function tokenCommand(argv: string[], io: Io): Promise<number> {
       throw new UsageError("--meta must be a JSON object");
     }
     if (typeof meta !== "object" || meta === null || Array.isArray(meta)) throw new UsageError("--meta must be a JSON object");
-    if (new TextEncoder().encode(JSON.stringify(meta)).length > 1024) throw new UsageError("--meta is larger than 1 KiB");
+    if (new TextEncoder().encode(JSON.stringify(meta)).length > MAX_META_BYTES) throw new UsageError(`--meta is larger than ${MAX_META_BYTES} bytes`);
   }
   const now = Math.floor(Date.now() / 1000);
   const claims = {

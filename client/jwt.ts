@@ -20,7 +20,8 @@ export interface RoomcastClaims {
   meta?: Record<string, unknown>;
 }
 
-import { scopesOf, type Scope } from "../protocol/claims.js";
+import { bytesToBase64Url, base64UrlToBytes } from "../protocol/base64.js";
+import { grants, scopesOf, type Scope } from "../protocol/claims.js";
 
 export { MIN_SECRET_LENGTH, SCOPES, scopesOf, roomAllowed, type Scope } from "../protocol/claims.js";
 
@@ -42,12 +43,12 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export async function signJwt(claims: object, secret: string): Promise<string> {
-  const header = base64UrlEncode(encoder.encode(JSON.stringify({ alg: "HS256", typ: "JWT" })));
-  const payload = base64UrlEncode(encoder.encode(JSON.stringify(claims)));
+  const header = bytesToBase64Url(encoder.encode(JSON.stringify({ alg: "HS256", typ: "JWT" })));
+  const payload = bytesToBase64Url(encoder.encode(JSON.stringify(claims)));
   const signingInput = `${header}.${payload}`;
   const key = await hmacKey(secret);
   const signature = await crypto.subtle.sign("HMAC", key, encoder.encode(signingInput));
-  return `${signingInput}.${base64UrlEncode(new Uint8Array(signature))}`;
+  return `${signingInput}.${bytesToBase64Url(new Uint8Array(signature))}`;
 }
 
 export interface VerifyOptions {
@@ -80,9 +81,9 @@ export async function verifyJwt<T extends object = RoomcastClaims>(
   let claims: { exp?: unknown; nbf?: unknown };
   let signature: Uint8Array;
   try {
-    header = JSON.parse(decoder.decode(base64UrlDecode(h)));
-    claims = JSON.parse(decoder.decode(base64UrlDecode(p)));
-    signature = base64UrlDecode(s);
+    header = JSON.parse(decoder.decode(base64UrlToBytes(h)));
+    claims = JSON.parse(decoder.decode(base64UrlToBytes(p)));
+    signature = base64UrlToBytes(s);
   } catch {
     throw new JwtError("malformed", "token is not a JWT");
   }
@@ -108,7 +109,7 @@ export async function verifyJwt<T extends object = RoomcastClaims>(
 
 /** Whether a space-separated `scope` claim grants `needed`. */
 export function hasScope(scope: string, needed: Scope): boolean {
-  return scopesOf(scope).includes(needed);
+  return grants(scopesOf(scope), needed);
 }
 
 function hmacKey(secret: string): Promise<CryptoKey> {
@@ -116,19 +117,4 @@ function hmacKey(secret: string): Promise<CryptoKey> {
     "sign",
     "verify",
   ]);
-}
-
-function base64UrlEncode(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function base64UrlDecode(text: string): Uint8Array {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error("not base64url");
-  const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
-  const binary = atob(b64);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
 }

@@ -1,4 +1,4 @@
-/** Base64 for binary payloads, with no dependency on Node's Buffer. */
+/** Base64 (binary payloads) and base64url (JWTs), with no dependency on Node's Buffer. */
 
 export function bytesToBase64(bytes: Uint8Array): string {
   let binary = "";
@@ -14,4 +14,14 @@ export function base64ToBytes(b64: string): Uint8Array {
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
+}
+
+export function bytesToBase64Url(bytes: Uint8Array): string {
+  return bytesToBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** Throws on text that is not base64url. */
+export function base64UrlToBytes(text: string): Uint8Array {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error("not base64url");
+  return base64ToBytes(text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4));
 }

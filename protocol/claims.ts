@@ -23,6 +23,17 @@ export function scopesOf(scope: string): Scope[] {
 }
 
 /** Whether a token's `rooms` claim covers `room`: exact names, or a trailing `*` for a prefix. */
+/** Whether `granted` holds `needed`: the one scope check of the Worker, the Room, the client and the dashboard. */
+export function grants(granted: readonly Scope[], needed: Scope): boolean {
+  return granted.includes(needed);
+}
+
+/**
+ * Largest `meta` object a token may carry, serialized (it is shown in
+ * presence and kept in every socket's attachment, which holds 16 KiB).
+ */
+export const MAX_META_BYTES = 1024;
+
 export function roomAllowed(patterns: readonly string[], room: string): boolean {
   return patterns.some((p) => (p.endsWith("*") ? room.startsWith(p.slice(0, -1)) : p === room));
 }

@@ -20,11 +20,16 @@ export function fullBucket(rate: Rate, now: number): Bucket {
   return { tokens: rate.burst, refilledAt: now };
 }
 
-/** Refills, then takes one token if there is one. Updates `bucket` in place. */
-export function take(bucket: Bucket, rate: Rate, now: number): boolean {
+/** Adds the tokens earned since the last refill. Updates `bucket` in place. */
+export function refill(bucket: Bucket, rate: Rate, now: number): void {
   const elapsed = Math.max(0, now - bucket.refilledAt) / 1000;
   bucket.tokens = Math.min(rate.burst, bucket.tokens + elapsed * rate.perSecond);
   bucket.refilledAt = now;
+}
+
+/** Refills, then takes one token if there is one. Updates `bucket` in place. */
+export function take(bucket: Bucket, rate: Rate, now: number): boolean {
+  refill(bucket, rate, now);
   if (bucket.tokens < 1) return false;
   bucket.tokens -= 1;
   return true;

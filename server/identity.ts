@@ -4,7 +4,7 @@
  * Room trusts it, because nothing but the Worker can reach a Room.
  */
 
-import { SCOPES, type Scope } from "../protocol/claims";
+import { grants, SCOPES, type Scope } from "../protocol/claims";
 
 export { SCOPES, type Scope };
 
@@ -27,5 +27,5 @@ export const OPEN_IDENTITY: Readonly<Identity> = Object.freeze({
 });
 
 export function hasScope(identity: Pick<Identity, "scopes">, scope: Scope): boolean {
-  return identity.scopes.includes(scope);
+  return grants(identity.scopes, scope);
 }

@@ -78,8 +78,8 @@ export const SSE_HEARTBEAT_MS = 25_000;
  * an attack on whoever parses it next.
  */
 export const MAX_JSON_DEPTH = 64;
-/** Longest `meta` object, serialized, carried in a token (docs/security.md: 1 KiB). */
-export const MAX_META_BYTES = 1024;
+/** Longest `meta` object a token may carry: one owner, protocol/claims.ts. */
+export { MAX_META_BYTES } from "../protocol/claims";
 
 export interface LimitVars {
   MAX_MESSAGE_BYTES?: string;

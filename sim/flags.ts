@@ -2,7 +2,7 @@
  * The simulator's flags: parsing, defaults and validation. Every mistake is a
  * `UsageError` with one readable line; the CLI turns it into exit code 2.
  */
-import { isValidRoomName } from "../protocol/index.js";
+import { isValidRoomName, ROOM_NAME } from "../protocol/index.js";
 import type { FleetMode } from "../load/index.js";
 import { durationFlag, numberFlag, parseFlags, UsageError, wholeFlag } from "../load/flags.js";
 
@@ -78,7 +78,7 @@ export function parseSimFlags(argv: string[]): SimOptions {
 
   const prefix = str("prefix");
   if (prefix !== undefined && !isValidRoomName(`${prefix}-${rooms - 1}`)) {
-    throw new UsageError(`invalid --prefix ${JSON.stringify(prefix)}: room names must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`);
+    throw new UsageError(`invalid --prefix ${JSON.stringify(prefix)}: room names must match ${ROOM_NAME.source}`);
   }
   const url = str("url");
   if (url !== undefined) {
