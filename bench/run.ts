@@ -11,7 +11,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ConnectResult, FanoutResult, IdleResult, LatencyResult } from "./driver/jobs.js";
+import { CONNECT_VARIANTS, type ConnectResult, type ConnectVariant, type FanoutResult, type IdleResult, type LatencyResult, type WaveResult } from "./driver/jobs.js";
 import { LoadProcess } from "./driver/spawn.js";
 import { burstSize, FULL, QUICK, type Plan } from "./plan.js";
 import { chartSvg } from "./report/chart.js";
@@ -22,7 +22,7 @@ import { STARTERS } from "./systems/index.js";
 import { SYSTEM_NAMES, type RunningSystem, type SystemName } from "./systems/system.js";
 import { prebuildWorkers, ROOMCAST_BENCH_VARS } from "./systems/workerd.js";
 
-const SCENARIOS = ["fanout", "latency", "connect", "idle"] as const;
+const SCENARIOS = ["fanout", "latency", "connect", "wave", "idle"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const RESULTS_DIR = fileURLToPath(new URL("./results/", import.meta.url));
 
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     fanout: {},
     latency: {},
     connect: {},
+    wave: {},
     idle: {},
     seconds: 0,
   };
@@ -99,11 +100,35 @@ async function main(): Promise<void> {
       }
     }
     if (scenarios.includes("connect")) {
+      const { concurrency } = plan.connect;
+      for (const sockets of plan.connect.sockets) {
+        for (const name of systems) {
+          const variants: readonly ConnectVariant[] = name === "roomcast" ? CONNECT_VARIANTS : ["json"];
+          for (const variant of variants) {
+            const job = { scenario: "connect", endpoint: endpoint(name), variant, sockets, concurrency } as const;
+            const label = `connect ${name}${name === "roomcast" ? ` ${variant}` : ""} N=${sockets}`;
+            // A room of JSON sockets fills in O(n²) frames: give the big ones time.
+            await attempt(label, () => load.run<ConnectResult>(job, 180_000 + sockets * 200), (r) => {
+              log(`${label}: ${r.upgradesPerSec} upgrades/s, ${r.framesPerSocket} frames per socket${r.failed ? ", FAILED handshakes" : ""}`);
+              (results.connect[name] ??= []).push(r);
+            });
+          }
+        }
+      }
+    }
+    if (scenarios.includes("wave")) {
       for (const name of systems) {
-        const job = { scenario: "connect", endpoint: endpoint(name), ...plan.connect } as const;
-        await attempt(`connect ${name}`, () => load.run<ConnectResult>(job, 180_000), (r) => {
-          log(`connect ${name}: ${r.upgradesPerSec} upgrades/s`);
-          results.connect[name] = r;
+        const system = running.get(name)!;
+        if (!system.restart) {
+          log(`wave ${name}: skipped (it cannot restart with its storage)`);
+          continue;
+        }
+        const job = { scenario: "wave", endpoint: endpoint(name), ...plan.wave } as const;
+        const timeout = 600_000 + plan.wave.deadlineMs + 120_000;
+        await attempt(`wave ${name}`, () => load.run<WaveResult>(job, timeout, () => system.restart!()), (r) => {
+          const time = r.seconds === null ? `NOT all back (${r.back} of ${r.sockets})` : `all back in ${r.seconds} s`;
+          log(`wave ${name} N=${r.sockets}: ${time}; 503s ${r.refused503}, failed ${r.failed}, timed out ${r.timedOut}, not recovered ${r.notRecovered}, lost ${r.lost}, repeated ${r.duplicated}`);
+          results.wave[name] = r;
         });
       }
     }

@@ -4,7 +4,8 @@
  * the ratios the targets are about.
  */
 import type { SystemName } from "../systems/system.js";
-import type { BenchResults } from "./results.js";
+import { CONNECT_VARIANTS } from "../driver/jobs.js";
+import { connectPoint, connectSizes, type BenchResults } from "./results.js";
 import { ratio } from "./targets.js";
 
 type Row = [string, ...string[]];
@@ -35,7 +36,29 @@ export function summaryTable(r: BenchResults): string {
   withRatios(latencyLabel("p50"), lat("p50_ms"));
   withRatios(latencyLabel("p99"), lat("p99_ms"));
   withRatios(latencyLabel("p99.9"), lat("p999_ms"));
-  withRatios(`connection setup (upgrades/s, ${firstOf(r.connect)?.sockets} sockets)`, (s) => r.connect[s]?.upgradesPerSec);
+  const plain = (label: string, cell: (s: SystemName) => string | undefined) => rows.push([label, ...systems.map((s) => cell(s) ?? "–"), "", ""]);
+  for (const n of connectSizes(r)) {
+    for (const variant of CONNECT_VARIANTS) {
+      const kind = variant === "json" ? "JSON sockets" : variant === "raw" ? "roomcast raw" : `roomcast ${variant}`;
+      withRatios(`connection setup N=${n}, ${kind} (upgrades/s)`, (s) => connectPoint(r, s, n, variant)?.upgradesPerSec);
+    }
+    plain(`frames per socket while N=${n} JSON sockets fill`, (s) => {
+      const p = connectPoint(r, s, n, "json");
+      return p && fmt(p.framesPerSocket);
+    });
+  }
+  const wave = firstOf(r.wave);
+  if (wave) {
+    withRatios(`reconnect wave N=${wave.sockets}: s until all back`, (s) => r.wave[s]?.seconds ?? undefined);
+    plain(`reconnect wave: back / 503 / failed / timed out`, (s) => {
+      const w = r.wave[s];
+      return w && `${w.back} / ${w.refused503} / ${w.failed} / ${w.timedOut}`;
+    });
+    plain(`reconnect wave: not recovered / lost / repeated`, (s) => {
+      const w = r.wave[s];
+      return w && (s === "roomcast" ? `${w.notRecovered} / ${w.lost} / ${w.duplicated}` : "n/a (no resume)");
+    });
+  }
   const idleCounts = firstOf(r.idle)?.points.map((p) => p.sockets) ?? [];
   for (const n of idleCounts) {
     withRatios(`RSS ${n} idle, awake (MiB)`, (s) => r.idle[s]?.points.find((p) => p.sockets === n)?.rssBeforeMiB);
@@ -43,7 +66,8 @@ export function summaryTable(r: BenchResults): string {
   }
   const lost = (s: SystemName) =>
     (r.fanout[s] ?? []).reduce((n, p) => n + p.lost + p.duplicated + p.outOfOrder, 0) +
-    (r.latency[s] ? r.latency[s]!.lost + r.latency[s]!.duplicated + r.latency[s]!.outOfOrder : 0);
+    (r.latency[s] ? r.latency[s]!.lost + r.latency[s]!.duplicated + r.latency[s]!.outOfOrder : 0) +
+    (r.wave[s] ? r.wave[s]!.lost + r.wave[s]!.duplicated + r.wave[s]!.outOfOrder : 0);
   rows.push(["lost + duplicated + reordered", ...systems.map((s) => String(lost(s))), "", ""]);
   rows.push([
     `wake-ups from ${firstOf(r.idle)?.pingers ?? 0} pings (pongs)`,
