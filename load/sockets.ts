@@ -15,6 +15,8 @@ export interface OpenSocketsOptions {
   onMessage?: (index: number, data: string | Buffer) => void;
   /** Called as each socket opens, with the number open so far. */
   onOpen?: (opened: number) => void;
+  /** Date.now() after which no new handshake starts: the result then holds only the sockets opened by then. */
+  stopStartingAt?: number;
 }
 
 export async function openSockets(url: string, count: number, options: OpenSocketsOptions = {}): Promise<WebSocket[]> {
@@ -33,11 +35,12 @@ export async function openSockets(url: string, count: number, options: OpenSocke
       });
       ws.on("error", reject); // after the open this is a no-op; the close that follows is what counts
     });
+  const stopAt = options.stopStartingAt ?? Infinity;
   const lane = async () => {
-    while (next < count) await openOne(next++);
+    while (next < count && Date.now() < stopAt) await openOne(next++);
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
-  return sockets;
+  return next < count ? sockets.slice(0, next) : sockets;
 }
 
 /** Closes every socket without waiting for close frames (the server still sees each close). */

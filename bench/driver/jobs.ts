@@ -40,6 +40,8 @@ export interface ConnectJob {
   variant: ConnectVariant;
   sockets: number;
   concurrency: number;
+  /** No new handshake starts after this long: a fill that slow is reported as far as it got. */
+  capMs: number;
 }
 
 /**
@@ -107,13 +109,15 @@ export interface ConnectResult {
   variant: ConnectVariant;
   sockets: number;
   concurrency: number;
+  /** Sockets opened: `sockets`, or fewer when the fill hit its time cap (then the rate and frames are of this many). */
+  opened: number;
   /** From the first handshake until the last socket is open. */
   seconds: number;
   upgradesPerSec: number;
   failed: number;
   /** Frames the room sent to its sockets while it filled (welcomes and presence), summed over sockets. */
   frames: number;
-  /** `frames / sockets`. */
+  /** `frames / opened`. */
   framesPerSocket: number;
 }
 

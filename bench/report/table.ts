@@ -12,7 +12,10 @@ type Row = [string, ...string[]];
 
 export function summaryTable(r: BenchResults): string {
   const systems = r.systems;
-  const header: Row = ["measurement", ...systems, "roomcast/bare", "roomcast/partyserver"];
+  // Ratio columns only for the peers that ran (a narrowed run has fewer).
+  const peers = (["bare", "partyserver"] as const).filter((p) => systems.includes(p));
+  const header: Row = ["measurement", ...systems, ...peers.map((p) => `roomcast/${p}`)];
+  const blanks = peers.map(() => "");
   const rows: Row[] = [];
   const withRatios = (label: string, value: (s: SystemName) => number | undefined, unit = "") => {
     const cell = (s: SystemName) => {
@@ -24,7 +27,7 @@ export function summaryTable(r: BenchResults): string {
       const b = value(peer);
       return a === undefined || b === undefined ? "–" : `${ratio(a, b).toFixed(2)}×`;
     };
-    rows.push([label, ...systems.map(cell), vs("bare"), vs("partyserver")]);
+    rows.push([label, ...systems.map(cell), ...peers.map(vs)]);
   };
 
   const counts = [...new Set(Object.values(r.fanout).flatMap((ps) => ps?.map((p) => p.subscribers) ?? []))].sort((a, b) => a - b);
@@ -33,14 +36,22 @@ export function summaryTable(r: BenchResults): string {
   }
   const lat = (k: "p50_ms" | "p99_ms" | "p999_ms") => (s: SystemName) => r.latency[s]?.[k];
   const latencyLabel = (q: string) => `latency ${q} (ms, N=${firstOf(r.latency)?.subscribers}, ${firstOf(r.latency)?.rate}/s)`;
-  withRatios(latencyLabel("p50"), lat("p50_ms"));
-  withRatios(latencyLabel("p99"), lat("p99_ms"));
-  withRatios(latencyLabel("p99.9"), lat("p999_ms"));
-  const plain = (label: string, cell: (s: SystemName) => string | undefined) => rows.push([label, ...systems.map((s) => cell(s) ?? "–"), "", ""]);
+  if (firstOf(r.latency)) {
+    withRatios(latencyLabel("p50"), lat("p50_ms"));
+    withRatios(latencyLabel("p99"), lat("p99_ms"));
+    withRatios(latencyLabel("p99.9"), lat("p999_ms"));
+  }
+  const plain = (label: string, cell: (s: SystemName) => string | undefined) => rows.push([label, ...systems.map((s) => cell(s) ?? "–"), ...blanks]);
   for (const n of connectSizes(r)) {
     for (const variant of CONNECT_VARIANTS) {
       const kind = variant === "json" ? "JSON sockets" : variant === "raw" ? "roomcast raw" : `roomcast ${variant}`;
       withRatios(`connection setup N=${n}, ${kind} (upgrades/s)`, (s) => connectPoint(r, s, n, variant)?.upgradesPerSec);
+    }
+    const cut = CONNECT_VARIANTS.some((v) => systems.some((s) => (connectPoint(r, s, n, v)?.opened ?? n) < n));
+    if (cut) {
+      plain(`N=${n}: opened before the ${n} fill's cap (json / presence=0 / raw)`, (s) =>
+        CONNECT_VARIANTS.map((v) => (s === "roomcast" || v === "json" ? connectPoint(r, s, n, v)?.opened ?? "–" : "")).filter((x) => x !== "").join(" / "),
+      );
     }
     plain(`frames per socket while N=${n} JSON sockets fill`, (s) => {
       const p = connectPoint(r, s, n, "json");
@@ -68,16 +79,15 @@ export function summaryTable(r: BenchResults): string {
     (r.fanout[s] ?? []).reduce((n, p) => n + p.lost + p.duplicated + p.outOfOrder, 0) +
     (r.latency[s] ? r.latency[s]!.lost + r.latency[s]!.duplicated + r.latency[s]!.outOfOrder : 0) +
     (r.wave[s] ? r.wave[s]!.lost + r.wave[s]!.duplicated + r.wave[s]!.outOfOrder : 0);
-  rows.push(["lost + duplicated + reordered", ...systems.map((s) => String(lost(s))), "", ""]);
-  rows.push([
+  rows.push(["lost + duplicated + reordered", ...systems.map((s) => String(lost(s))), ...blanks]);
+  if (firstOf(r.idle)) rows.push([
     `wake-ups from ${firstOf(r.idle)?.pingers ?? 0} pings (pongs)`,
     ...systems.map((s) => {
       const i = r.idle[s];
       if (!i) return "–";
       return s === "node-ws" ? `n/a (${i.pongs})` : `${i.wakeups} (${i.pongs})`;
     }),
-    "",
-    "",
+    ...blanks,
   ]);
   return markdown([header, ...rows]);
 }

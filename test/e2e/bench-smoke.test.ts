@@ -55,12 +55,12 @@ it("a toy fan-out run delivers everything and reports well-formed results", asyn
 });
 
 it("a toy connect run fills the room in every variant and counts the frames the room sent", async () => {
-  const json = await connect({ scenario: "connect", endpoint, variant: "json", sockets: 10, concurrency: 5 }, () => {});
+  const json = await connect({ scenario: "connect", endpoint, variant: "json", sockets: 10, concurrency: 5, capMs: 30_000 }, () => {});
   // Each socket gets its welcome, and a presence join for every socket that came after it: 10 + 45.
-  expect(json).toMatchObject({ variant: "json", sockets: 10, failed: 0, frames: 55, framesPerSocket: 5.5 });
-  const quietJoins = await connect({ scenario: "connect", endpoint, variant: "presence=0", sockets: 10, concurrency: 5 }, () => {});
+  expect(json).toMatchObject({ variant: "json", sockets: 10, opened: 10, failed: 0, frames: 55, framesPerSocket: 5.5 });
+  const quietJoins = await connect({ scenario: "connect", endpoint, variant: "presence=0", sockets: 10, concurrency: 5, capMs: 30_000 }, () => {});
   expect(quietJoins).toMatchObject({ failed: 0, frames: 10 }); // welcomes only
-  const raw = await connect({ scenario: "connect", endpoint, variant: "raw", sockets: 10, concurrency: 5 }, () => {});
+  const raw = await connect({ scenario: "connect", endpoint, variant: "raw", sockets: 10, concurrency: 5, capMs: 30_000 }, () => {});
   expect(raw).toMatchObject({ failed: 0, frames: 0 });
   expect(raw.upgradesPerSec).toBeGreaterThan(0);
 });

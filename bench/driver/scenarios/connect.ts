@@ -29,6 +29,7 @@ export async function connect(job: ConnectJob, progress: (line: string) => void)
   try {
     sockets = await openSockets(socketUrl(endpoint, room, JOINS[variant]), count, {
       concurrency,
+      stopStartingAt: Date.now() + job.capMs,
       onMessage: () => {
         frames++;
         lastFrameAt = Date.now();
@@ -38,19 +39,21 @@ export async function connect(job: ConnectJob, progress: (line: string) => void)
     failed = 1;
   }
   const seconds = (now() - started) / 1000;
+  const opened = sockets.length;
   // Presence frames of the last joins may still be on their way: they were sent during the fill.
   await quiet(() => lastFrameAt, 500, 120_000);
-  progress(`${count} open in ${seconds.toFixed(1)} s; ${frames} frames received`);
+  progress(`${opened} of ${count} open in ${seconds.toFixed(1)} s; ${frames} frames received`);
   terminateAll(sockets);
   await settle(endpoint, room, 60_000);
   return {
     variant,
     sockets: count,
     concurrency,
+    opened,
     seconds: Math.round(seconds * 1000) / 1000,
-    upgradesPerSec: Math.round(count / seconds),
+    upgradesPerSec: Math.round(opened / seconds),
     failed,
     frames,
-    framesPerSocket: Math.round((frames / count) * 100) / 100,
+    framesPerSocket: Math.round((frames / Math.max(1, opened)) * 100) / 100,
   };
 }
