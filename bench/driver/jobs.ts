@@ -109,12 +109,15 @@ export interface ConnectResult {
   variant: ConnectVariant;
   sockets: number;
   concurrency: number;
-  /** Sockets opened: `sockets`, or fewer when the fill hit its time cap (then the rate and frames are of this many). */
+  /** Sockets opened: `sockets`, or fewer when handshakes failed or the fill hit its time cap (the rate and frames are of this many). */
   opened: number;
   /** From the first handshake until the last socket is open. */
   seconds: number;
   upgradesPerSec: number;
+  /** Handshakes that failed (each left out; the fill went on). */
   failed: number;
+  /** The first failure's message, to start an investigation from. */
+  firstError?: string;
   /** Frames the room sent to its sockets while it filled (welcomes and presence), summed over sockets. */
   frames: number;
   /** `frames / opened`. */

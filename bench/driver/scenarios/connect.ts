@@ -25,24 +25,24 @@ export async function connect(job: ConnectJob, progress: (line: string) => void)
   let lastFrameAt = Date.now();
   const started = now();
   let failed = 0;
-  let sockets: Awaited<ReturnType<typeof openSockets>> = [];
-  try {
-    sockets = await openSockets(socketUrl(endpoint, room, JOINS[variant]), count, {
-      concurrency,
-      stopStartingAt: Date.now() + job.capMs,
-      onMessage: () => {
-        frames++;
-        lastFrameAt = Date.now();
-      },
-    });
-  } catch {
-    failed = 1;
-  }
+  let firstError: string | undefined;
+  const sockets = await openSockets(socketUrl(endpoint, room, JOINS[variant]), count, {
+    concurrency,
+    stopStartingAt: Date.now() + job.capMs,
+    onMessage: () => {
+      frames++;
+      lastFrameAt = Date.now();
+    },
+    onFailure: (_index, error) => {
+      failed++;
+      firstError ??= error.message;
+    },
+  });
   const seconds = (now() - started) / 1000;
   const opened = sockets.length;
   // Presence frames of the last joins may still be on their way: they were sent during the fill.
   await quiet(() => lastFrameAt, 500, 120_000);
-  progress(`${opened} of ${count} open in ${seconds.toFixed(1)} s; ${frames} frames received`);
+  progress(`${opened} of ${count} open in ${seconds.toFixed(1)} s; ${frames} frames received${failed ? `; ${failed} failed (${firstError})` : ""}`);
   terminateAll(sockets);
   await settle(endpoint, room, 60_000);
   return {
@@ -53,6 +53,7 @@ export async function connect(job: ConnectJob, progress: (line: string) => void)
     seconds: Math.round(seconds * 1000) / 1000,
     upgradesPerSec: Math.round(opened / seconds),
     failed,
+    ...(firstError === undefined ? {} : { firstError }),
     frames,
     framesPerSocket: Math.round((frames / Math.max(1, opened)) * 100) / 100,
   };
