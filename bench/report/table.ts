@@ -49,7 +49,7 @@ export function summaryTable(r: BenchResults): string {
     }
     const cut = CONNECT_VARIANTS.some((v) => systems.some((s) => (connectPoint(r, s, n, v)?.opened ?? n) < n));
     if (cut) {
-      plain(`N=${n}: opened before the ${n} fill's cap (json / presence=0 / raw)`, (s) =>
+      plain(`N=${n}: sockets opened before the fill's time cap (json / presence=0 / raw)`, (s) =>
         CONNECT_VARIANTS.map((v) => (s === "roomcast" || v === "json" ? connectPoint(r, s, n, v)?.opened ?? "–" : "")).filter((x) => x !== "").join(" / "),
       );
     }
