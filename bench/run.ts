@@ -1,5 +1,9 @@
 /**
- * `npm run bench [-- --quick] [--systems=roomcast,bare] [--scenarios=fanout,latency]`
+ * `npm run bench [-- --quick] [--systems=roomcast,bare] [--scenarios=fanout,latency] [--wave-sockets=N]`
+ *
+ * Scenarios: fanout, latency, connect, wave, idle. `--wave-sockets` overrides
+ * the plan's reconnect-wave size (a room too slow to fill at full size can
+ * still be measured at a smaller one).
  *
  * Starts every system on loopback (Roomcast's real bundle, the bare Durable
  * Object and the partyserver room on Miniflare's workerd, the node-ws server
@@ -34,7 +38,12 @@ function parseArgs(argv: string[]): { plan: Plan; systems: SystemName[]; scenari
     for (const p of picked) if (!all.includes(p as T)) throw new Error(`unknown ${name}: ${p} (one of ${all.join(", ")})`);
     return picked as T[];
   };
-  return { plan: argv.includes("--quick") ? QUICK : FULL, systems: list("systems", SYSTEM_NAMES), scenarios: list("scenarios", SCENARIOS) };
+  const base = argv.includes("--quick") ? QUICK : FULL;
+  const waveSockets = argv.find((a) => a.startsWith("--wave-sockets="));
+  const sockets = waveSockets ? Number(waveSockets.slice("--wave-sockets=".length)) : base.wave.sockets;
+  if (!Number.isInteger(sockets) || sockets < 1) throw new Error(`--wave-sockets wants a positive integer`);
+  const plan: Plan = { ...base, wave: { ...base.wave, sockets } };
+  return { plan, systems: list("systems", SYSTEM_NAMES), scenarios: list("scenarios", SCENARIOS) };
 }
 
 const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
