@@ -94,8 +94,12 @@ export class RejoiningClient {
         }
         resolve(a);
       };
+      // A handshake cut off by stop() (the end of the wave) is no failure of the system's.
+      const count = (counter: "failed" | "timedOut") => {
+        if (!this.holding) this.counters[counter]++;
+      };
       const timer = setTimeout(() => {
-        this.counters.timedOut++;
+        count("timedOut");
         settle({ back: false, retryInMs: failedPause() });
       }, this.handshakeTimeoutMs);
       ws.on("unexpected-response", (req, res) => {
@@ -113,7 +117,7 @@ export class RejoiningClient {
       });
       ws.on("error", () => {
         if (settled) return;
-        this.counters.failed++;
+        count("failed");
         settle({ back: false, retryInMs: failedPause() });
       });
       ws.on("open", () => {
@@ -135,7 +139,7 @@ export class RejoiningClient {
       });
       ws.on("close", () => {
         if (!settled) {
-          this.counters.failed++; // closed before the welcome
+          count("failed"); // closed before the welcome
           settle({ back: false, retryInMs: failedPause() });
           return;
         }
