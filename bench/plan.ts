@@ -8,7 +8,9 @@ export interface Plan {
   mode: "full" | "quick";
   fanout: { subscribers: number[]; deliveries: number; maxMessages: number; rounds: number; timeoutMs: number };
   latency: { subscribers: number; rate: number; seconds: number };
-  connect: { sockets: number; concurrency: number };
+  /** Room sizes; each is filled by every system (Roomcast: once per socket variant). */
+  connect: { sockets: number[]; concurrency: number; capMs: number };
+  wave: { sockets: number; concurrency: number; before: number; messages: number; deadlineMs: number; handshakeTimeoutMs: number };
   idle: { counts: number[]; hibernateMs: number; pingers: number };
 }
 
@@ -17,7 +19,10 @@ export const FULL: Plan = {
   // N = 200 answers issue 3 (≥ 0.9× bare with 200 subscribers?).
   fanout: { subscribers: [100, 200, 500, 1000], deliveries: 100_000, maxMessages: 1000, rounds: 2, timeoutMs: 60_000 },
   latency: { subscribers: 100, rate: 100, seconds: 10 },
-  connect: { sockets: 1000, concurrency: 50 },
+  // A room of default JSON sockets fills in O(n²) frames: a fill still going after 2 minutes is reported as far as it got.
+  connect: { sockets: [1000, 5000], concurrency: 50, capMs: 120_000 },
+  // Issue 15: 5000 clients back at once after a restart, two minutes to make it.
+  wave: { sockets: 5000, concurrency: 50, before: 5, messages: 100, deadlineMs: 120_000, handshakeTimeoutMs: 10_000 },
   // workerd evicts an idle object after ~10 s; 12 s leaves a margin.
   idle: { counts: [1000, 5000], hibernateMs: 12_000, pingers: 1000 },
 };
@@ -26,7 +31,8 @@ export const QUICK: Plan = {
   mode: "quick",
   fanout: { subscribers: [50, 200], deliveries: 20_000, maxMessages: 400, rounds: 1, timeoutMs: 30_000 },
   latency: { subscribers: 50, rate: 100, seconds: 3 },
-  connect: { sockets: 200, concurrency: 50 },
+  connect: { sockets: [200, 500], concurrency: 50, capMs: 60_000 },
+  wave: { sockets: 500, concurrency: 50, before: 5, messages: 50, deadlineMs: 60_000, handshakeTimeoutMs: 10_000 },
   idle: { counts: [1000], hibernateMs: 11_000, pingers: 1000 },
 };
 

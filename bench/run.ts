@@ -1,5 +1,9 @@
 /**
- * `npm run bench [-- --quick] [--systems=roomcast,bare] [--scenarios=fanout,latency]`
+ * `npm run bench [-- --quick] [--systems=roomcast,bare] [--scenarios=fanout,latency] [--wave-sockets=N]`
+ *
+ * Scenarios: fanout, latency, connect, wave, idle. `--wave-sockets` overrides
+ * the plan's reconnect-wave size (a room too slow to fill at full size can
+ * still be measured at a smaller one).
  *
  * Starts every system on loopback (Roomcast's real bundle, the bare Durable
  * Object and the partyserver room on Miniflare's workerd, the node-ws server
@@ -11,7 +15,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ConnectResult, FanoutResult, IdleResult, LatencyResult } from "./driver/jobs.js";
+import { CONNECT_VARIANTS, type ConnectResult, type ConnectVariant, type FanoutResult, type IdleResult, type LatencyResult, type WaveResult } from "./driver/jobs.js";
 import { LoadProcess } from "./driver/spawn.js";
 import { burstSize, FULL, QUICK, type Plan } from "./plan.js";
 import { chartSvg } from "./report/chart.js";
@@ -22,7 +26,7 @@ import { STARTERS } from "./systems/index.js";
 import { SYSTEM_NAMES, type RunningSystem, type SystemName } from "./systems/system.js";
 import { prebuildWorkers, ROOMCAST_BENCH_VARS } from "./systems/workerd.js";
 
-const SCENARIOS = ["fanout", "latency", "connect", "idle"] as const;
+const SCENARIOS = ["fanout", "latency", "connect", "wave", "idle"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const RESULTS_DIR = fileURLToPath(new URL("./results/", import.meta.url));
 
@@ -34,7 +38,12 @@ function parseArgs(argv: string[]): { plan: Plan; systems: SystemName[]; scenari
     for (const p of picked) if (!all.includes(p as T)) throw new Error(`unknown ${name}: ${p} (one of ${all.join(", ")})`);
     return picked as T[];
   };
-  return { plan: argv.includes("--quick") ? QUICK : FULL, systems: list("systems", SYSTEM_NAMES), scenarios: list("scenarios", SCENARIOS) };
+  const base = argv.includes("--quick") ? QUICK : FULL;
+  const waveSockets = argv.find((a) => a.startsWith("--wave-sockets="));
+  const sockets = waveSockets ? Number(waveSockets.slice("--wave-sockets=".length)) : base.wave.sockets;
+  if (!Number.isInteger(sockets) || sockets < 1) throw new Error(`--wave-sockets wants a positive integer`);
+  const plan: Plan = { ...base, wave: { ...base.wave, sockets } };
+  return { plan, systems: list("systems", SYSTEM_NAMES), scenarios: list("scenarios", SCENARIOS) };
 }
 
 const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
@@ -63,6 +72,7 @@ async function main(): Promise<void> {
     fanout: {},
     latency: {},
     connect: {},
+    wave: {},
     idle: {},
     seconds: 0,
   };
@@ -99,11 +109,36 @@ async function main(): Promise<void> {
       }
     }
     if (scenarios.includes("connect")) {
+      const { concurrency, capMs } = plan.connect;
+      for (const sockets of plan.connect.sockets) {
+        for (const name of systems) {
+          const variants: readonly ConnectVariant[] = name === "roomcast" ? CONNECT_VARIANTS : ["json"];
+          for (const variant of variants) {
+            const job = { scenario: "connect", endpoint: endpoint(name), variant, sockets, concurrency, capMs } as const;
+            const label = `connect ${name}${name === "roomcast" ? ` ${variant}` : ""} N=${sockets}`;
+            // After the capped fill: the frames still on their way, then every close (each a presence leave).
+            await attempt(label, () => load.run<ConnectResult>(job, capMs + 300_000), (r) => {
+              const partial = r.opened < r.sockets ? ` (only ${r.opened} opened before the cap)` : "";
+              log(`${label}: ${r.upgradesPerSec} upgrades/s, ${r.framesPerSocket} frames per socket${partial}${r.failed ? ", FAILED handshakes" : ""}`);
+              (results.connect[name] ??= []).push(r);
+            });
+          }
+        }
+      }
+    }
+    if (scenarios.includes("wave")) {
       for (const name of systems) {
-        const job = { scenario: "connect", endpoint: endpoint(name), ...plan.connect } as const;
-        await attempt(`connect ${name}`, () => load.run<ConnectResult>(job, 180_000), (r) => {
-          log(`connect ${name}: ${r.upgradesPerSec} upgrades/s`);
-          results.connect[name] = r;
+        const system = running.get(name)!;
+        if (!system.restart) {
+          log(`wave ${name}: skipped (it cannot restart with its storage)`);
+          continue;
+        }
+        const job = { scenario: "wave", endpoint: endpoint(name), ...plan.wave } as const;
+        const timeout = 600_000 + plan.wave.deadlineMs + 120_000;
+        await attempt(`wave ${name}`, () => load.run<WaveResult>(job, timeout, () => system.restart!()), (r) => {
+          const time = r.seconds === null ? `NOT all back (${r.back} of ${r.sockets})` : `all back in ${r.seconds} s`;
+          log(`wave ${name} N=${r.sockets}: ${time}; 503s ${r.refused503}, failed ${r.failed}, timed out ${r.timedOut}, not recovered ${r.notRecovered}, lost ${r.lost}, repeated ${r.duplicated}`);
+          results.wave[name] = r;
         });
       }
     }

@@ -15,6 +15,14 @@ export interface OpenSocketsOptions {
   onMessage?: (index: number, data: string | Buffer) => void;
   /** Called as each socket opens, with the number open so far. */
   onOpen?: (opened: number) => void;
+  /** Date.now() after which no new handshake starts: the result then holds only the sockets opened by then. */
+  stopStartingAt?: number;
+  /**
+   * When given, a handshake that fails is reported here and the fill goes on
+   * (the result then leaves that socket out); without it the first failure
+   * rejects.
+   */
+  onFailure?: (index: number, error: Error) => void;
 }
 
 export async function openSockets(url: string, count: number, options: OpenSocketsOptions = {}): Promise<WebSocket[]> {
@@ -33,11 +41,25 @@ export async function openSockets(url: string, count: number, options: OpenSocke
       });
       ws.on("error", reject); // after the open this is a no-op; the close that follows is what counts
     });
+  const stopAt = options.stopStartingAt ?? Infinity;
+  const failed = new Set<number>();
   const lane = async () => {
-    while (next < count) await openOne(next++);
+    while (next < count && Date.now() < stopAt) {
+      const index = next++;
+      if (!options.onFailure) {
+        await openOne(index);
+        continue;
+      }
+      await openOne(index).catch((error: unknown) => {
+        failed.add(index);
+        sockets[index]?.terminate();
+        options.onFailure!(index, error instanceof Error ? error : new Error(String(error)));
+      });
+    }
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
-  return sockets;
+  const started = next < count ? sockets.slice(0, next) : sockets;
+  return failed.size === 0 ? started : started.filter((_, i) => !failed.has(i));
 }
 
 /** Closes every socket without waiting for close frames (the server still sees each close). */

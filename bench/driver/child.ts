@@ -9,17 +9,26 @@ import { connect } from "./scenarios/connect.js";
 import { fanout } from "./scenarios/fanout.js";
 import { idle } from "./scenarios/idle.js";
 import { latency } from "./scenarios/latency.js";
+import { wave } from "./scenarios/wave.js";
 
-/** Parent → child. */
-export interface JobRequest {
-  id: number;
-  job: Job;
+/** Parent → child: a job, or the answer to a job's restart request. */
+export type JobRequest = { id: number; job: Job } | { id: number; restarted: true } | { id: number; restartError: string };
+
+/** Child → parent: a job's result or error, or its request to restart the system (the wave's outage). */
+export type JobReply = { id: number; result: JobResult } | { id: number; error: string } | { id: number; restart: true };
+
+const restarts = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+
+/** Asks the bench (which owns the system's process) to restart it, and waits until it is back up. */
+function restartFor(id: number): () => Promise<void> {
+  return () =>
+    new Promise<void>((resolve, reject) => {
+      restarts.set(id, { resolve, reject });
+      process.send!({ id, restart: true } satisfies JobReply);
+    });
 }
 
-/** Child → parent. */
-export type JobReply = { id: number; result: JobResult } | { id: number; error: string };
-
-async function run(job: Job): Promise<JobResult> {
+async function run(id: number, job: Job): Promise<JobResult> {
   const started = Date.now();
   const progress = (line: string) =>
     process.stderr.write(`  [${job.endpoint.name} ${job.scenario} +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
@@ -32,11 +41,21 @@ async function run(job: Job): Promise<JobResult> {
       return connect(job, progress);
     case "idle":
       return idle(job, progress);
+    case "wave":
+      return wave(job, progress, restartFor(id));
   }
 }
 
-process.on("message", ({ id, job }: JobRequest) => {
-  run(job).then(
+process.on("message", (request: JobRequest) => {
+  const { id } = request;
+  if (!("job" in request)) {
+    const waiting = restarts.get(id);
+    restarts.delete(id);
+    if ("restartError" in request) waiting?.reject(new Error(request.restartError));
+    else waiting?.resolve();
+    return;
+  }
+  run(id, request.job).then(
     (result) => process.send!({ id, result } satisfies JobReply),
     (error: unknown) => process.send!({ id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies JobReply),
   );

@@ -26,11 +26,44 @@ export interface LatencyJob {
   seconds: number;
 }
 
+/**
+ * How Roomcast's sockets join in the connection-setup scenario: default JSON
+ * sockets (told of every join), JSON sockets with `presence=0`, or raw-mode
+ * devices. The other systems have one kind of socket and always run "json".
+ */
+export const CONNECT_VARIANTS = ["json", "presence=0", "raw"] as const;
+export type ConnectVariant = (typeof CONNECT_VARIANTS)[number];
+
 export interface ConnectJob {
   scenario: "connect";
   endpoint: SystemEndpoint;
+  variant: ConnectVariant;
   sockets: number;
   concurrency: number;
+  /** No new handshake starts after this long: a fill that slow is reported as far as it got. */
+  capMs: number;
+}
+
+/**
+ * The reconnect wave: `sockets` clients in one room, the system restarted
+ * with its storage, `messages` published while the clients are away, then
+ * every client reconnecting at once (Roomcast: resuming with since/epoch),
+ * each retrying like a well-behaved client until `deadlineMs` passes.
+ */
+export interface WaveJob {
+  scenario: "wave";
+  endpoint: SystemEndpoint;
+  sockets: number;
+  /** Handshakes in flight while the room first fills (the wave itself is all at once). */
+  concurrency: number;
+  /** Messages published live before the restart, so every client has a seq to resume from. */
+  before: number;
+  /** Messages published over HTTP after the restart, before the clients are let back. */
+  messages: number;
+  /** How long the clients keep trying to get back, from the moment they are let go. */
+  deadlineMs: number;
+  /** A handshake with no answer after this long is given up and retried. */
+  handshakeTimeoutMs: number;
 }
 
 export interface IdleJob {
@@ -44,7 +77,7 @@ export interface IdleJob {
   pingers: number;
 }
 
-export type Job = FanoutJob | LatencyJob | ConnectJob | IdleJob;
+export type Job = FanoutJob | LatencyJob | ConnectJob | IdleJob | WaveJob;
 
 /** What every delivering scenario reports about correctness. */
 export interface Delivery {
@@ -73,11 +106,43 @@ export interface LatencyResult extends Delivery {
 }
 
 export interface ConnectResult {
+  variant: ConnectVariant;
   sockets: number;
   concurrency: number;
+  /** Sockets opened: `sockets`, or fewer when handshakes failed or the fill hit its time cap (the rate and frames are of this many). */
+  opened: number;
+  /** From the first handshake until the last socket is open. */
   seconds: number;
   upgradesPerSec: number;
+  /** Handshakes that failed (each left out; the fill went on). */
   failed: number;
+  /** The first failure's message, to start an investigation from. */
+  firstError?: string;
+  /** Frames the room sent to its sockets while it filled (welcomes and presence), summed over sockets. */
+  frames: number;
+  /** `frames / opened`. */
+  framesPerSocket: number;
+}
+
+export interface WaveResult extends Delivery {
+  sockets: number;
+  messages: number;
+  /** From letting the clients go until every one is back (Roomcast: resumed with recovered:true) and has every message; null if not all made it. */
+  seconds: number | null;
+  /** Clients back at the deadline (or at the end). */
+  back: number;
+  /** Welcomes with recovered:false to a client that asked to resume (each is a reconnect that did not resume). */
+  notRecovered: number;
+  /** Upgrades refused with 503 (retried after Retry-After). */
+  refused503: number;
+  /** Handshakes that failed otherwise (other status, connection error, closed before the welcome). */
+  failed: number;
+  /** Handshakes with no answer within the timeout. */
+  timedOut: number;
+  /** Handshake attempts in all (first tries and retries). */
+  attempts: number;
+  /** Clients dropped again after they were back (each reconnected and resumed). */
+  dropped: number;
 }
 
 export interface IdlePoint {
@@ -96,4 +161,4 @@ export interface IdleResult {
   evicted: boolean | null;
 }
 
-export type JobResult = FanoutResult | LatencyResult | ConnectResult | IdleResult;
+export type JobResult = FanoutResult | LatencyResult | ConnectResult | IdleResult | WaveResult;

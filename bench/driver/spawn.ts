@@ -9,9 +9,15 @@ const CHILD = fileURLToPath(new URL("./child.ts", import.meta.url));
 export class LoadProcess {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (r: JobResult) => void; reject: (e: Error) => void }>();
+  private readonly restarters = new Map<number, () => Promise<void>>();
 
   private constructor(private readonly child: ChildProcess) {
     child.on("message", (reply: JobReply) => {
+      if ("restart" in reply) {
+        this.restart(reply.id);
+        return;
+      }
+      this.restarters.delete(reply.id);
       const w = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
       if ("error" in reply) w?.reject(new Error(reply.error));
@@ -27,9 +33,28 @@ export class LoadProcess {
     return new LoadProcess(fork(CHILD, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] }));
   }
 
-  /** Runs `job`; a job still running after `timeoutMs` fails the run (the load process is killed). */
-  run<R extends JobResult>(job: Job, timeoutMs: number): Promise<R> {
+  /** Restarts the system for job `id` (its `restart` hook) and tells the load process how that went. */
+  private restart(id: number): void {
+    const restart = this.restarters.get(id);
+    const answer = (request: JobRequest) => this.child.connected && this.child.send(request);
+    if (!restart) {
+      answer({ id, restartError: "this job's system cannot restart" });
+      return;
+    }
+    restart().then(
+      () => answer({ id, restarted: true }),
+      (error: unknown) => answer({ id, restartError: error instanceof Error ? error.message : String(error) }),
+    );
+  }
+
+  /**
+   * Runs `job`; a job still running after `timeoutMs` fails the run (the load
+   * process is killed). `restart` serves the job's requests to restart its
+   * system (the reconnect wave).
+   */
+  run<R extends JobResult>(job: Job, timeoutMs: number, restart?: () => Promise<void>): Promise<R> {
     const id = this.nextId++;
+    if (restart) this.restarters.set(id, restart);
     return new Promise<R>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.child.kill("SIGKILL");

@@ -15,10 +15,26 @@ export interface Delivered {
   data: Reading & { n?: number };
 }
 
-export function socketUrl(endpoint: SystemEndpoint, room: string, mode: "json" | "raw" = "json"): string {
+/** How a Roomcast socket joins: its mode, whether it wants presence frames, and where it resumes from. */
+export interface JoinOptions {
+  mode?: "json" | "raw";
+  presence?: boolean;
+  resume?: { since: number; epoch: string };
+}
+
+/** The room's WebSocket URL; the join options mean something to Roomcast only (the others ignore the query). */
+export function socketUrl(endpoint: SystemEndpoint, room: string, mode: "json" | "raw" | JoinOptions = "json"): string {
+  const join: JoinOptions = typeof mode === "string" ? { mode } : mode;
   const url = new URL(roomPath(endpoint, room), endpoint.origin);
   url.protocol = "ws:";
-  if (endpoint.name === "roomcast" && mode === "raw") url.searchParams.set("mode", "raw");
+  if (endpoint.name === "roomcast") {
+    if (join.mode === "raw") url.searchParams.set("mode", "raw");
+    if (join.presence === false) url.searchParams.set("presence", "0");
+    if (join.resume) {
+      url.searchParams.set("since", String(join.resume.since));
+      url.searchParams.set("epoch", join.resume.epoch);
+    }
+  }
   return url.toString();
 }
 

@@ -1,6 +1,7 @@
 /**
- * The run as one SVG: fan-out throughput by room size, latency quantiles and
- * idle memory, each grouped by system. vega-lite compiles the spec; vega
+ * The run as one SVG: fan-out throughput by room size, latency quantiles,
+ * idle memory and connection setup, each grouped by system (and Roomcast's
+ * socket variant). vega-lite compiles the spec; vega
  * renders it to SVG with no canvas (fine on Node 20).
  */
 import * as vega from "vega";
@@ -19,6 +20,10 @@ export async function chartSvg(r: BenchResults): Promise<string> {
       { system, state: `${p.sockets} hibernated`, value: p.rssAfterMiB },
     ]),
   );
+  const connect = r.systems.flatMap((system) =>
+    (r.connect[system] ?? []).map((p) => ({ system: system === "roomcast" && p.variant !== "json" ? `roomcast ${p.variant}` : system, N: p.sockets, value: p.upgradesPerSec })),
+  );
+  const connectSystems = [...new Set(connect.map((p) => p.system))];
   const color = { field: "system", type: "nominal", sort: r.systems, legend: { orient: "bottom" } } as const;
   const grouped = (title: string, data: object[], x: string, y: string) =>
     ({
@@ -42,6 +47,14 @@ export async function chartSvg(r: BenchResults): Promise<string> {
       grouped("Fan-out burst: delivered msg/s", fanout, "N", "messages / s"),
       grouped("Steady latency (ms)", latency, "q", "ms"),
       grouped("Idle runtime RSS (MiB)", idle, "state", "MiB"),
+      {
+        ...grouped("Connection setup: upgrades/s", connect, "N", "upgrades / s"),
+        encoding: {
+          ...grouped("", connect, "N", "upgrades / s").encoding,
+          xOffset: { field: "system", sort: connectSystems },
+          color: { ...color, sort: connectSystems },
+        },
+      },
     ],
     config: { background: "white" },
   } as unknown as TopLevelSpec;

@@ -1,5 +1,5 @@
 /** The shape of `bench/results/<date>.json`: one run, every system side by side. */
-import type { ConnectResult, FanoutResult, IdleResult, LatencyResult } from "../driver/jobs.js";
+import type { ConnectResult, ConnectVariant, FanoutResult, IdleResult, LatencyResult, WaveResult } from "../driver/jobs.js";
 import type { SystemName } from "../systems/system.js";
 import type { TargetCheck } from "./targets.js";
 
@@ -13,8 +13,26 @@ export interface BenchResults {
   /** Per system, one entry per subscriber count (the best of the rounds). */
   fanout: Partial<Record<SystemName, FanoutResult[]>>;
   latency: Partial<Record<SystemName, LatencyResult>>;
-  connect: Partial<Record<SystemName, ConnectResult>>;
+  /** Per system, one entry per room size and socket variant (Roomcast: json, presence=0, raw; the others: json). */
+  connect: Partial<Record<SystemName, ConnectResult[]>>;
+  /** The reconnect wave, per system that can restart. */
+  wave: Partial<Record<SystemName, WaveResult>>;
   idle: Partial<Record<SystemName, IdleResult>>;
   targets: TargetCheck[];
   seconds: number;
+}
+
+/**
+ * One connection-setup point: `system`'s fill of `sockets` in `variant`.
+ * Only Roomcast has variants; the others' one kind of socket answers for all
+ * (so "presence=0 vs bare" compares with bare's plain fill).
+ */
+export function connectPoint(r: Pick<BenchResults, "connect">, system: SystemName, sockets: number, variant: ConnectVariant): ConnectResult | undefined {
+  const wanted = system === "roomcast" ? variant : "json";
+  return r.connect[system]?.find((p) => p.sockets === sockets && p.variant === wanted);
+}
+
+/** Room sizes of the run's connection-setup points, ascending. */
+export function connectSizes(r: Pick<BenchResults, "connect">): number[] {
+  return [...new Set(Object.values(r.connect).flatMap((ps) => ps?.map((p) => p.sockets) ?? []))].sort((a, b) => a - b);
 }

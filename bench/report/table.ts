@@ -4,14 +4,18 @@
  * the ratios the targets are about.
  */
 import type { SystemName } from "../systems/system.js";
-import type { BenchResults } from "./results.js";
+import { CONNECT_VARIANTS } from "../driver/jobs.js";
+import { connectPoint, connectSizes, type BenchResults } from "./results.js";
 import { ratio } from "./targets.js";
 
 type Row = [string, ...string[]];
 
 export function summaryTable(r: BenchResults): string {
   const systems = r.systems;
-  const header: Row = ["measurement", ...systems, "roomcast/bare", "roomcast/partyserver"];
+  // Ratio columns only for the peers that ran (a narrowed run has fewer).
+  const peers = (["bare", "partyserver"] as const).filter((p) => systems.includes(p));
+  const header: Row = ["measurement", ...systems, ...peers.map((p) => `roomcast/${p}`)];
+  const blanks = peers.map(() => "");
   const rows: Row[] = [];
   const withRatios = (label: string, value: (s: SystemName) => number | undefined, unit = "") => {
     const cell = (s: SystemName) => {
@@ -23,7 +27,7 @@ export function summaryTable(r: BenchResults): string {
       const b = value(peer);
       return a === undefined || b === undefined ? "–" : `${ratio(a, b).toFixed(2)}×`;
     };
-    rows.push([label, ...systems.map(cell), vs("bare"), vs("partyserver")]);
+    rows.push([label, ...systems.map(cell), ...peers.map(vs)]);
   };
 
   const counts = [...new Set(Object.values(r.fanout).flatMap((ps) => ps?.map((p) => p.subscribers) ?? []))].sort((a, b) => a - b);
@@ -32,10 +36,40 @@ export function summaryTable(r: BenchResults): string {
   }
   const lat = (k: "p50_ms" | "p99_ms" | "p999_ms") => (s: SystemName) => r.latency[s]?.[k];
   const latencyLabel = (q: string) => `latency ${q} (ms, N=${firstOf(r.latency)?.subscribers}, ${firstOf(r.latency)?.rate}/s)`;
-  withRatios(latencyLabel("p50"), lat("p50_ms"));
-  withRatios(latencyLabel("p99"), lat("p99_ms"));
-  withRatios(latencyLabel("p99.9"), lat("p999_ms"));
-  withRatios(`connection setup (upgrades/s, ${firstOf(r.connect)?.sockets} sockets)`, (s) => r.connect[s]?.upgradesPerSec);
+  if (firstOf(r.latency)) {
+    withRatios(latencyLabel("p50"), lat("p50_ms"));
+    withRatios(latencyLabel("p99"), lat("p99_ms"));
+    withRatios(latencyLabel("p99.9"), lat("p999_ms"));
+  }
+  const plain = (label: string, cell: (s: SystemName) => string | undefined) => rows.push([label, ...systems.map((s) => cell(s) ?? "–"), ...blanks]);
+  for (const n of connectSizes(r)) {
+    for (const variant of CONNECT_VARIANTS) {
+      const kind = variant === "json" ? "JSON sockets" : variant === "raw" ? "roomcast raw" : `roomcast ${variant}`;
+      withRatios(`connection setup N=${n}, ${kind} (upgrades/s)`, (s) => connectPoint(r, s, n, variant)?.upgradesPerSec);
+    }
+    const cut = CONNECT_VARIANTS.some((v) => systems.some((s) => (connectPoint(r, s, n, v)?.opened ?? n) < n));
+    if (cut) {
+      plain(`N=${n}: sockets opened before the fill's time cap (json / presence=0 / raw)`, (s) =>
+        CONNECT_VARIANTS.map((v) => (s === "roomcast" || v === "json" ? connectPoint(r, s, n, v)?.opened ?? "–" : "")).filter((x) => x !== "").join(" / "),
+      );
+    }
+    plain(`frames per socket while N=${n} JSON sockets fill`, (s) => {
+      const p = connectPoint(r, s, n, "json");
+      return p && fmt(p.framesPerSocket);
+    });
+  }
+  const wave = firstOf(r.wave);
+  if (wave) {
+    withRatios(`reconnect wave N=${wave.sockets}: s until all back`, (s) => r.wave[s]?.seconds ?? undefined);
+    plain(`reconnect wave: back / 503 / failed / timed out`, (s) => {
+      const w = r.wave[s];
+      return w && `${w.back} / ${w.refused503} / ${w.failed} / ${w.timedOut}`;
+    });
+    plain(`reconnect wave: not recovered / lost / repeated`, (s) => {
+      const w = r.wave[s];
+      return w && (s === "roomcast" ? `${w.notRecovered} / ${w.lost} / ${w.duplicated}` : "n/a (no resume)");
+    });
+  }
   const idleCounts = firstOf(r.idle)?.points.map((p) => p.sockets) ?? [];
   for (const n of idleCounts) {
     withRatios(`RSS ${n} idle, awake (MiB)`, (s) => r.idle[s]?.points.find((p) => p.sockets === n)?.rssBeforeMiB);
@@ -43,17 +77,17 @@ export function summaryTable(r: BenchResults): string {
   }
   const lost = (s: SystemName) =>
     (r.fanout[s] ?? []).reduce((n, p) => n + p.lost + p.duplicated + p.outOfOrder, 0) +
-    (r.latency[s] ? r.latency[s]!.lost + r.latency[s]!.duplicated + r.latency[s]!.outOfOrder : 0);
-  rows.push(["lost + duplicated + reordered", ...systems.map((s) => String(lost(s))), "", ""]);
-  rows.push([
+    (r.latency[s] ? r.latency[s]!.lost + r.latency[s]!.duplicated + r.latency[s]!.outOfOrder : 0) +
+    (r.wave[s] ? r.wave[s]!.lost + r.wave[s]!.duplicated + r.wave[s]!.outOfOrder : 0);
+  rows.push(["lost + duplicated + reordered", ...systems.map((s) => String(lost(s))), ...blanks]);
+  if (firstOf(r.idle)) rows.push([
     `wake-ups from ${firstOf(r.idle)?.pingers ?? 0} pings (pongs)`,
     ...systems.map((s) => {
       const i = r.idle[s];
       if (!i) return "–";
       return s === "node-ws" ? `n/a (${i.pongs})` : `${i.wakeups} (${i.pongs})`;
     }),
-    "",
-    "",
+    ...blanks,
   ]);
   return markdown([header, ...rows]);
 }

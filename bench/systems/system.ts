@@ -19,6 +19,13 @@ export interface SystemEndpoint {
 export interface RunningSystem {
   endpoint: SystemEndpoint;
   stop(): Promise<void>;
+  /**
+   * Stops the system and starts it again on the same port with the same
+   * storage (its persistence dir), as a deploy or a crash would; every open
+   * socket drops. `endpoint.pid` follows the new runtime process. Only the
+   * systems that can (the workerd ones) have it.
+   */
+  restart?(): Promise<void>;
 }
 
 export function roomPath(endpoint: SystemEndpoint, room: string): string {

@@ -14,7 +14,7 @@ import { Log, LogLevel, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { EmbeddedRelay } from "../../local/relay.js";
 import { childPids, newChildPid } from "../../local/processes.js";
-import type { RunningSystem, SystemName } from "./system.js";
+import type { RunningSystem, SystemEndpoint, SystemName } from "./system.js";
 
 const BENCH = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const ROOT = dirname(BENCH);
@@ -29,9 +29,15 @@ export const ROOMCAST_BENCH_VARS = { RATE_LIMIT_PER_SECOND: "1000000", RATE_LIMI
 export async function startRoomcast(): Promise<RunningSystem> {
   const before = childPids("workerd");
   const relay = await EmbeddedRelay.start({ vars: ROOMCAST_BENCH_VARS, bundle: await buildWorker("roomcast", CONFIGS.roomcast) });
+  const endpoint: SystemEndpoint = { name: "roomcast", origin: relay.url, roomPathPrefix: "/rooms/", pid: newChildPid("workerd", before) };
   return {
-    endpoint: { name: "roomcast", origin: relay.url, roomPathPrefix: "/rooms/", pid: newChildPid("workerd", before) },
+    endpoint,
     stop: () => relay.stop(),
+    restart: async () => {
+      const running = childPids("workerd");
+      await relay.restart(); // same port, same persistDir
+      endpoint.pid = newChildPid("workerd", running);
+    },
   };
 }
 
@@ -45,22 +51,33 @@ export async function startPartyserver(): Promise<RunningSystem> {
 
 async function startComparisonWorker(name: SystemName, config: string, roomPathPrefix: string): Promise<RunningSystem> {
   const bundle = await buildWorker(name, config);
-  const before = childPids("workerd");
+  const persistDir = await mkdtemp(join(tmpdir(), `bench-${name}-`));
   const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
-  const mf = new Miniflare({
-    ...workerOptions,
-    name,
-    modules: true,
-    scriptPath: bundle,
-    host: "127.0.0.1",
-    port: 0,
-    durableObjectsPersist: join(await mkdtemp(join(tmpdir(), `bench-${name}-`)), "do"),
-    log: new Log(LogLevel.ERROR),
-  } as ConstructorParameters<typeof Miniflare>[0]);
-  const url = await mf.ready;
+  const boot = async (port: number) => {
+    const before = childPids("workerd");
+    const mf = new Miniflare({
+      ...workerOptions,
+      name,
+      modules: true,
+      scriptPath: bundle,
+      host: "127.0.0.1",
+      port,
+      durableObjectsPersist: join(persistDir, "do"),
+      log: new Log(LogLevel.ERROR),
+    } as ConstructorParameters<typeof Miniflare>[0]);
+    const url = await mf.ready;
+    return { mf, url, pid: newChildPid("workerd", before) };
+  };
+  let current = await boot(0);
+  const endpoint: SystemEndpoint = { name, origin: current.url.origin, roomPathPrefix, pid: current.pid };
   return {
-    endpoint: { name, origin: url.origin, roomPathPrefix, pid: newChildPid("workerd", before) },
-    stop: () => mf.dispose(),
+    endpoint,
+    stop: () => current.mf.dispose(),
+    restart: async () => {
+      await current.mf.dispose();
+      current = await boot(Number(current.url.port)); // same port, same storage
+      endpoint.pid = current.pid;
+    },
   };
 }
 

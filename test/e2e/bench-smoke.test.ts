@@ -1,11 +1,14 @@
 /**
  * The benchmark's harness on a toy size (not the benchmark: no numbers are
- * judged here, only that a run is well formed). The fan-out and idle
- * scenarios run in this process against the test relay, and the report code
- * turns their results into a table, target checks and an SVG.
+ * judged here, only that a run is well formed and nothing is lost). The
+ * fan-out, connect and reconnect-wave scenarios run in this process against
+ * the test relay, and the report code turns their results into a table,
+ * target checks and an SVG.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { connect } from "../../bench/driver/scenarios/connect";
 import { fanout } from "../../bench/driver/scenarios/fanout";
+import { wave } from "../../bench/driver/scenarios/wave";
 import { chartSvg } from "../../bench/report/chart";
 import type { BenchResults } from "../../bench/report/results";
 import { summaryTable, targetsTable } from "../../bench/report/table";
@@ -39,6 +42,7 @@ it("a toy fan-out run delivers everything and reports well-formed results", asyn
     fanout: { roomcast: [result], bare: [{ ...result, msgsPerSec: result.msgsPerSec * 2 }] },
     latency: {},
     connect: {},
+    wave: {},
     idle: {},
     seconds: 1,
   };
@@ -49,3 +53,40 @@ it("a toy fan-out run delivers everything and reports well-formed results", asyn
   expect(targetsTable(results)).toContain("MISS");
   expect(await chartSvg(results)).toMatch(/^<svg/);
 });
+
+it("a toy connect run fills the room in every variant and counts the frames the room sent", async () => {
+  const json = await connect({ scenario: "connect", endpoint, variant: "json", sockets: 10, concurrency: 5, capMs: 30_000 }, () => {});
+  // Each socket gets its welcome, and a presence join for every socket that came after it: 10 + 45.
+  expect(json).toMatchObject({ variant: "json", sockets: 10, opened: 10, failed: 0, frames: 55, framesPerSocket: 5.5 });
+  const quietJoins = await connect({ scenario: "connect", endpoint, variant: "presence=0", sockets: 10, concurrency: 5, capMs: 30_000 }, () => {});
+  expect(quietJoins).toMatchObject({ failed: 0, frames: 10 }); // welcomes only
+  const raw = await connect({ scenario: "connect", endpoint, variant: "raw", sockets: 10, concurrency: 5, capMs: 30_000 }, () => {});
+  expect(raw).toMatchObject({ failed: 0, frames: 0 });
+  expect(raw.upgradesPerSec).toBeGreaterThan(0);
+});
+
+it("a toy reconnect wave brings every client back resumed, with every message exactly once", async () => {
+  const job = { scenario: "wave", endpoint, sockets: 20, concurrency: 10, before: 3, messages: 7, deadlineMs: 30_000, handshakeTimeoutMs: 10_000 } as const;
+  const result = await wave(job, () => {}, () => relay.restart());
+  expect(result).toMatchObject({ sockets: 20, messages: 10, back: 20, notRecovered: 0, expected: 200, delivered: 200, lost: 0, duplicated: 0, outOfOrder: 0 });
+  expect(result.seconds).not.toBeNull();
+  expect(result.attempts).toBeGreaterThanOrEqual(20);
+
+  const run: Omit<BenchResults, "targets"> = {
+    date: new Date().toISOString(),
+    mode: "quick",
+    host: { cpus: 1, node: process.version, platform: process.platform },
+    roomcastVars: ROOMCAST_BENCH_VARS,
+    systems: ["roomcast", "bare"],
+    fanout: {},
+    latency: {},
+    connect: {},
+    wave: { roomcast: result, bare: { ...result, seconds: result.seconds! * 2 } },
+    idle: {},
+    seconds: 1,
+  };
+  const results: BenchResults = { ...run, targets: checkTargets(run) };
+  expect(results.targets.find((t) => t.name === "reconnect wave N=20: time, roomcast / bare")).toMatchObject({ value: 0.5, pass: true });
+  expect(results.targets.find((t) => t.name === "reconnect wave N=20: lost or repeated")).toMatchObject({ value: 0, pass: true });
+  expect(summaryTable(results)).toContain("| reconnect wave N=20: s until all back");
+}, 60_000);
