@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { CONNECTION_ID_PREFIX, isValidRoomName } from "../protocol/index.js";
 import { RoomcastClient } from "./client.js";
-import { parseDuration } from "./duration.js";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseDuration, UsageError } from "./cli-kit.js";
 import { publishHttp } from "./http.js";
 import { MAX_META_BYTES } from "../protocol/claims.js";
 import { MAX_TTL_SECONDS, MIN_SECRET_LENGTH, SCOPES, signJwt } from "./jwt.js";
@@ -27,11 +27,8 @@ export interface Io {
   WebSocket?: WebSocketConstructor;
 }
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE };
 
-class UsageError extends Error {}
 
 const DEFAULT_URL = "http://127.0.0.1:8787";
 
@@ -44,7 +41,6 @@ Commands:
   token     print a signed access token (JWT)
   publish   publish one message over HTTP
   tail      print a room's messages as JSON lines, live
-  simulate  run a fleet of simulated devices and dashboards (in a checkout; see docs/simulate.md)
 
 Run 'roomcast <command> --help' for a command's flags.
 Exit codes: 0 ok, 1 failure, 2 bad usage.`,
@@ -92,8 +88,6 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return await publishCommand(rest, io);
       case "tail":
         return await tailCommand(rest, io);
-      case "simulate": // sim/ (not shipped in the package: it embeds the relay); a computed path so tsc's build leaves it out
-        return await (await import(/* @vite-ignore */ String("../sim/main.js"))).simulate(rest, io);
       case undefined:
         io.err(HELP.main!);
         return EXIT_USAGE;
@@ -153,7 +147,8 @@ async function tokenCommand(argv: string[], io: Io): Promise<number> {
   if (scopes.length === 0 || unknown.length > 0) {
     throw new UsageError(`invalid --scope ${JSON.stringify(scopeText)}: use words from "${SCOPES.join(" ")}"`);
   }
-  const ttl = parseDuration(str(values.ttl) ?? "1h");
+  const ttlMs = parseDuration(str(values.ttl) ?? "1h");
+  const ttl = ttlMs === undefined || ttlMs < 1000 ? undefined : Math.floor(ttlMs / 1000);
   if (ttl === undefined) throw new UsageError(`invalid --ttl ${JSON.stringify(values.ttl)}: use e.g. 90s, 15m, 1h, 7d`);
   if (ttl > MAX_TTL_SECONDS) throw new UsageError(`--ttl ${values.ttl} is longer than ${MAX_TTL_SECONDS / 86400}d: a token cannot be revoked, keep it short`);
   const sub = str(values.sub);

@@ -3,6 +3,7 @@
  * The `roomcast` executable: wires the commands to the real process
  * (arguments, streams, signals, exit code). Node-only.
  */
+import { exitSoon } from "./cli-kit.js";
 import { run } from "./cli-commands.js";
 
 const controller = new AbortController();
@@ -26,5 +27,5 @@ const code = await run(process.argv.slice(2), {
   },
 });
 // Let buffered output reach a pipe before exiting.
-process.exitCode = code;
-if (code !== 0 || process.argv[2] === "tail") setTimeout(() => process.exit(code), 50).unref();
+if (code !== 0 || process.argv[2] === "tail") exitSoon(code, 50);
+else process.exitCode = code;

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The executable behind `npm run simulate`: the real process around sim/main.ts. */
+import { exitSoon } from "../client/cli-kit.js";
 import { simulate } from "./main.js";
 
 const controller = new AbortController();
@@ -18,5 +19,4 @@ const code = await simulate(process.argv.slice(2), {
     : { tty: false, write: (text) => process.stderr.write(text) },
 });
 // Let buffered output reach a pipe, then leave even if a socket lingers.
-process.exitCode = code;
-setTimeout(() => process.exit(code), 100).unref();
+exitSoon(code, 100);

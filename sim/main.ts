@@ -18,9 +18,9 @@ export interface SimIo {
   bundle?: string;
 }
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../client/cli-kit.js";
+
+export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE };
 
 export async function simulate(argv: string[], io: SimIo): Promise<number> {
   let options: SimOptions;
