@@ -10,6 +10,8 @@ export interface Plan {
   latency: { subscribers: number; rate: number; seconds: number };
   connect: { sockets: number; concurrency: number };
   idle: { counts: number[]; hibernateMs: number; pingers: number };
+  /** MQTT (Roomcast only): fan-out reuses `fanout`'s sizes and burst; idle devices ping once. */
+  mqtt: { qos: Array<0 | 1>; idleDevices: number };
 }
 
 export const FULL: Plan = {
@@ -20,6 +22,7 @@ export const FULL: Plan = {
   connect: { sockets: 1000, concurrency: 50 },
   // workerd evicts an idle object after ~10 s; 12 s leaves a margin.
   idle: { counts: [1000, 5000], hibernateMs: 12_000, pingers: 1000 },
+  mqtt: { qos: [0, 1], idleDevices: 1000 },
 };
 
 export const QUICK: Plan = {
@@ -28,6 +31,7 @@ export const QUICK: Plan = {
   latency: { subscribers: 50, rate: 100, seconds: 3 },
   connect: { sockets: 200, concurrency: 50 },
   idle: { counts: [1000], hibernateMs: 11_000, pingers: 1000 },
+  mqtt: { qos: [0, 1], idleDevices: 200 },
 };
 
 /** Messages in one burst to N subscribers. */

@@ -9,6 +9,7 @@ import { connect } from "./scenarios/connect.js";
 import { fanout } from "./scenarios/fanout.js";
 import { idle } from "./scenarios/idle.js";
 import { latency } from "./scenarios/latency.js";
+import { mqttFanout, mqttIdle } from "./scenarios/mqtt.js";
 
 /** Parent → child. */
 export interface JobRequest {
@@ -32,6 +33,10 @@ async function run(job: Job): Promise<JobResult> {
       return connect(job, progress);
     case "idle":
       return idle(job, progress);
+    case "mqtt-fanout":
+      return mqttFanout(job, progress);
+    case "mqtt-idle":
+      return mqttIdle(job, progress);
   }
 }
 

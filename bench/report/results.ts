@@ -1,5 +1,5 @@
 /** The shape of `bench/results/<date>.json`: one run, every system side by side. */
-import type { ConnectResult, FanoutResult, IdleResult, LatencyResult } from "../driver/jobs.js";
+import type { ConnectResult, FanoutResult, IdleResult, LatencyResult, MqttFanoutResult, MqttIdleResult } from "../driver/jobs.js";
 import type { SystemName } from "../systems/system.js";
 import type { TargetCheck } from "./targets.js";
 
@@ -15,6 +15,8 @@ export interface BenchResults {
   latency: Partial<Record<SystemName, LatencyResult>>;
   connect: Partial<Record<SystemName, ConnectResult>>;
   idle: Partial<Record<SystemName, IdleResult>>;
+  /** Roomcast's MQTT endpoint, when the run had the mqtt scenario. */
+  mqtt?: { fanout: MqttFanoutResult[]; idle: MqttIdleResult | null };
   targets: TargetCheck[];
   seconds: number;
 }
