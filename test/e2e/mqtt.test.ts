@@ -7,6 +7,7 @@
 import mqtt, { type MqttClient } from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
 import { getJson, readSse } from "../support/http";
+import { RawMqtt } from "../support/mqtt";
 import { useRelay } from "../support/relay";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
 
@@ -119,6 +120,46 @@ for (const protocolVersion of [4, 5] as const) {
     });
   });
 }
+
+describe("MQTT subscriptions and client ids", () => {
+  it("UNSUBSCRIBE stops delivery (5.0 UNSUBACK says which existed); PINGREQ gets PINGRESP", async () => {
+    const room = uniqueRoom("mqtt-unsub");
+    const raw = await RawMqtt.open(mqttUrl(room), 5);
+    raw.connect({ clientId: "u1" });
+    await raw.next("connack");
+    raw.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "a/#", qos: 0 }, { topic: "b", qos: 1 }] } as any);
+    expect((await raw.next("suback")).granted).toEqual([0, 1]);
+    raw.send({ cmd: "unsubscribe", messageId: 2, unsubscriptions: ["a/#", "never"] } as any);
+    expect((await raw.next("unsuback")).granted).toEqual([0x00, 0x11]);
+    const pub = await connect(room, { protocolVersion: 4 });
+    await pub.publishAsync("a/x", "gone", { qos: 1 });
+    await pub.publishAsync("b", "kept", { qos: 1 });
+    const p = await raw.next("publish");
+    expect([p.topic, p.payload.toString(), p.qos]).toEqual(["b", "kept", 1]);
+    raw.send({ cmd: "pingreq" });
+    await raw.next("pingresp");
+    expect(raw.packets.filter((x) => x.cmd === "publish")).toEqual([]);
+    raw.close();
+  });
+
+  it("a second connection with a persistent session's client id takes it over (5.0: DISCONNECT 0x8E to the first)", async () => {
+    const room = uniqueRoom("mqtt-takeover");
+    const first = await RawMqtt.open(mqttUrl(room), 5);
+    first.connect({ clientId: "same", clean: false, properties: { sessionExpiryInterval: 600 } } as any);
+    await first.next("connack");
+    first.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "t", qos: 1 }] } as any);
+    await first.next("suback");
+    const second = await RawMqtt.open(mqttUrl(room), 5);
+    second.connect({ clientId: "same", clean: false, properties: { sessionExpiryInterval: 600 } } as any);
+    expect((await second.next("connack")).sessionPresent).toBe(true);
+    expect((await first.next("disconnect")).reasonCode).toBe(0x8e);
+    await first.waitClosed();
+    const pub = await connect(room, { protocolVersion: 4 });
+    await pub.publishAsync("t", "to the new one", { qos: 1 });
+    expect((await second.next("publish")).payload.toString()).toBe("to the new one");
+    second.close();
+  });
+});
 
 describe("MQTT and the other clients of a room", () => {
   it("an MQTT publish reaches a JSON WebSocket, SSE and GET /messages with its topic and seq; JSON and HTTP publishes reach MQTT", async () => {
