@@ -12,6 +12,8 @@ export interface Plan {
   connect: { sockets: number[]; concurrency: number; capMs: number };
   wave: { sockets: number; concurrency: number; before: number; messages: number; deadlineMs: number; handshakeTimeoutMs: number };
   idle: { counts: number[]; hibernateMs: number; pingers: number };
+  /** MQTT (Roomcast only): fan-out reuses `fanout`'s sizes and burst; idle devices ping once. */
+  mqtt: { qos: Array<0 | 1>; idleDevices: number };
 }
 
 export const FULL: Plan = {
@@ -25,6 +27,7 @@ export const FULL: Plan = {
   wave: { sockets: 5000, concurrency: 50, before: 5, messages: 100, deadlineMs: 120_000, handshakeTimeoutMs: 10_000 },
   // workerd evicts an idle object after ~10 s; 12 s leaves a margin.
   idle: { counts: [1000, 5000], hibernateMs: 12_000, pingers: 1000 },
+  mqtt: { qos: [0, 1], idleDevices: 1000 },
 };
 
 export const QUICK: Plan = {
@@ -34,6 +37,7 @@ export const QUICK: Plan = {
   connect: { sockets: [200, 500], concurrency: 50, capMs: 60_000 },
   wave: { sockets: 500, concurrency: 50, before: 5, messages: 50, deadlineMs: 60_000, handshakeTimeoutMs: 10_000 },
   idle: { counts: [1000], hibernateMs: 11_000, pingers: 1000 },
+  mqtt: { qos: [0, 1], idleDevices: 200 },
 };
 
 /** Messages in one burst to N subscribers. */

@@ -16,17 +16,19 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CONNECT_VARIANTS, type ConnectResult, type ConnectVariant, type FanoutResult, type IdleResult, type LatencyResult, type WaveResult } from "./driver/jobs.js";
+import { runMqtt } from "./mqtt.js";
 import { LoadProcess } from "./driver/spawn.js";
 import { burstSize, FULL, QUICK, type Plan } from "./plan.js";
 import { chartSvg } from "./report/chart.js";
 import type { BenchResults } from "./report/results.js";
 import { summaryTable, targetsTable } from "./report/table.js";
+import { mqttTable } from "./report/mqtt.js";
 import { checkTargets } from "./report/targets.js";
 import { STARTERS } from "./systems/index.js";
 import { SYSTEM_NAMES, type RunningSystem, type SystemName } from "./systems/system.js";
 import { prebuildWorkers, ROOMCAST_BENCH_VARS } from "./systems/workerd.js";
 
-const SCENARIOS = ["fanout", "latency", "connect", "wave", "idle"] as const;
+const SCENARIOS = ["fanout", "latency", "connect", "wave", "idle", "mqtt"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const RESULTS_DIR = fileURLToPath(new URL("./results/", import.meta.url));
 
@@ -156,6 +158,9 @@ async function main(): Promise<void> {
         }),
       );
     }
+    if (scenarios.includes("mqtt") && running.has("roomcast")) {
+      results.mqtt = await runMqtt(plan, load, endpoint("roomcast"), log);
+    }
   } finally {
     load.stop();
     for (const [name, system] of running) await system.stop().catch((e: unknown) => log(`stopping ${name}: ${String(e)}`));
@@ -168,6 +173,7 @@ async function main(): Promise<void> {
   await writeFile(`${stem}.json`, `${JSON.stringify(final, null, 2)}\n`);
   await writeFile(`${stem}.svg`, await chartSvg(final));
   console.log(`\n${summaryTable(final)}\n\n${targetsTable(final)}\n`);
+  if (final.mqtt) console.log(`${mqttTable(final)}\n`);
   log(`wrote ${stem}.json and .svg in ${final.seconds} s`);
 }
 

@@ -34,7 +34,7 @@ import { decodeHandoff, type Handoff } from "../server/handoff";
 import { hasScope, type Identity } from "../server/identity";
 import { JOIN_QUEUE_MAX_MS, readLimits, type Limits } from "../server/limits";
 import { ADAPTERS } from "./adapters";
-import { frameSize, type OutboundMessage, type SocketAdapter } from "./adapters/adapter";
+import { frameSize, type OutboundMessage, type RoomPort, type SocketAdapter } from "./adapters/adapter";
 import { passes, SseHub, sseMessage } from "./adapters/sse";
 import { earliestExpiry, isExpired, scheduleExpirySweep } from "./expiry";
 import { buildEnvelope, isEmptyPayload, textExceeds, type Payload, type Routing } from "./payload";
@@ -105,7 +105,9 @@ export class Room extends DurableObject<Env> {
   /** Publish keys in `batch`, so a retry that arrives before the flush is still caught. */
   private readonly batchKeys = new Map<string, number>();
   /** Acks owed once the batch holding their message is written. */
-  private acks: Array<{ ws: WebSocket; frame: string }> = [];
+  private acks: Array<{ ws: WebSocket; frame: string | Uint8Array }> = [];
+  /** What stateful adapters (MQTT) may use of the room: see RoomPort. */
+  private readonly port: RoomPort;
   private flushScheduled = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -123,6 +125,7 @@ export class Room extends DurableObject<Env> {
       this.limits.slowConsumerGraceMs,
       (ws) => ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0,
     );
+    this.port = this.makePort();
     // Answered by the runtime itself, so a pinging device never wakes the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
@@ -191,6 +194,15 @@ export class Room extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     wakes.messages++;
     this.budget.alive(ws);
+    const session = ADAPTERS[attachmentOf(ws).kind].session;
+    if (session !== undefined) {
+      // A stateful protocol bounds its own packets and rates its own publishes
+      // (a frame there may be an ack or a ping, or hold several packets).
+      const att = attachmentOf(ws);
+      if (isExpired(att.exp, Date.now())) this.shed(ws, CloseCode.TokenExpired, "token expired", att);
+      else session.frame(ws, message, this.port);
+      return;
+    }
     const tooBig =
       typeof message === "string"
         ? textExceeds(message, this.limits.maxMessageBytes)
@@ -238,6 +250,7 @@ export class Room extends DurableObject<Env> {
     // Answer the close: without it the client never sees a close frame.
     closeSocket(ws, answerableCode(code), reason);
     const att = attachmentOf(ws);
+    ADAPTERS[att.kind].session?.ended(ws, this.port);
     if (!att.closing) this.presence.left(ws, att);
   }
 
@@ -259,6 +272,8 @@ export class Room extends DurableObject<Env> {
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
     console.warn(`room ${this.room}: socket error`, error);
+    // A stateful protocol learns the link is gone (MQTT publishes the will); it ignores a second call.
+    ADAPTERS[attachmentOf(ws).kind].session?.ended(ws, this.port);
   }
 
   // ---- joining --------------------------------------------------------------
@@ -285,22 +300,27 @@ export class Room extends DurableObject<Env> {
     return null;
   }
 
-  private async openSocket({ identity, options }: Handoff): Promise<Response> {
+  private async openSocket({ kind, identity, options, mqtt }: Handoff): Promise<Response> {
     const { 0: client, 1: server } = new WebSocketPair();
-    const adapter = ADAPTERS[options.mode];
+    const adapter = ADAPTERS[kind === "mqtt" ? "mqtt" : options.mode];
+    // A stateful adapter's socket starts with no filter at all (it subscribes
+    // later), so it never gets a message without a topic.
+    const filters = adapter.session !== undefined ? [] : options.topics;
     const attachment: Attachment = {
       ...identity,
       id: newConnectionId(),
       kind: adapter.kind,
-      echo: options.echo,
+      // MQTT delivers a client's own messages to its matching subscriptions (5.0 No Local aside).
+      echo: adapter.session !== undefined || options.echo,
       connectedAt: Date.now(),
       bucket: connectionBucket(this.limits, Date.now()),
-      filters: options.topics,
+      filters,
     };
+    if (mqtt?.tokenPending) attachment.state = { tokenPending: true };
     const presence = adapter.control && options.presence && hasScope(identity, "presence");
     const tags: string[] = [adapter.kind];
     if (presence) tags.push(TAG_PRESENCE);
-    if (options.topics !== null) tags.push(TAG_FILTERED);
+    if (filters !== null) tags.push(TAG_FILTERED);
     this.ctx.acceptWebSocket(server, tags);
     server.serializeAttachment(attachment);
 
@@ -335,7 +355,8 @@ export class Room extends DurableObject<Env> {
     // the client resumes from the last seq it got.
     if (!complete) this.shed(server, CloseCode.SlowConsumer, "replay continues: resume from your last seq", attachment);
     if (identity.exp !== null) await scheduleExpirySweep(this.ctx.storage, identity.exp * 1000);
-    return new Response(null, { status: 101, webSocket: client });
+    const headers = mqtt ? { "sec-websocket-protocol": mqtt.subprotocol } : undefined;
+    return new Response(null, { status: 101, webSocket: client, headers });
   }
 
   private openSse({ identity, options }: Handoff): Response {
@@ -466,9 +487,11 @@ export class Room extends DurableObject<Env> {
         for (const ws of sockets) {
           if (ws === m.sender && !m.echo) continue;
           if (filtered?.has(ws) && !passes(this.matcherOf(ws), m.topic)) continue;
-          this.deliver(ws, frame, size);
+          if (adapter.session === undefined) this.deliver(ws, frame, size);
+          else this.charge(ws, adapter.session.deliver(ws, m, frame, this.port));
         }
       }
+      adapter.session?.afterBatch(this.port);
     }
     for (const m of batch) this.sse.broadcast(sseMessage(m.seq, m.envelope), { topic: m.topic });
   }
@@ -489,7 +512,40 @@ export class Room extends DurableObject<Env> {
   /** Sends one fan-out frame, shedding a socket that stopped reading (see slow-consumer.ts). */
   private deliver(ws: WebSocket, frame: string | Uint8Array, size: number): void {
     safeSend(ws, frame);
-    if (this.budget.charge(ws, size)) this.shed(ws, CloseCode.SlowConsumer, "slow consumer: reconnect and resume with since");
+    this.charge(ws, size);
+  }
+
+  private charge(ws: WebSocket, size: number): void {
+    if (size > 0 && this.budget.charge(ws, size)) this.shed(ws, CloseCode.SlowConsumer, "slow consumer: reconnect and resume with since");
+  }
+
+  /** The narrow view of the room a stateful adapter gets (adapters/adapter.ts RoomPort). */
+  private makePort(): RoomPort {
+    const room = this;
+    return {
+      name: this.room,
+      limits: this.limits,
+      sql: this.ctx.storage.sql,
+      env: this.env,
+      latestSeq: () => room.seq,
+      oldestSeq: () => room.oldestSeq(),
+      publish: (input, sender) => room.accept(input, sender, sender !== null && attachmentOf(sender).echo),
+      ackAfterCommit(ws, frame) {
+        room.acks.push({ ws, frame });
+        room.scheduleFlush();
+      },
+      replay: (after, send) => room.replay(after, send),
+      retained: (filters) => (room.stored ? room.retainedStore.matching(filters) : []),
+      setFilters(ws, att, filters) {
+        att.filters = filters;
+        ws.serializeAttachment(att);
+        room.matchers.delete(ws);
+      },
+      rate: (att) => takeToken(att.bucket, room.limits, Date.now()),
+      shed: (ws, code, reason, att) => room.shed(ws, code, reason, att),
+      expireAt: (ms) => scheduleExpirySweep(room.ctx.storage, ms),
+      sockets: (tag) => room.ctx.getWebSockets(tag),
+    };
   }
 
   /** The room closes a socket: it leaves presence now, and its later close event is not counted again. */

@@ -8,7 +8,7 @@ import type { Identity } from "../server/identity";
 import type { ConnectionBucket } from "./rate-limit";
 
 /** The wire formats a WebSocket can speak; each has its adapter in adapters/. */
-export type SocketKind = "json" | "raw";
+export type SocketKind = "json" | "raw" | "mqtt";
 
 /** What each socket carries through hibernation. Kept small: attachments hold 16 KiB. */
 export interface Attachment extends Identity {
@@ -19,6 +19,8 @@ export interface Attachment extends Identity {
   bucket: ConnectionBucket;
   /** Topic filters (`topics=`): only messages whose topic matches one; null: every message. */
   filters: string[] | null;
+  /** A stateful adapter's own per-socket state (MQTT: its connection and session); the core never reads it. */
+  state?: unknown;
   /** Set just before the room itself closes the socket: it has already left the count. */
   closing?: true;
 }

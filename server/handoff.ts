@@ -8,8 +8,19 @@
 import type { Identity } from "./identity";
 import type { StreamOptions } from "./query";
 
-/** What the Room is asked to open: a WebSocket (of `options.mode`) or an SSE stream. */
-export type StreamKind = "socket" | "sse";
+/** What the Room is asked to open: a WebSocket (of `options.mode`), an SSE stream, or an MQTT-over-WebSocket connection. */
+export type StreamKind = "socket" | "sse" | "mqtt";
+
+/** What an MQTT upgrade adds (kind "mqtt"). */
+export interface MqttHandoff {
+  /** The WebSocket subprotocol the Worker chose from the client's offer: the 101 must name it. */
+  subprotocol: string;
+  /**
+   * AUTH_SECRET is set and the upgrade carried no token: the CONNECT password
+   * must carry it, and the Room verifies it (`identity` has no scopes until then).
+   */
+  tokenPending: boolean;
+}
 
 export interface Handoff {
   kind: StreamKind;
@@ -17,6 +28,8 @@ export interface Handoff {
   options: StreamOptions;
   /** When the Worker handed the request on (ms): the Room sheds joins that queued too long. */
   sentAt: number;
+  /** Set for kind "mqtt" only. */
+  mqtt?: MqttHandoff;
 }
 
 /** Only the Worker speaks in headers with this prefix; it strips every client-sent one. */

@@ -23,6 +23,8 @@ import { apiError } from "./errors";
 export interface AuthVariables {
   room: string;
   identity: Identity;
+  /** Set when `deferrable` let a request through without a token. */
+  tokenPending?: boolean;
 }
 
 export interface TokenAuthOptions<E extends object> {
@@ -30,7 +32,17 @@ export interface TokenAuthOptions<E extends object> {
   secret: (env: E) => string | undefined;
   /** Query parameter that may carry the token (browsers cannot set headers on WebSocket or EventSource). */
   queryParam?: string;
+  /**
+   * Requests that may come without a token because the protocol carries it
+   * later (MQTT: the CONNECT password). Such a request gets `PENDING_IDENTITY`
+   * and `tokenPending`; the Room verifies the token with `verifyRoomToken`.
+   * A token that is present is still verified here.
+   */
+  deferrable?: (path: string) => boolean;
 }
+
+/** No scopes at all: what a request whose token comes later holds until then. */
+export const PENDING_IDENTITY: Readonly<Identity> = Object.freeze({ sub: null, scopes: [], meta: {}, exp: null });
 
 /** Longest `sub` accepted: it is shown as `from` on HTTP publishes. */
 const MAX_SUB_LENGTH = 128;
@@ -47,11 +59,6 @@ export function tokenAuth<E extends object>(
   options: TokenAuthOptions<E>,
 ): MiddlewareHandler<{ Bindings: E; Variables: AuthVariables }> {
   const queryParam = options.queryParam ?? "token";
-  // Worked out once per secret, not per request: importing the HMAC key. A
-  // CryptoKey rather than the string also keeps Hono from reading a secret
-  // that happens to contain "PUBLIC" or "PRIVATE" as a PEM key.
-  let keyFor: string | null = null;
-  let key: Promise<CryptoKey> | null = null;
   let warnedOpen = false;
 
   return async function tokenAuthMiddleware(c, next) {
@@ -64,19 +71,44 @@ export function tokenAuth<E extends object>(
       c.set("identity", OPEN_IDENTITY);
       return next();
     }
-    if (secret !== keyFor) {
-      keyFor = secret;
-      if (secret.length < MIN_SECRET_LENGTH) {
-        console.warn(`roomcast: AUTH_SECRET is shorter than ${MIN_SECRET_LENGTH} characters: tokens signed with it can be forged by guessing it. Use \`openssl rand -base64 32\`.`);
-      }
-      key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+    const authorization = c.req.header("authorization");
+    const query = c.req.query(queryParam);
+    if (authorization === undefined && !query && options.deferrable?.(c.req.path)) {
+      c.set("identity", PENDING_IDENTITY);
+      c.set("tokenPending", true);
+      return next();
     }
-    const token = tokenOf(c.req.header("authorization"), c.req.query(queryParam));
-    const identity = await verifyToken(token, await key!, Math.floor(Date.now() / 1000));
-    if (!roomAllowed(identity.rooms, c.get("room"))) throw forbidden(`this token does not grant room ${JSON.stringify(c.get("room"))}`);
-    c.set("identity", identity.identity);
+    c.set("identity", await verifyRoomToken(tokenOf(authorization, query), secret, c.get("room")));
     return next();
   };
+}
+
+// Worked out once per secret, not per request: importing the HMAC key. A
+// CryptoKey rather than the string also keeps Hono from reading a secret
+// that happens to contain "PUBLIC" or "PRIVATE" as a PEM key.
+let keyFor: string | null = null;
+let key: Promise<CryptoKey> | null = null;
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  if (secret !== keyFor || key === null) {
+    keyFor = secret;
+    if (secret.length < MIN_SECRET_LENGTH) {
+      console.warn(`roomcast: AUTH_SECRET is shorter than ${MIN_SECRET_LENGTH} characters: tokens signed with it can be forged by guessing it. Use \`openssl rand -base64 32\`.`);
+    }
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+  }
+  return key;
+}
+
+/**
+ * The one token check: signature, claims, and the room. The Worker uses it
+ * for every request; the Room uses it for a token that arrives inside a
+ * protocol (the MQTT CONNECT password). Throws the HTTP error it would answer.
+ */
+export async function verifyRoomToken(token: string, secret: string, room: string): Promise<Identity> {
+  const verified = await verifyToken(token, await hmacKey(secret), Math.floor(Date.now() / 1000));
+  if (!roomAllowed(verified.rooms, room)) throw forbidden(`this token does not grant room ${JSON.stringify(room)}`);
+  return verified.identity;
 }
 
 /** Route guard: the verified identity must carry `scope`. */

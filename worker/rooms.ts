@@ -5,7 +5,7 @@
  */
 import { Hono, type Context } from "hono";
 import { isValidRoomName, MAX_PUBLISH_ID_LENGTH } from "../protocol";
-import { encodeHandoff, type StreamKind } from "../server/handoff";
+import { encodeHandoff, type MqttHandoff, type StreamKind } from "../server/handoff";
 import { DEFAULT_HISTORY_PAGE, DEFAULT_PRESENCE_PAGE, MAX_HISTORY_PAGE, MAX_PRESENCE_PAGE, readLimits } from "../server/limits";
 import { parseCursor, parseSeq, parseStreamOptions, parseTopic, parseTopicsParam } from "../server/query";
 import type { PublishInput } from "../durable-objects/room";
@@ -33,7 +33,8 @@ rooms.use("/:room/*", async function roomNameGate(c, next) {
 /** Then the token (open mode without AUTH_SECRET): still before any object is touched. */
 // AUTH_SECRET is optional in the Env (worker-secrets.d.ts): a secret that was
 // never put is undefined at runtime, which means open mode.
-rooms.use("/:room/*", tokenAuth<Env>({ secret: (env): string | undefined => env.AUTH_SECRET }));
+// An MQTT client may carry its token in CONNECT instead (the Room checks it there).
+rooms.use("/:room/*", tokenAuth<Env>({ secret: (env): string | undefined => env.AUTH_SECRET, deferrable: (path) => path.endsWith("/mqtt") }));
 
 function stub(c: Context<RoomEnv>) {
   return c.env.ROOM.get(c.env.ROOM.idFromName(c.get("room")));
@@ -54,10 +55,10 @@ function isUpgrade(c: Context<RoomEnv>): boolean {
 }
 
 /** Upgrades and SSE go to the object with the hand-off: the Room decodes it and trusts it. */
-function forward(c: Context<RoomEnv>, kind: StreamKind): Promise<Response> {
+function forward(c: Context<RoomEnv>, kind: StreamKind, mqtt?: MqttHandoff): Promise<Response> {
   const options = parseStreamOptions(new URL(c.req.url), c.req.header("last-event-id") ?? null);
   if (!options.ok) throw apiError(400, "bad_since", options.message);
-  const handoff = { kind, identity: c.get("identity"), options: options.value, sentAt: Date.now() };
+  const handoff = { kind, identity: c.get("identity"), options: options.value, sentAt: Date.now(), mqtt };
   return stub(c).fetch(encodeHandoff(c.req.raw, handoff));
 }
 
@@ -80,6 +81,23 @@ rooms.get("/:room/diagnostics", async (c) => {
 });
 
 rooms.get("/:room/events", requireScope("subscribe"), (c) => forward(c, "sse"));
+
+/** WebSocket subprotocols an MQTT client may offer (the 101 names the first one offered that is here). */
+const MQTT_SUBPROTOCOLS: readonly string[] = ["mqtt", "mqttv3.1", "mqtt-v5"];
+
+/**
+ * MQTT over WebSocket. No scope is needed to connect: SUBSCRIBE needs
+ * `subscribe` and PUBLISH `publish`, checked per packet by the Room.
+ */
+rooms.get("/:room/mqtt", (c) => {
+  if (!isUpgrade(c)) throw apiError(426, "upgrade_required", "this path serves MQTT over WebSocket only");
+  const offered = (c.req.header("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+  const subprotocol = offered.find((p) => MQTT_SUBPROTOCOLS.includes(p));
+  if (subprotocol === undefined) {
+    throw apiError(400, "bad_request", `an MQTT upgrade must offer the WebSocket subprotocol ${MQTT_SUBPROTOCOLS.join(", ")}`);
+  }
+  return forward(c, "mqtt", { subprotocol, tokenPending: c.get("tokenPending") === true });
+});
 
 rooms.get("/:room/presence", requireScope("presence"), async (c) => {
   const limit = parseSeq(c.req.query("limit"), "limit");
@@ -135,3 +153,4 @@ rooms.all("/:room/events", () => methodNotAllowed(["GET"]));
 rooms.all("/:room/presence", () => methodNotAllowed(["GET"]));
 rooms.all("/:room/messages", () => methodNotAllowed(["GET", "POST"]));
 rooms.all("/:room/retained", () => methodNotAllowed(["GET"]));
+rooms.all("/:room/mqtt", () => methodNotAllowed(["GET"]));

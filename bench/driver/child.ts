@@ -10,6 +10,7 @@ import { fanout } from "./scenarios/fanout.js";
 import { idle } from "./scenarios/idle.js";
 import { latency } from "./scenarios/latency.js";
 import { wave } from "./scenarios/wave.js";
+import { mqttFanout, mqttIdle } from "./scenarios/mqtt.js";
 
 /** Parent → child: a job, or the answer to a job's restart request. */
 export type JobRequest = { id: number; job: Job } | { id: number; restarted: true } | { id: number; restartError: string };
@@ -43,6 +44,10 @@ async function run(id: number, job: Job): Promise<JobResult> {
       return idle(job, progress);
     case "wave":
       return wave(job, progress, restartFor(id));
+    case "mqtt-fanout":
+      return mqttFanout(job, progress);
+    case "mqtt-idle":
+      return mqttIdle(job, progress);
   }
 }
 

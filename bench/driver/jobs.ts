@@ -77,7 +77,25 @@ export interface IdleJob {
   pingers: number;
 }
 
-export type Job = FanoutJob | LatencyJob | ConnectJob | IdleJob | WaveJob;
+/** MQTT fan-out (Roomcast only): N mqtt.js subscribers at `qos`, one JSON publisher. */
+export interface MqttFanoutJob {
+  scenario: "mqtt-fanout";
+  endpoint: SystemEndpoint;
+  subscribers: number;
+  messages: number;
+  qos: 0 | 1;
+  timeoutMs: number;
+}
+
+/** Idle MQTT devices (Roomcast only), one PINGREQ each after the room was evicted. */
+export interface MqttIdleJob {
+  scenario: "mqtt-idle";
+  endpoint: SystemEndpoint;
+  devices: number;
+  hibernateMs: number;
+}
+
+export type Job = FanoutJob | LatencyJob | ConnectJob | IdleJob | WaveJob | MqttFanoutJob | MqttIdleJob;
 
 /** What every delivering scenario reports about correctness. */
 export interface Delivery {
@@ -161,4 +179,16 @@ export interface IdleResult {
   evicted: boolean | null;
 }
 
-export type JobResult = FanoutResult | LatencyResult | ConnectResult | IdleResult | WaveResult;
+export interface MqttFanoutResult extends FanoutResult {
+  qos: 0 | 1;
+}
+
+export interface MqttIdleResult {
+  devices: number;
+  pingresps: number;
+  /** Handler runs caused by the PINGREQs (constructions and `webSocketMessage` calls). */
+  wakeups: number;
+  evicted: boolean;
+}
+
+export type JobResult = FanoutResult | LatencyResult | ConnectResult | IdleResult | WaveResult | MqttFanoutResult | MqttIdleResult;

@@ -1,5 +1,5 @@
 /** The shape of `bench/results/<date>.json`: one run, every system side by side. */
-import type { ConnectResult, ConnectVariant, FanoutResult, IdleResult, LatencyResult, WaveResult } from "../driver/jobs.js";
+import type { ConnectResult, ConnectVariant, FanoutResult, IdleResult, LatencyResult, MqttFanoutResult, MqttIdleResult, WaveResult } from "../driver/jobs.js";
 import type { SystemName } from "../systems/system.js";
 import type { TargetCheck } from "./targets.js";
 
@@ -18,6 +18,8 @@ export interface BenchResults {
   /** The reconnect wave, per system that can restart. */
   wave: Partial<Record<SystemName, WaveResult>>;
   idle: Partial<Record<SystemName, IdleResult>>;
+  /** Roomcast's MQTT endpoint, when the run had the mqtt scenario. */
+  mqtt?: { fanout: MqttFanoutResult[]; idle: MqttIdleResult | null };
   targets: TargetCheck[];
   seconds: number;
 }

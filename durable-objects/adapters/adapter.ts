@@ -8,8 +8,13 @@
  * A new wire format is a new file here plus one line in `./index.ts`.
  */
 import type { ErrorCode, PresenceEvent, WelcomeFrame } from "../../protocol";
+import type { Limits } from "../../server/limits";
 import type { Payload, Routing } from "../payload";
-import type { SocketKind } from "../sockets";
+import type { BucketVerdict } from "../rate-limit";
+import type { RetainedMessage } from "../retained-store";
+import type { PublishInput } from "../room";
+import type { Attachment, SocketKind } from "../sockets";
+import type { StoredMessage } from "../store";
 
 /** A message as the core hands it to adapters: built once when it was accepted. */
 export interface OutboundMessage extends Routing {
@@ -17,6 +22,8 @@ export interface OutboundMessage extends Routing {
   /** The JSON envelope text, exactly as history stores it. */
   envelope: string;
   payload: Payload;
+  /** The socket that published it, while the room is awake (null for HTTP and replays). */
+  sender?: WebSocket | null;
 }
 
 /** What an inbound frame asks for. */
@@ -37,6 +44,62 @@ export interface SocketAdapter {
   presence(event: PresenceEvent): string | null;
   ack(id: string, seq: number): string | null;
   error(code: ErrorCode, message: string): string | null;
+  /**
+   * Only for a stateful protocol (MQTT): it takes its sockets' frames itself
+   * (a frame is not one publish there) and delivers per socket. Adapters
+   * without it are served by `parse` and the core's own fan-out.
+   */
+  readonly session?: SessionProtocol;
+}
+
+/**
+ * A stateful wire format. The core still owns seq, batches, history,
+ * admission and fan-out order; it calls these hooks where a frame-per-publish
+ * format would have used `parse` and a plain send.
+ */
+export interface SessionProtocol {
+  /** Every frame of a socket of this kind (after the core's token-expiry check). */
+  frame(ws: WebSocket, frame: string | ArrayBuffer, room: RoomPort): void;
+  /**
+   * Sends `m` to one socket whose filters matched it, given the frame
+   * `message(m)` built once for the batch (the hook may pick a variant).
+   * Returns the bytes sent (for the slow-consumer budget), 0 when it sent nothing.
+   */
+  deliver(ws: WebSocket, m: OutboundMessage, frame: string | Uint8Array, room: RoomPort): number;
+  /** After each batch's fan-out: one place to write per-batch state (not per message). */
+  afterBatch(room: RoomPort): void;
+  /** The socket is gone (close or error); called at most once per socket that counts. */
+  ended(ws: WebSocket, room: RoomPort): void;
+}
+
+/** The Room as a stateful adapter sees it: its few entry points, no more. */
+export interface RoomPort {
+  readonly name: string;
+  readonly limits: Limits;
+  readonly sql: SqlStorage;
+  readonly env: Env;
+  /** Latest seq written to history. */
+  latestSeq(): number;
+  /** Oldest seq history still serves. */
+  oldestSeq(): number;
+  /** Accepts a publish into the batch; returns its seq (see Room.accept). */
+  publish(input: PublishInput, sender: WebSocket | null): number;
+  /** Sends `frame` to `ws` once the batch holding what it acknowledges is committed. */
+  ackAfterCommit(ws: WebSocket, frame: string | Uint8Array): void;
+  /** Stored messages after `after`, oldest first, until `send` returns false; false then. */
+  replay(after: number, send: (m: StoredMessage) => boolean): boolean;
+  /** The retained values matching `filters`, oldest seq first. */
+  retained(filters: readonly string[]): RetainedMessage[];
+  /** Replaces a socket's topic filters (its attachment and the fan-out's cached matcher). */
+  setFilters(ws: WebSocket, att: Attachment, filters: string[]): void;
+  /** Takes one publish token from the socket's bucket (attachment written by the caller). */
+  rate(att: Attachment): BucketVerdict;
+  /** The room closes a socket (it leaves presence at once). */
+  shed(ws: WebSocket, code: number, reason: string, att?: Attachment): void;
+  /** The token-expiry sweep must run by then (ms since the epoch). */
+  expireAt(ms: number): Promise<void>;
+  /** Open sockets of a tag: for rare events only (a session take-over), never per message. */
+  sockets(tag: string): WebSocket[];
 }
 
 /** Size of a frame as the budget counts it (UTF-16 length for text is close enough and free). */

@@ -207,6 +207,24 @@ export class SessionStore {
     );
   }
 
+  /**
+   * One batch's worth of deliveries to a session, in one go: QoS 1 messages
+   * sent (in flight until PUBACK) and how far the session has been served.
+   * A packet id still held by a much older message (ids cycle every 65535
+   * seqs) is replaced, not refused.
+   */
+  sentBatch(clientId: string, sent: readonly InflightMessage[], through: number): void {
+    for (const m of sent) {
+      this.sql.exec(`INSERT OR REPLACE INTO mqtt_inflight (client_id, seq, packet_id) VALUES (?, ?, ?)`, clientId, m.seq, m.packetId);
+    }
+    this.advance(clientId, through);
+  }
+
+  /** Whether a connection holds this session now (or held it when the room last stopped). */
+  held(clientId: string): boolean {
+    return this.sql.exec(`SELECT 1 FROM mqtt_sessions WHERE client_id = ? AND expires_at IS NULL`, clientId).toArray().length > 0;
+  }
+
   /** PUBACK: the seq it acknowledged, or null for an unknown packet id (ignored, as the spec allows). */
   acked(clientId: string, packetId: number): number | null {
     const row = this.sql
