@@ -70,7 +70,8 @@ export interface VerifyOptions {
  */
 export async function verifyJwt<T extends object = RoomcastClaims>(
   token: string,
-  secret: string,
+  /** The shared secret, or its HMAC key imported once (`hmacKey`), as the relay keeps it. */
+  secret: string | CryptoKey,
   options: VerifyOptions | number = {},
 ): Promise<T> {
   const { now = Math.floor(Date.now() / 1000), allowMissingExp = false } = typeof options === "number" ? { now: options } : options;
@@ -89,7 +90,7 @@ export async function verifyJwt<T extends object = RoomcastClaims>(
   }
   if (header?.alg !== "HS256") throw new JwtError("malformed", "token algorithm must be HS256");
   if (typeof claims !== "object" || claims === null) throw new JwtError("malformed", "token claims must be an object");
-  const key = await hmacKey(secret);
+  const key = typeof secret === "string" ? await hmacKey(secret) : secret;
   // subtle.verify compares in constant time.
   const ok = await crypto.subtle.verify("HMAC", key, signature as BufferSource, encoder.encode(`${h}.${p}`));
   if (!ok) throw new JwtError("bad_signature", "token signature does not match");
@@ -112,7 +113,8 @@ export function hasScope(scope: string, needed: Scope): boolean {
   return grants(scopesOf(scope), needed);
 }
 
-function hmacKey(secret: string): Promise<CryptoKey> {
+/** The HS256 key of `secret`, for signing and verifying. */
+export function hmacKey(secret: string): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
     "sign",
     "verify",

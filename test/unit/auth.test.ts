@@ -4,7 +4,7 @@
  * are quicker to pin here than over sockets.
  */
 import { Hono } from "hono";
-import { Jwt } from "hono/utils/jwt";
+import { signJwt } from "../../client/jwt";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Identity } from "../../server/identity";
 import { roomAllowed } from "../../protocol/claims";
@@ -28,7 +28,7 @@ function app() {
 
 const nowS = () => Math.floor(Date.now() / 1000);
 const sign = (claims: Record<string, unknown>, secret: string) =>
-  Jwt.sign({ sub: "d1", rooms: ["r"], scope: "subscribe", exp: nowS() + 60, ...claims }, secret, "HS256");
+  signJwt({ sub: "d1", rooms: ["r"], scope: "subscribe", exp: nowS() + 60, ...claims }, secret);
 
 async function call(secret: string | undefined, path: string, token?: string, scheme = "Bearer") {
   const headers: Record<string, string> = token === undefined ? {} : { authorization: `${scheme} ${token}` };
