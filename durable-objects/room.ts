@@ -42,6 +42,10 @@ import { connectionBucket, takeToken } from "./rate-limit";
 import { SendBudget } from "./slow-consumer";
 import { answerableCode, attachmentOf, closeSocket, safeSend, TAG_PRESENCE, type Attachment } from "./sockets";
 import { RoomStore, type StoredMessage } from "./store";
+import { shardName, shardRole } from "./shards/config";
+import { ShardFanout, type ShardTarget } from "./shards/sequencer";
+import { CATCH_UP_PAGE, ShardLink, type Delivery, type SequencerTarget, type StreamStart } from "./shards/shard";
+import type { ForwardedPublish, OpenAnswer, OpenRequest, Push, PushResult } from "./shards/wire";
 
 /**
  * A message accepted into the current batch. Accepting assigns the seq; the
@@ -54,6 +58,8 @@ interface Accepted extends OutboundMessage {
   ts: number;
   sender: WebSocket | null;
   echo: boolean;
+  /** Connection id of the publishing socket when a shard forwarded it (sender exclusion in that shard). */
+  origin: string | null;
 }
 
 export interface PublishInput {
@@ -100,11 +106,16 @@ export class Room extends DurableObject<Env> {
   /** Acks owed once the batch holding their message is written. */
   private acks: Array<{ ws: WebSocket; frame: string }> = [];
   private flushScheduled = false;
+  /** A sharded room's sequencer: pushes each committed batch to the shards (shards/sequencer.ts). */
+  private readonly fanout: ShardFanout | null = null;
+  /** A shard of a sharded room: publishes go to the sequencer, its pushes come back (shards/shard.ts). */
+  private readonly shard: ShardLink | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     wakes.constructed++;
-    this.room = ctx.id.name ?? "";
+    const role = shardRole(ctx.id.name ?? "", env);
+    this.room = role.room;
     this.store = new RoomStore(ctx.storage.sql);
     this.limits = readLimits(env);
     this.sse = new SseHub(this.limits.slowConsumerBytes);
@@ -115,12 +126,16 @@ export class Room extends DurableObject<Env> {
       this.limits.slowConsumerGraceMs,
       (ws) => ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0,
     );
+    if (role.kind === "sequencer") this.fanout = new ShardFanout(this.sequencerHost(), role.count);
+    if (role.kind === "shard") this.shard = new ShardLink(this.shardHost(role.room, role.index));
     // Answered by the runtime itself, so a pinging device never wakes the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
       this.stored = this.store.open();
       this.epoch = this.store.getMeta("epoch") ?? newEpoch();
       this.seq = this.store.latestSeq();
+      this.fanout?.wake();
+      this.shard?.wake();
     });
   }
 
@@ -133,13 +148,14 @@ export class Room extends DurableObject<Env> {
     const refused = this.admit(handoff);
     if (refused !== null) return refused;
     this.flush(); // the replay and the welcome's seq must include every accepted message
-    this.persist(); // a reader that will resume holds this epoch: keep it
+    if (this.shard === null) this.persist(); // a reader that will resume holds this epoch: keep it (a shard's is the sequencer's)
     return handoff.kind === "sse" ? this.openSse(handoff) : this.openSocket(handoff);
   }
 
   describe(): RoomDescription {
     this.flush();
-    return { room: this.room, seq: this.seq, epoch: this.epoch, connections: this.presence.count() + this.sse.size };
+    const { seq, epoch } = this.shard?.position() ?? { seq: this.seq, epoch: this.epoch };
+    return { room: this.room, seq, epoch, connections: this.presence.count() + this.sse.size };
   }
 
   /** For the benchmark and tests only; the Worker serves it only when DIAGNOSTICS is on. */
@@ -205,6 +221,10 @@ export class Room extends DurableObject<Env> {
       return;
     }
     const { payload, publishId } = inbound.publish;
+    if (this.shard !== null) {
+      this.shard.publish(ws, adapter, att, payload, publishId);
+      return;
+    }
     const seq = this.accept({ payload, from: att.id, publisher: att.sub, publishId }, ws, att.echo);
     const ack = publishId === null ? null : adapter.ack(publishId, seq);
     if (ack !== null) {
@@ -218,6 +238,7 @@ export class Room extends DurableObject<Env> {
     closeSocket(ws, answerableCode(code), reason);
     const att = attachmentOf(ws);
     if (!att.closing) this.presence.left(ws, att);
+    this.shard?.forget(att);
   }
 
   /** The expiry sweep: closes sockets whose token has expired, then waits for the next one. */
@@ -265,6 +286,8 @@ export class Room extends DurableObject<Env> {
   }
 
   private async openSocket({ identity, options }: Handoff): Promise<Response> {
+    // A shard asks the sequencer first; after that await, nothing awaits until the replay is sent.
+    const resume = this.shard ? await this.shardStart(options.since, options.epoch, identity) : this.localStart(options.since, options.epoch, identity);
     const { 0: client, 1: server } = new WebSocketPair();
     const adapter = ADAPTERS[options.mode];
     const attachment: Attachment = {
@@ -281,21 +304,20 @@ export class Room extends DurableObject<Env> {
 
     // All of this runs without an await, so no publish can slip in between
     // the replay and the live stream.
-    const resume = this.planResume(options.since, options.epoch, identity);
     const count = this.presence.joined(server, attachment);
     const welcome: WelcomeFrame = {
       type: "welcome",
       room: this.room,
       id: attachment.id,
-      seq: this.seq,
-      epoch: this.epoch,
+      seq: resume.seq,
+      epoch: resume.epoch,
       recovered: resume.recovered,
       count,
     };
     const hello = adapter.welcome(welcome);
     if (hello !== null) safeSend(server, hello);
     let bytes = 0;
-    const complete = this.replay(resume.after, ({ envelope }) => {
+    const complete = resume.replay(({ envelope }) => {
       const frame = adapter.replayed(envelope);
       if (bytes > 0 && bytes + frameSize(frame) > this.limits.slowConsumerBytes) return false;
       bytes += frameSize(frame);
@@ -309,13 +331,23 @@ export class Room extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  private openSse({ identity, options }: Handoff): Response {
-    const resume = this.planResume(options.since, options.epoch, identity);
+  private async openSse({ identity, options }: Handoff): Promise<Response> {
+    const resume = this.shard ? await this.shardStart(options.since, options.epoch, identity) : this.localStart(options.since, options.epoch, identity);
     const presence = options.presence && hasScope(identity, "presence");
     const endAt = identity.exp === null ? null : identity.exp * 1000;
     return this.sse.open({ presence, endAt }, (write) => {
-      this.replay(resume.after, ({ seq, envelope }) => write(sseMessage(seq, envelope)));
+      return resume.replay(({ seq, envelope }) => write(sseMessage(seq, envelope)));
     });
+  }
+
+  /** Where a new stream starts in a room that sequences itself: planned from its own history. */
+  private localStart(since: number | null, epoch: string | null, identity: Identity): StreamStart {
+    const plan = this.planResume(since, epoch, identity);
+    return { recovered: plan.recovered, seq: this.seq, epoch: this.epoch, replay: (send) => this.replay(plan.after, send) };
+  }
+
+  private shardStart(since: number | null, epoch: string | null, identity: Identity): Promise<StreamStart> {
+    return this.shard!.prepareResume(since, epoch, identity, this.limits.slowConsumerBytes);
   }
 
   /**
@@ -356,7 +388,7 @@ export class Room extends DurableObject<Env> {
    * Accepts a message into the batch (or finds it already accepted) and
    * returns its seq. Nothing is written or sent until `flush()`.
    */
-  private accept(input: PublishInput, sender: WebSocket | null, echo: boolean): number {
+  private accept(input: PublishInput, sender: WebSocket | null, echo: boolean, origin: string | null = null): number {
     const publishKey = scopedKey(input.publisher, input.publishId);
     if (publishKey !== null) {
       const existing = this.batchKeys.get(publishKey) ?? this.store.seqForPublishId(publishKey, this.oldestSeq());
@@ -365,7 +397,7 @@ export class Room extends DurableObject<Env> {
     const seq = this.seq + this.batch.length + 1;
     const ts = Date.now();
     const envelope = buildEnvelope(this.room, seq, input.from, ts, input.payload);
-    this.batch.push({ seq, publishKey, envelope, payload: input.payload, ts, sender, echo });
+    this.batch.push({ seq, publishKey, envelope, payload: input.payload, ts, sender, echo, origin });
     if (publishKey !== null) this.batchKeys.set(publishKey, seq);
     this.scheduleFlush();
     return seq;
@@ -393,6 +425,7 @@ export class Room extends DurableObject<Env> {
       for (const m of batch) this.store.append(m.seq, m.publishKey, m.envelope, m.ts, this.limits.historyLimit);
       this.seq = batch[batch.length - 1]!.seq;
       this.fanOut(batch);
+      this.fanout?.enqueue(batch.map(({ seq, envelope, payload, origin, echo }) => ({ seq, envelope, payload, origin, echo })));
     }
     const acks = this.acks;
     this.acks = [];
@@ -400,7 +433,7 @@ export class Room extends DurableObject<Env> {
   }
 
   /** Each adapter builds each message's frame once; every socket of its kind but the sender gets it. */
-  private fanOut(batch: Accepted[]): void {
+  private fanOut(batch: readonly Delivery[]): void {
     for (const adapter of Object.values(ADAPTERS)) {
       const sockets = this.ctx.getWebSockets(adapter.kind);
       if (sockets.length === 0) continue;
@@ -429,6 +462,72 @@ export class Room extends DurableObject<Env> {
       this.presence.left(ws, att);
     }
     closeSocket(ws, code, reason);
+  }
+
+  // ---- sharded rooms (shards/): the sequencer's RPCs, called by its shards ----
+
+  shardOpen(request: OpenRequest): OpenAnswer {
+    this.flush();
+    const fresh = this.requireFanout().register(request.index);
+    const plan = this.planResume(request.since, request.epoch, request.identity);
+    const rows: StoredMessage[] = [];
+    let bytes = 0;
+    const complete =
+      request.since === null ||
+      this.replay(plan.after, (row) => {
+        if (bytes > 0 && bytes + row.envelope.length > request.budget) return false;
+        bytes += row.envelope.length;
+        rows.push(row);
+        return true;
+      });
+    return { seq: this.seq, epoch: this.epoch, recovered: plan.recovered, after: plan.after, rows, complete, fresh };
+  }
+
+  /** Publishes a shard forwarded; the seqs (for the acks) leave once the batch is committed. */
+  shardPublish(publishes: ForwardedPublish[]): number[] {
+    this.requireFanout();
+    const seqs = publishes.map((p) => this.accept(p.input, null, p.echo, p.origin));
+    this.flush();
+    return seqs;
+  }
+
+  /** History a shard missed, `after < seq <= upTo`, a page at a time. */
+  shardRange(after: number, upTo: number): StoredMessage[] {
+    this.flush();
+    const limit = Math.max(0, Math.min(CATCH_UP_PAGE, upTo - after));
+    return this.store.range(after, this.oldestSeq(), limit).filter((row) => row.seq <= upTo);
+  }
+
+  /** A shard's RPC: the sequencer's push of committed messages. */
+  shardPush(push: Push): Promise<PushResult> {
+    if (this.shard === null) throw new Error(`room ${this.room} is not a shard`);
+    return this.shard.push(push);
+  }
+
+  private requireFanout(): ShardFanout {
+    if (this.fanout === null) throw new Error(`room ${this.room} is not sharded`);
+    return this.fanout;
+  }
+
+  private sequencerHost() {
+    return {
+      store: this.store,
+      position: () => ({ seq: this.seq, epoch: this.epoch }),
+      persist: () => this.persist(),
+      shard: (index: number) => this.env.ROOM.get(this.env.ROOM.idFromName(shardName(this.room, index))) as unknown as ShardTarget,
+    };
+  }
+
+  private shardHost(room: string, index: number) {
+    let sequencer: SequencerTarget | null = null;
+    return {
+      index,
+      store: this.store,
+      // One stub for the whole wake: calls on one stub arrive in the order they were made.
+      sequencer: () => (sequencer ??= this.env.ROOM.get(this.env.ROOM.idFromName(room)) as unknown as SequencerTarget),
+      deliver: (messages: Delivery[]) => this.fanOut(messages),
+      shed: (ws: WebSocket, code: number, reason: string) => this.shed(ws, code, reason),
+    };
   }
 
   /** Writes the epoch the first time the room has something a client will come back for. */

@@ -13,6 +13,7 @@ import { assertScope, requireScope, tokenAuth, type AuthVariables } from "./auth
 import { readPayload } from "./body";
 import { checkPublishRate, publisherKey } from "./publish-rate";
 import { apiError, methodNotAllowed } from "./errors";
+import { describeRoom, presenceAcross, sequencer, streamObject } from "./shards";
 
 export type RoomVariables = AuthVariables;
 
@@ -35,8 +36,9 @@ rooms.use("/:room/*", async function roomNameGate(c, next) {
 // never put is undefined at runtime, which means open mode.
 rooms.use("/:room/*", tokenAuth<Env>({ secret: (env): string | undefined => env.AUTH_SECRET }));
 
+/** The room's own object (for a sharded room, its sequencer: see ./shards.ts). */
 function stub(c: Context<RoomEnv>) {
-  return c.env.ROOM.get(c.env.ROOM.idFromName(c.get("room")));
+  return sequencer(c.env, c.get("room"));
 }
 
 function isUpgrade(c: Context<RoomEnv>): boolean {
@@ -48,7 +50,7 @@ function forward(c: Context<RoomEnv>, kind: StreamKind): Promise<Response> {
   const options = parseStreamOptions(new URL(c.req.url), c.req.header("last-event-id") ?? null);
   if (!options.ok) throw apiError(400, "bad_since", options.message);
   const handoff = { kind, identity: c.get("identity"), options: options.value, sentAt: Date.now() };
-  return stub(c).fetch(encodeHandoff(c.req.raw, handoff));
+  return streamObject(c.env, c.get("room")).fetch(encodeHandoff(c.req.raw, handoff));
 }
 
 rooms.get("/:room", async (c) => {
@@ -56,7 +58,7 @@ rooms.get("/:room", async (c) => {
     assertScope(c.get("identity"), "subscribe");
     return forward(c, "socket");
   }
-  return c.json(await stub(c).describe());
+  return c.json(await describeRoom(c.env, c.get("room")));
 });
 
 /**
@@ -77,7 +79,7 @@ rooms.get("/:room/presence", requireScope("presence"), async (c) => {
   const cursor = parseCursor(c.req.query("cursor"));
   if (!cursor.ok) throw apiError(400, "bad_request", cursor.message);
   const size = Math.min(Math.max(limit.value ?? DEFAULT_PRESENCE_PAGE, 1), MAX_PRESENCE_PAGE);
-  return c.json(await stub(c).presenceList(size, cursor.value));
+  return c.json(await presenceAcross(c.env, c.get("room"), size, cursor.value));
 });
 
 rooms.get("/:room/messages", requireScope("history"), async (c) => {
