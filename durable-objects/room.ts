@@ -23,6 +23,7 @@ import {
   PONG,
   type ErrorCode,
   type HistoryPage,
+  type PresenceEvent,
   type PresenceList,
   type PublishResult,
   type RoomDescription,
@@ -43,8 +44,9 @@ import { SendBudget } from "./slow-consumer";
 import { answerableCode, attachmentOf, closeSocket, safeSend, TAG_PRESENCE, type Attachment } from "./sockets";
 import { RoomStore, type StoredMessage } from "./store";
 import { shardName, shardRole } from "./shards/config";
-import { ShardFanout, type ShardTarget } from "./shards/sequencer";
-import { CATCH_UP_PAGE, ShardLink, type Delivery, type SequencerTarget, type StreamStart } from "./shards/shard";
+import { ShardFanout, type FanoutStats, type ShardTarget } from "./shards/sequencer";
+import { CATCH_UP_PAGE, ShardLink, type Delivery, type SequencerTarget, type ShardStats, type StreamStart } from "./shards/shard";
+import { ShardPresence, type PresenceReport, type PresenceTarget } from "./shards/presence";
 import type { ForwardedPublish, OpenAnswer, OpenRequest, Push, PushResult } from "./shards/wire";
 
 /**
@@ -110,6 +112,8 @@ export class Room extends DurableObject<Env> {
   private readonly fanout: ShardFanout | null = null;
   /** A shard of a sharded room: publishes go to the sequencer, its pushes come back (shards/shard.ts). */
   private readonly shard: ShardLink | null = null;
+  /** A shard's view of the other shards' members (shards/presence.ts). */
+  private readonly roomWide: ShardPresence | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -119,7 +123,11 @@ export class Room extends DurableObject<Env> {
     this.store = new RoomStore(ctx.storage.sql);
     this.limits = readLimits(env);
     this.sse = new SseHub(this.limits.slowConsumerBytes);
-    this.presence = new Presence(ctx, this.sse);
+    if (role.kind === "shard") {
+      const sequencer = () => this.env.ROOM.get(this.env.ROOM.idFromName(role.room)) as unknown as PresenceTarget;
+      this.roomWide = new ShardPresence(role.index, sequencer, () => this.presence.count());
+    }
+    this.presence = new Presence(ctx, this.sse, this.roomWide);
     this.joinBucket = fullBucket(this.limits.joinRate, Date.now());
     this.budget = new SendBudget(
       this.limits.slowConsumerBytes,
@@ -159,8 +167,8 @@ export class Room extends DurableObject<Env> {
   }
 
   /** For the benchmark and tests only; the Worker serves it only when DIAGNOSTICS is on. */
-  diagnostics(): { instance: string; constructed: number; messages: number } {
-    return { instance: this.instance, ...wakes };
+  diagnostics(): { instance: string; constructed: number; messages: number; sequencer: FanoutStats | null; shard: ShardStats | null } {
+    return { instance: this.instance, ...wakes, sequencer: this.fanout?.stats ?? null, shard: this.shard?.stats ?? null };
   }
 
   publishMessage(input: PublishInput): PublishResult {
@@ -271,7 +279,7 @@ export class Room extends DurableObject<Env> {
    */
   private admit(handoff: Handoff): Response | null {
     const max = this.limits.maxConnectionsPerRoom;
-    if (this.presence.count() + this.sse.size >= max) {
+    if (this.presence.count() + this.sse.size + (this.roomWide?.others() ?? 0) >= max) {
       return jsonError(503, "room_full", `room ${this.room} is full (${max} connections)`);
     }
     const now = Date.now();
@@ -480,7 +488,8 @@ export class Room extends DurableObject<Env> {
         rows.push(row);
         return true;
       });
-    return { seq: this.seq, epoch: this.epoch, recovered: plan.recovered, after: plan.after, rows, complete, fresh };
+    const others = this.requireFanout().othersThan(request.index);
+    return { seq: this.seq, epoch: this.epoch, recovered: plan.recovered, after: plan.after, rows, complete, fresh, others };
   }
 
   /** Publishes a shard forwarded; the seqs (for the acks) leave once the batch is committed. */
@@ -496,6 +505,17 @@ export class Room extends DurableObject<Env> {
     this.flush();
     const limit = Math.max(0, Math.min(CATCH_UP_PAGE, upTo - after));
     return this.store.range(after, this.oldestSeq(), limit).filter((row) => row.seq <= upTo);
+  }
+
+  /** A shard reports its joins and leaves. */
+  shardPresenceReport(report: PresenceReport): { others: number } {
+    return this.requireFanout().presenceReport(report);
+  }
+
+  /** A shard's RPC: presence frames the sequencer decided for the whole room. */
+  shardPresence(frames: PresenceEvent[], others: number): void {
+    this.roomWide?.setOthers(others);
+    this.presence.relay(frames);
   }
 
   /** A shard's RPC: the sequencer's push of committed messages. */
@@ -526,6 +546,8 @@ export class Room extends DurableObject<Env> {
       // One stub for the whole wake: calls on one stub arrive in the order they were made.
       sequencer: () => (sequencer ??= this.env.ROOM.get(this.env.ROOM.idFromName(room)) as unknown as SequencerTarget),
       deliver: (messages: Delivery[]) => this.fanOut(messages),
+      members: () => this.presence.count(),
+      setOthers: (n: number) => this.roomWide?.setOthers(n),
       shed: (ws: WebSocket, code: number, reason: string) => this.shed(ws, code, reason),
     };
   }

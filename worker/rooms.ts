@@ -13,7 +13,7 @@ import { assertScope, requireScope, tokenAuth, type AuthVariables } from "./auth
 import { readPayload } from "./body";
 import { checkPublishRate, publisherKey } from "./publish-rate";
 import { apiError, methodNotAllowed } from "./errors";
-import { describeRoom, presenceAcross, sequencer, streamObject } from "./shards";
+import { describeRoom, presenceAcross, sequencer, shardObject, streamObject } from "./shards";
 
 export type RoomVariables = AuthVariables;
 
@@ -68,7 +68,11 @@ rooms.get("/:room", async (c) => {
  */
 rooms.get("/:room/diagnostics", async (c) => {
   if (c.env.DIAGNOSTICS !== "1" && c.env.DIAGNOSTICS !== "true") return c.notFound();
-  return c.json(await stub(c).diagnostics());
+  // `?shard=i`: one shard of a sharded room instead of its sequencer.
+  const shard = c.req.query("shard");
+  const room = c.get("room");
+  const target = shard !== undefined && /^\d{1,2}$/.test(shard) ? shardObject(c.env, room, Number(shard)) : stub(c);
+  return c.json(await target.diagnostics());
 });
 
 rooms.get("/:room/events", requireScope("subscribe"), (c) => forward(c, "sse"));

@@ -26,6 +26,10 @@ export function streamObject(env: Env, room: string) {
   return object(env, shardName(room, nextShard));
 }
 
+export function shardObject(env: Env, room: string, index: number) {
+  return object(env, shardName(room, index));
+}
+
 function shards(env: Env, room: string) {
   const count = shardCount(room, env);
   return Array.from({ length: count > 1 ? count : 0 }, (_, i) => object(env, shardName(room, i)));

@@ -14,7 +14,9 @@
  *   empty push with the room's seq, so a shard that missed the batch
  *   committed just before the restart fetches it at once.
  */
+import type { PresenceEvent } from "../../protocol";
 import type { RoomStore } from "../store";
+import { PresenceHub, type PresenceReport } from "./presence";
 import type { Push, PushedMessage, PushResult } from "./wire";
 
 const REGISTRY_KEY = "shards";
@@ -22,6 +24,7 @@ const RETRY_MS = [50, 200, 1000, 3000];
 
 export interface ShardTarget {
   shardPush(push: Push): Promise<PushResult>;
+  shardPresence(frames: PresenceEvent[], others: number): Promise<void>;
 }
 
 export interface SequencerHost {
@@ -50,6 +53,7 @@ export class ShardFanout {
   private readonly inFlight = new Set<number>();
   private readonly attempts = new Map<number, number>();
   readonly stats: FanoutStats = { batches: 0, messages: 0, pushes: 0, failedPushes: 0, shards: 0 };
+  private readonly presence = new PresenceHub((frames) => this.sendPresence(frames));
 
   constructor(
     private readonly host: SequencerHost,
@@ -83,6 +87,26 @@ export class ShardFanout {
     return true;
   }
 
+  /** A shard's joins and leaves; answers the count of the other shards. */
+  presenceReport(report: PresenceReport): { others: number } {
+    this.presence.report(report);
+    return { others: this.presence.othersThan(report.index) };
+  }
+
+  /** WebSocket members in every shard but `index`, as last reported. */
+  othersThan(index: number): number {
+    return this.presence.othersThan(index);
+  }
+
+  private sendPresence(frames: PresenceEvent[]): void {
+    for (const i of this.registered) {
+      this.host
+        .shard(i)
+        .shardPresence(frames, this.presence.othersThan(i))
+        .catch((error: unknown) => console.warn(`shard ${i}: presence push failed`, error));
+    }
+  }
+
   /** A batch was committed: queue it for every registered shard. */
   enqueue(batch: PushedMessage[]): void {
     if (batch.length === 0) return;
@@ -105,10 +129,11 @@ export class ShardFanout {
         this.pending.set(index, []);
         const after = this.sentUpTo.get(index)!;
         const to = messages.length > 0 ? messages[messages.length - 1]!.seq : this.host.position().seq;
-        const push: Push = { epoch: this.host.position().epoch, from: after + 1, to, messages };
+        const push: Push = { epoch: this.host.position().epoch, others: this.presence.othersThan(index), from: after + 1, to, messages };
         this.stats.pushes++;
         try {
-          await this.host.shard(index).shardPush(push);
+          const result = await this.host.shard(index).shardPush(push);
+          this.presence.set(index, result.members);
           this.sentUpTo.set(index, to);
           this.attempts.delete(index);
         } catch (error) {

@@ -52,6 +52,10 @@ export interface ShardHost {
   store: RoomStore;
   sequencer(): SequencerTarget;
   deliver(messages: Delivery[]): void;
+  /** This shard's WebSocket members. */
+  members(): number;
+  /** The sequencer's word on the other shards' members. */
+  setOthers(n: number): void;
   /** Closes a socket the way the Room does (it leaves presence at once). */
   shed(ws: WebSocket, code: number, reason: string): void;
 }
@@ -63,6 +67,16 @@ export interface StreamStart {
   epoch: string;
   /** Sends the replay up to what this shard has delivered; false when it stopped early (the reader resumes). */
   replay(send: (message: StoredMessage) => boolean): boolean;
+}
+
+/** What a shard did in this wake (diagnostics, docs/scale.md). */
+export interface ShardStats {
+  pushes: number;
+  messages: number;
+  /** Pushes that started past what the shard had: it fetched the gap from history first. */
+  gaps: number;
+  /** Messages it was pushed again and skipped. */
+  duplicates: number;
 }
 
 interface Outgoing {
@@ -81,7 +95,7 @@ export class ShardLink {
   private outboxScheduled = false;
   /** Sockets of this shard that published in this wake, by connection id: the sequencer's pushes name the sender so. */
   private readonly senders = new Map<string, WebSocket>();
-  readonly stats = { pushes: 0, messages: 0, gaps: 0, duplicates: 0 };
+  readonly stats: ShardStats = { pushes: 0, messages: 0, gaps: 0, duplicates: 0 };
 
   constructor(private readonly host: ShardHost) {}
 
@@ -100,6 +114,7 @@ export class ShardLink {
 
   async prepareResume(since: number | null, epoch: string | null, identity: Identity, budget: number): Promise<StreamStart> {
     const answer = await this.host.sequencer().shardOpen({ index: this.host.index, since, epoch, identity, budget });
+    this.host.setOthers(answer.others);
     // A push may have arrived before this answer: never move back.
     if (this.delivered === null || answer.epoch !== this.epoch) this.moveTo(answer.seq, answer.epoch);
     else if (answer.fresh && this.delivered < answer.seq) this.moveTo(answer.seq, answer.epoch);
@@ -189,6 +204,7 @@ export class ShardLink {
 
   private async apply(push: Push): Promise<PushResult> {
     this.stats.pushes++;
+    this.host.setOthers(push.others);
     if (this.delivered === null || push.epoch !== this.epoch) {
       // Nothing recorded (or the room began again): the sequencer's word is all there is.
       this.delivered = push.from - 1;
@@ -202,7 +218,7 @@ export class ShardLink {
     if (fresh.length < push.messages.length) this.stats.duplicates += push.messages.length - fresh.length;
     this.deliver(fresh);
     if (push.to > this.delivered!) this.moveTo(push.to, push.epoch);
-    return { delivered: this.delivered! };
+    return { delivered: this.delivered!, members: this.host.members() };
   }
 
   /** Fetches and delivers what this shard missed, up to `upTo`, from the sequencer's history. */

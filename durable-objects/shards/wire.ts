@@ -24,6 +24,8 @@ export interface PushedMessage {
  */
 export interface Push {
   epoch: string;
+  /** WebSocket members in the other shards (presence counts and the room's connection cap). */
+  others: number;
   from: number;
   to: number;
   messages: PushedMessage[];
@@ -32,6 +34,8 @@ export interface Push {
 export interface PushResult {
   /** Last seq the shard has delivered after this push. */
   delivered: number;
+  /** The shard's WebSocket members. */
+  members: number;
 }
 
 /** A publish a shard forwards from one of its WebSockets. */
@@ -63,4 +67,6 @@ export interface OpenAnswer {
   complete: boolean;
   /** True when this shard was not registered: pushes start after `seq`. */
   fresh: boolean;
+  /** WebSocket members in the other shards (the welcome's count). */
+  others: number;
 }

@@ -11,7 +11,9 @@ import { useRelay } from "../support/relay";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
 
 const SHARDS = 4;
-const relay = useRelay({ vars: { SHARDS: `wide*=${SHARDS},exact-room=3` } });
+const relay = useRelay({ vars: { SHARDS: `wide*=${SHARDS},exact-room=3` }, diagnostics: true });
+const diagnostics = async (room: string, shard?: number) =>
+  (await getJson(`${relay.url}/rooms/${room}/diagnostics${shard === undefined ? "" : `?shard=${shard}`}`)).json;
 
 const ws = (room: string, query = "") => `${relay.wsUrl}/rooms/${room}${query}`;
 const seqs = (msgs: any[]) => msgs.map((m) => m.seq);
@@ -58,7 +60,33 @@ describe("a sharded room", () => {
       const m = received[0]!.find((x) => x.seq === ack.seq);
       expect(`a-${m.data.i}`).toBe(ack.id);
     }
+    // One push per shard per batch at most, never one per socket; every shard took part.
+    const seq = (await diagnostics(room)).sequencer;
+    expect(seq.shards).toBe(SHARDS);
+    expect(seq.messages).toBe(40);
+    expect(seq.pushes).toBeLessThanOrEqual(seq.batches * SHARDS + SHARDS);
+    const shardStats = await Promise.all(range(0, SHARDS - 1).map(async (i) => (await diagnostics(room, i)).shard));
+    for (const st of shardStats) expect(st.messages).toBe(40);
     for (const s of [...subs, a!, b!, echo]) s.close();
+  });
+
+  it("counts presence across shards: joins and leaves reach sockets on every shard, with the room's count", async () => {
+    const room = uniqueRoom("wide");
+    const [a, b] = await openMany(2, ws(room));
+    expect((await b!.next("welcome")).count).toBe(2);
+    const joined = await a!.next("presence", (f) => f.event === "join");
+    const bId = (await b!.next("welcome")).id;
+    expect(joined).toMatchObject({ id: bId, count: 2 });
+    const [c] = await openMany(1, ws(room));
+    expect(await b!.next("presence", (f) => f.event === "join" && f.count === 3)).toBeTruthy();
+    expect(await a!.next("presence", (f) => f.event === "join" && f.count === 3)).toBeTruthy();
+    // Nobody hears their own join.
+    expect(b!.all("presence").some((f) => f.id === bId)).toBe(false);
+    c!.close();
+    const cId = (await c!.next("welcome")).id;
+    expect(await a!.next("presence", (f) => f.event === "leave" && f.id === cId)).toMatchObject({ count: 2 });
+    a!.close();
+    b!.close();
   });
 
   it("an idempotent retry on another shard returns the original seq and is not delivered twice", async () => {
@@ -138,6 +166,15 @@ describe("a sharded room", () => {
     for (const s of socks) s.close();
   });
 
+  it("matches an exact room name as well as a prefix", async () => {
+    const room = "exact-room";
+    const [x, y, z] = await openMany(3, ws(room, "?presence=0"));
+    y!.publish({ hello: 1 });
+    expect(seqs(await x!.messagesUntil(1))).toEqual([expect.any(Number)]);
+    expect((await diagnostics(room)).sequencer.shards).toBe(3);
+    for (const s of [x!, y!, z!]) s.close();
+  });
+
   it("leaves rooms that match no entry exactly as they were", async () => {
     const room = uniqueRoom("narrow");
     const [sub, pub] = await openMany(2, ws(room));
@@ -145,6 +182,7 @@ describe("a sharded room", () => {
     expect((await pub!.next("ack")).seq).toBe(1);
     expect(seqs(await sub!.messagesUntil(1))).toEqual([1]);
     expect((await getJson(`${relay.url}/rooms/${room}`)).json.connections).toBe(2);
+    expect((await diagnostics(room)).sequencer).toBeNull();
     sub!.close();
     pub!.close();
   });
