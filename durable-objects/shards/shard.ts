@@ -232,6 +232,7 @@ export class ShardLink {
     if (this.delivered! < upTo) this.moveTo(upTo, this.epoch);
   }
 
+  /** Fans messages out and keeps them in the ring; the caller records the new position (moveTo). */
   private deliver(messages: PushedMessage[]): void {
     if (messages.length === 0) return;
     this.stats.messages += messages.length;
@@ -240,7 +241,6 @@ export class ShardLink {
     );
     for (const m of messages) this.ring.push({ seq: m.seq, envelope: m.envelope });
     if (this.ring.length > RING_MAX) this.ring.splice(0, this.ring.length - RING_MAX);
-    this.delivered = messages[messages.length - 1]!.seq;
   }
 
   /** Records the position; in storage, so that the next wake starts from it. */
