@@ -10,6 +10,8 @@ export interface Plan {
   latency: { subscribers: number; rate: number; seconds: number };
   connect: { sockets: number; concurrency: number };
   idle: { counts: number[]; hibernateMs: number; pingers: number };
+  /** The `shards` scenario (bench/shards/): one room unsharded and sharded at each width, same subscribers. */
+  shards: { subscribers: number; messages: number; widths: number[] };
 }
 
 export const FULL: Plan = {
@@ -20,6 +22,7 @@ export const FULL: Plan = {
   connect: { sockets: 1000, concurrency: 50 },
   // workerd evicts an idle object after ~10 s; 12 s leaves a margin.
   idle: { counts: [1000, 5000], hibernateMs: 12_000, pingers: 1000 },
+  shards: { subscribers: 2000, messages: 100, widths: [4, 16] },
 };
 
 export const QUICK: Plan = {
@@ -28,6 +31,7 @@ export const QUICK: Plan = {
   latency: { subscribers: 50, rate: 100, seconds: 3 },
   connect: { sockets: 200, concurrency: 50 },
   idle: { counts: [1000], hibernateMs: 11_000, pingers: 1000 },
+  shards: { subscribers: 400, messages: 50, widths: [4, 16] },
 };
 
 /** Messages in one burst to N subscribers. */

@@ -1,6 +1,7 @@
 /** The shape of `bench/results/<date>.json`: one run, every system side by side. */
 import type { ConnectResult, FanoutResult, IdleResult, LatencyResult } from "../driver/jobs.js";
 import type { SystemName } from "../systems/system.js";
+import type { ShardsResult } from "../shards/scenario.js";
 import type { TargetCheck } from "./targets.js";
 
 export interface BenchResults {
@@ -15,6 +16,8 @@ export interface BenchResults {
   latency: Partial<Record<SystemName, LatencyResult>>;
   connect: Partial<Record<SystemName, ConnectResult>>;
   idle: Partial<Record<SystemName, IdleResult>>;
+  /** The `shards` scenario (bench/shards/), when it ran. */
+  shards?: ShardsResult;
   targets: TargetCheck[];
   seconds: number;
 }
