@@ -531,6 +531,7 @@ export class Room extends DurableObject<Env> {
 
   private sequencerHost() {
     return {
+      name: this.room,
       store: this.store,
       position: () => ({ seq: this.seq, epoch: this.epoch }),
       persist: () => this.persist(),
@@ -541,6 +542,7 @@ export class Room extends DurableObject<Env> {
   private shardHost(room: string, index: number) {
     let sequencer: SequencerTarget | null = null;
     return {
+      name: shardName(room, index),
       index,
       store: this.store,
       // One stub for the whole wake: calls on one stub arrive in the order they were made.

@@ -17,6 +17,7 @@
 import type { PresenceEvent } from "../../protocol";
 import type { RoomStore } from "../store";
 import { PresenceHub, type PresenceReport } from "./presence";
+import { statsOf } from "./shard";
 import type { Push, PushedMessage, PushResult } from "./wire";
 
 const REGISTRY_KEY = "shards";
@@ -27,7 +28,11 @@ export interface ShardTarget {
   shardPresence(frames: PresenceEvent[], others: number): Promise<void>;
 }
 
+const STATS = new Map<string, FanoutStats>();
+
 export interface SequencerHost {
+  /** The room's name. */
+  name: string;
   store: RoomStore;
   /** The room's committed seq and epoch. */
   position(): { seq: number; epoch: string };
@@ -52,13 +57,16 @@ export class ShardFanout {
   private readonly sentUpTo = new Map<number, number>();
   private readonly inFlight = new Set<number>();
   private readonly attempts = new Map<number, number>();
-  readonly stats: FanoutStats = { batches: 0, messages: 0, pushes: 0, failedPushes: 0, shards: 0 };
+  /** Per room name in module scope (see shard.ts's counters). */
+  readonly stats: FanoutStats;
   private readonly presence = new PresenceHub((frames) => this.sendPresence(frames));
 
   constructor(
     private readonly host: SequencerHost,
     private readonly count: number,
-  ) {}
+  ) {
+    this.stats = statsOf(STATS, host.name, () => ({ batches: 0, messages: 0, pushes: 0, failedPushes: 0, shards: 0 }));
+  }
 
   /** Reads the registry (inside the constructor's blockConcurrencyWhile) and tells each shard where the room is. */
   wake(): void {

@@ -48,6 +48,8 @@ export interface Delivery {
 }
 
 export interface ShardHost {
+  /** The object's name (`room#i`). */
+  name: string;
   index: number;
   store: RoomStore;
   sequencer(): SequencerTarget;
@@ -77,6 +79,22 @@ export interface ShardStats {
   gaps: number;
   /** Messages it was pushed again and skipped. */
   duplicates: number;
+  /** Streams opened without asking the sequencer (no resume), and with. */
+  localOpens: number;
+  sequencerOpens: number;
+}
+
+/**
+ * Counters per object name, in module scope: it outlives an evicted object
+ * (as room.ts's wake counters do), so the benchmark can read what a shard did
+ * after it went idle and was evicted while its readers were still reading.
+ */
+const STATS = new Map<string, ShardStats>();
+
+export function statsOf<T>(map: Map<string, T>, name: string, fresh: () => T): T {
+  let stats = map.get(name);
+  if (stats === undefined) map.set(name, (stats = fresh()));
+  return stats;
 }
 
 interface Outgoing {
@@ -89,15 +107,19 @@ interface Outgoing {
 export class ShardLink {
   private delivered: number | null = null;
   private epoch = "";
+  /** Whether the sequencer has spoken to this shard in this wake (an open answer or a push). */
+  private live = false;
   private readonly ring: StoredMessage[] = [];
   private applying: Promise<unknown> = Promise.resolve();
   private outbox: Outgoing[] = [];
   private outboxScheduled = false;
   /** Sockets of this shard that published in this wake, by connection id: the sequencer's pushes name the sender so. */
   private readonly senders = new Map<string, WebSocket>();
-  readonly stats: ShardStats = { pushes: 0, messages: 0, gaps: 0, duplicates: 0 };
+  readonly stats: ShardStats;
 
-  constructor(private readonly host: ShardHost) {}
+  constructor(private readonly host: ShardHost) {
+    this.stats = statsOf(STATS, host.name, () => ({ pushes: 0, messages: 0, gaps: 0, duplicates: 0, localOpens: 0, sequencerOpens: 0 }));
+  }
 
   /** Restores the position (inside the constructor's blockConcurrencyWhile). */
   wake(): void {
@@ -113,8 +135,17 @@ export class ShardLink {
   // ---- opening a stream -----------------------------------------------------
 
   async prepareResume(since: number | null, epoch: string | null, identity: Identity, budget: number): Promise<StreamStart> {
+    // A reader that does not resume starts at what this shard has delivered:
+    // once the shard is registered and has heard from the sequencer in this
+    // wake, that needs no call (a reconnect wave costs the sequencer only its resumes).
+    if (since === null && this.delivered !== null && this.live) {
+      this.stats.localOpens++;
+      return { recovered: false, seq: this.delivered, epoch: this.epoch, replay: () => true };
+    }
+    this.stats.sequencerOpens++;
     const answer = await this.host.sequencer().shardOpen({ index: this.host.index, since, epoch, identity, budget });
     this.host.setOthers(answer.others);
+    this.live = true;
     // A push may have arrived before this answer: never move back.
     if (this.delivered === null || answer.epoch !== this.epoch) this.moveTo(answer.seq, answer.epoch);
     else if (answer.fresh && this.delivered < answer.seq) this.moveTo(answer.seq, answer.epoch);
@@ -205,6 +236,7 @@ export class ShardLink {
   private async apply(push: Push): Promise<PushResult> {
     this.stats.pushes++;
     this.host.setOthers(push.others);
+    this.live = true;
     if (this.delivered === null || push.epoch !== this.epoch) {
       // Nothing recorded (or the room began again): the sequencer's word is all there is.
       this.delivered = push.from - 1;
