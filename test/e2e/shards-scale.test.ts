@@ -16,6 +16,8 @@ const SUBSCRIBERS = Number(process.env.SHARDS_SCALE_SUBS ?? 4000);
 const DROPPED = Math.min(200, SUBSCRIBERS / 4);
 /** Sockets opened at once: enough to be quick, few enough not to swamp the machine. */
 const CONCURRENCY = 40;
+/** Messages per publishing phase: 4 phases before the restart, 1 after (M = 52, then 65). */
+const PHASE = 13;
 
 const relay = useRelay({ vars: { SHARDS: `big*=${SHARDS}` }, diagnostics: true });
 
@@ -62,6 +64,22 @@ async function waitFor(what: string, check: () => boolean, timeoutMs: number): P
   }
 }
 
+/**
+ * An HTTP publish as a careful client makes it: on a network error it sends
+ * again with the same Idempotency-Key, which publishes it once whatever
+ * happened to the first attempt.
+ */
+async function postWithRetry(room: string, data: unknown, key: string): Promise<{ status: number; json: any }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await postJson(relay.url, room, data, key);
+    } catch (error) {
+      if (attempt === 3) throw error;
+      await sleep(200);
+    }
+  }
+}
+
 /** Which instance of shard i answers (it changes when the shard was evicted). */
 async function shardInstance(room: string, i: number): Promise<string> {
   for (let attempt = 1; ; attempt++) {
@@ -97,7 +115,7 @@ describe("a room of 8 shards", () => {
         const which = published % 3;
         const key = `m-${published}`;
         if (which === 2) {
-          done.push(postJson(relay.url, room, { n: published }, key).then((res) => expect(res.status).toBe(201)));
+          done.push(postWithRetry(room, { n: published }, key).then((res) => expect(res.status).toBe(201)));
         } else {
           const pub = wsPubs[which]!;
           pub.publish({ n: published }, key);
@@ -108,20 +126,20 @@ describe("a room of 8 shards", () => {
     };
 
     // 1. Publish while 200 subscribers drop mid-way.
-    await publish(15);
+    await publish(PHASE);
     const dropped = subs.slice(0, DROPPED);
     for (const s of dropped) s.current.terminate();
-    await publish(15);
+    await publish(PHASE);
 
     // 2. Idle past workerd's ~10 s eviction: every shard is evicted, its sockets hibernate.
     const before = await Promise.all(range(0, SHARDS - 1).map((i) => shardInstance(room, i)));
     await sleep(13_000);
-    await publish(15); // pushes wake the evicted shards
+    await publish(PHASE); // pushes wake the evicted shards
     const after = await Promise.all(range(0, SHARDS - 1).map((i) => shardInstance(room, i)));
     for (let i = 0; i < SHARDS; i++) expect(after[i]).not.toBe(before[i]);
 
     // 3. The 200 resume (round-robin: on other shards than before) while publishing goes on.
-    await Promise.all([pool(dropped, CONCURRENCY, (s) => s.connect(url)), publish(15)]);
+    await Promise.all([pool(dropped, CONCURRENCY, (s) => s.connect(url)), publish(PHASE)]);
     const m1 = published;
     phase("resumed");
     await waitFor(`${m1} messages at every subscriber`, () => subs.every((s) => s.lastSeq() >= m1), 60_000);
@@ -147,7 +165,7 @@ describe("a room of 8 shards", () => {
     await pool(dropped, CONCURRENCY, (s) => s.connect(url));
     wsPubs = await Promise.all([TestSocket.open(`${url}?presence=0`), TestSocket.open(`${url}?presence=0`)]);
     await Promise.all(wsPubs.map((p) => p.next("welcome")));
-    await publish(15);
+    await publish(PHASE);
     const m2 = published;
     await waitFor(`${m2} messages at the resumed subscribers`, () => dropped.every((s) => s.lastSeq() >= m2), 30_000);
     await sleep(500);
