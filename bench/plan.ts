@@ -14,6 +14,8 @@ export interface Plan {
   idle: { counts: number[]; hibernateMs: number; pingers: number };
   /** MQTT (Roomcast only): fan-out reuses `fanout`'s sizes and burst; idle devices ping once. */
   mqtt: { qos: Array<0 | 1>; idleDevices: number };
+  /** The `shards` scenario (bench/shards/): one room unsharded and sharded at each width, same subscribers. */
+  shards: { subscribers: number; messages: number; widths: number[] };
 }
 
 export const FULL: Plan = {
@@ -28,6 +30,7 @@ export const FULL: Plan = {
   // workerd evicts an idle object after ~10 s; 12 s leaves a margin.
   idle: { counts: [1000, 5000], hibernateMs: 12_000, pingers: 1000 },
   mqtt: { qos: [0, 1], idleDevices: 1000 },
+  shards: { subscribers: 2000, messages: 100, widths: [4, 16] },
 };
 
 export const QUICK: Plan = {
@@ -38,6 +41,7 @@ export const QUICK: Plan = {
   wave: { sockets: 500, concurrency: 50, before: 5, messages: 50, deadlineMs: 60_000, handshakeTimeoutMs: 10_000 },
   idle: { counts: [1000], hibernateMs: 11_000, pingers: 1000 },
   mqtt: { qos: [0, 1], idleDevices: 200 },
+  shards: { subscribers: 400, messages: 50, widths: [4, 16] },
 };
 
 /** Messages in one burst to N subscribers. */

@@ -27,8 +27,10 @@ import { checkTargets } from "./report/targets.js";
 import { STARTERS } from "./systems/index.js";
 import { SYSTEM_NAMES, type RunningSystem, type SystemName } from "./systems/system.js";
 import { prebuildWorkers, ROOMCAST_BENCH_VARS } from "./systems/workerd.js";
+import { runShards } from "./shards/scenario.js";
+import { shardsTable } from "./shards/table.js";
 
-const SCENARIOS = ["fanout", "latency", "connect", "wave", "idle", "mqtt"] as const;
+const SCENARIOS = ["fanout", "latency", "connect", "wave", "idle", "mqtt", "shards"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const RESULTS_DIR = fileURLToPath(new URL("./results/", import.meta.url));
 
@@ -161,6 +163,10 @@ async function main(): Promise<void> {
     if (scenarios.includes("mqtt") && running.has("roomcast")) {
       results.mqtt = await runMqtt(plan, load, endpoint("roomcast"), log);
     }
+    if (scenarios.includes("shards")) {
+      // Roomcast only, on a relay of its own with SHARDS set: unsharded and K = 4, 16 side by side.
+      await attempt("shards", () => runShards(plan, load, log), (r) => (results.shards = r));
+    }
   } finally {
     load.stop();
     for (const [name, system] of running) await system.stop().catch((e: unknown) => log(`stopping ${name}: ${String(e)}`));
@@ -174,6 +180,7 @@ async function main(): Promise<void> {
   await writeFile(`${stem}.svg`, await chartSvg(final));
   console.log(`\n${summaryTable(final)}\n\n${targetsTable(final)}\n`);
   if (final.mqtt) console.log(`${mqttTable(final)}\n`);
+  if (final.shards) console.log(`${shardsTable(final.shards)}\n`);
   log(`wrote ${stem}.json and .svg in ${final.seconds} s`);
 }
 

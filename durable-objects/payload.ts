@@ -2,7 +2,7 @@
  * A published payload in the three shapes it can arrive in, and the two ways
  * it leaves: inside a JSON envelope, or bare for raw-mode sockets.
  */
-import { bytesToBase64 } from "../protocol/base64";
+import { base64ToBytes, bytesToBase64 } from "../protocol/base64";
 import type { MessageEnvelope } from "../protocol";
 
 export type Payload =
@@ -46,4 +46,11 @@ export function isEmptyPayload(payload: Payload): boolean {
 export function rawForm(payload: Payload): string | Uint8Array {
   if (payload.kind === "binary" || payload.kind === "text") return payload.value;
   return typeof payload.value === "string" ? payload.value : JSON.stringify(payload.value);
+}
+
+/** The payload back from a stored envelope (a shard catching up from history has only those). */
+export function payloadOfEnvelope(envelope: string): Payload {
+  const parsed = JSON.parse(envelope) as MessageEnvelope;
+  if (parsed.binary) return { kind: "binary", value: base64ToBytes(parsed.data as string) };
+  return typeof parsed.data === "string" ? { kind: "text", value: parsed.data } : { kind: "json", value: parsed.data };
 }

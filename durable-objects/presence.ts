@@ -11,12 +11,51 @@
  *   filling a room of n costs O(n) frames, not O(n^2).
  * - The member list (GET /presence) is read from the attachments only when
  *   asked for, one page at a time.
+ * - In a shard of a sharded room (shards/), joins and leaves are handed to the
+ *   room-wide side instead, which counts across the shards and sends back the
+ *   frames every shard relays; the threshold applies to the whole room.
  */
 import type { PresenceClient, PresenceCountFrame, PresenceEvent, PresenceFrame } from "../protocol";
 import { PRESENCE_COUNT_INTERVAL_MS, PRESENCE_EVENTS_MAX } from "../server/limits";
 import { ADAPTERS } from "./adapters";
 import { ssePresence, type SseHub } from "./adapters/sse";
 import { attachmentOf, safeSend, TAG_PRESENCE, type Attachment } from "./sockets";
+
+/** The rest of a sharded room, as a shard's Presence sees it (shards/presence.ts). */
+export interface RoomWide {
+  /** Members in the other shards, as last told. */
+  others(): number;
+  /** A local join or leave (its count is this shard's): the room-wide side decides what every shard sends. */
+  changed(frame: PresenceFrame): void;
+}
+
+/**
+ * Coalesced `count` frames: at most one per PRESENCE_COUNT_INTERVAL_MS, and
+ * only when the count moved since the last one sent.
+ */
+export class CountTicker {
+  private lastSent: number | null = null;
+  private lastAt = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly current: () => number,
+    private readonly send: (frame: PresenceCountFrame) => void,
+  ) {}
+
+  poke(): void {
+    if (this.timer !== null) return;
+    const wait = Math.max(0, this.lastAt + PRESENCE_COUNT_INTERVAL_MS - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      const count = this.current();
+      if (count === this.lastSent) return;
+      this.lastSent = count;
+      this.lastAt = Date.now();
+      this.send({ type: "presence", event: "count", count });
+    }, wait);
+  }
+}
 
 export interface PresencePage {
   count: number;
@@ -27,13 +66,15 @@ export interface PresencePage {
 export class Presence {
   /** Open WebSockets; null until first needed in this wake. */
   private members: number | null = null;
-  private lastCountSent: number | null = null;
-  private lastCountAt = 0;
-  private countTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly ticker = new CountTicker(
+    () => this.count(),
+    (frame) => this.broadcast(frame, null),
+  );
 
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly sse: SseHub,
+    private readonly roomWide: RoomWide | null = null,
   ) {}
 
   /** Open WebSockets in the room, leaving out `leaving` when it is still listed. */
@@ -51,7 +92,7 @@ export class Presence {
     // A first count in this wake walks the list, which already holds `ws`.
     const count = this.members === null ? this.count() : ++this.members;
     this.announce({ type: "presence", event: "join", id: who.id, meta: who.meta, count }, ws);
-    return count;
+    return count + (this.roomWide?.others() ?? 0);
   }
 
   /** `ws` closed, or the room closed it. Call once per socket (see Attachment.closing). */
@@ -61,22 +102,22 @@ export class Presence {
   }
 
   private announce(frame: PresenceFrame, subject: WebSocket): void {
-    if (frame.count <= PRESENCE_EVENTS_MAX) this.broadcast(frame, subject);
-    else this.scheduleCount();
+    if (this.roomWide !== null) this.roomWide.changed(frame);
+    else if (frame.count <= PRESENCE_EVENTS_MAX) this.broadcast(frame, subject);
+    else this.ticker.poke();
   }
 
-  private scheduleCount(): void {
-    if (this.countTimer !== null) return;
-    const wait = Math.max(0, this.lastCountAt + PRESENCE_COUNT_INTERVAL_MS - Date.now());
-    this.countTimer = setTimeout(() => {
-      this.countTimer = null;
-      const count = this.count();
-      if (count === this.lastCountSent) return;
-      this.lastCountSent = count;
-      this.lastCountAt = Date.now();
-      const frame: PresenceCountFrame = { type: "presence", event: "count", count };
-      this.broadcast(frame, null);
-    }, wait);
+  /** Frames decided for the whole sharded room: to this shard's presence sockets (but a join's or leave's own) and SSE. */
+  relay(frames: readonly PresenceEvent[]): void {
+    if (frames.length === 0) return;
+    const sockets = this.ctx.getWebSockets(TAG_PRESENCE);
+    for (const frame of frames) {
+      const text = ADAPTERS.json.presence(frame)!;
+      // Per-member frames exist only while the room is small, so reading ids here stays cheap.
+      const subject = frame.event === "count" ? null : frame.id;
+      for (const ws of sockets) if (subject === null || attachmentOf(ws).id !== subject) safeSend(ws, text);
+      this.sse.broadcast(ssePresence(text), "presence");
+    }
   }
 
   /** One frame per adapter, to every socket that takes presence but `subject`, and to SSE. */

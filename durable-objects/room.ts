@@ -23,6 +23,7 @@ import {
   PONG,
   type ErrorCode,
   type HistoryPage,
+  type PresenceEvent,
   type PresenceList,
   type PublishResult,
   type RoomDescription,
@@ -44,6 +45,11 @@ import { SendBudget } from "./slow-consumer";
 import { RetainedStore } from "./retained-store";
 import { answerableCode, attachmentOf, closeSocket, safeSend, TAG_FILTERED, TAG_PRESENCE, type Attachment } from "./sockets";
 import { RoomStore, type StoredMessage } from "./store";
+import { shardName, shardRole } from "./shards/config";
+import { ShardFanout, type FanoutStats, type ShardTarget } from "./shards/sequencer";
+import { CATCH_UP_PAGE, ShardLink, type Delivery, type SequencerTarget, type ShardStats, type StreamStart } from "./shards/shard";
+import { ShardPresence, type PresenceReport, type PresenceTarget } from "./shards/presence";
+import type { ForwardedPublish, OpenAnswer, OpenRequest, Push, PushResult } from "./shards/wire";
 
 /**
  * A message accepted into the current batch. Accepting assigns the seq; the
@@ -56,6 +62,8 @@ interface Accepted extends OutboundMessage {
   ts: number;
   sender: WebSocket | null;
   echo: boolean;
+  /** Connection id of the publishing socket when a shard forwarded it (sender exclusion in that shard). */
+  origin: string | null;
 }
 
 export interface PublishInput extends Routing {
@@ -109,16 +117,27 @@ export class Room extends DurableObject<Env> {
   /** What stateful adapters (MQTT) may use of the room: see RoomPort. */
   private readonly port: RoomPort;
   private flushScheduled = false;
+  /** A sharded room's sequencer: pushes each committed batch to the shards (shards/sequencer.ts). */
+  private readonly fanout: ShardFanout | null = null;
+  /** A shard of a sharded room: publishes go to the sequencer, its pushes come back (shards/shard.ts). */
+  private readonly shard: ShardLink | null = null;
+  /** A shard's view of the other shards' members (shards/presence.ts). */
+  private readonly roomWide: ShardPresence | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     wakes.constructed++;
-    this.room = ctx.id.name ?? "";
+    const role = shardRole(ctx.id.name ?? "", env);
+    this.room = role.room;
     this.store = new RoomStore(ctx.storage.sql);
     this.retainedStore = new RetainedStore(ctx.storage.sql);
     this.limits = readLimits(env);
     this.sse = new SseHub(this.limits.slowConsumerBytes);
-    this.presence = new Presence(ctx, this.sse);
+    if (role.kind === "shard") {
+      const sequencer = () => this.env.ROOM.get(this.env.ROOM.idFromName(role.room)) as unknown as PresenceTarget;
+      this.roomWide = new ShardPresence(role.index, sequencer, () => this.presence.count());
+    }
+    this.presence = new Presence(ctx, this.sse, this.roomWide);
     this.joinBucket = fullBucket(this.limits.joinRate, Date.now());
     this.budget = new SendBudget(
       this.limits.slowConsumerBytes,
@@ -126,6 +145,8 @@ export class Room extends DurableObject<Env> {
       (ws) => ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0,
     );
     this.port = this.makePort();
+    if (role.kind === "sequencer") this.fanout = new ShardFanout(this.sequencerHost(), role.count);
+    if (role.kind === "shard") this.shard = new ShardLink(this.shardHost(role.room, role.index));
     // Answered by the runtime itself, so a pinging device never wakes the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
@@ -133,6 +154,8 @@ export class Room extends DurableObject<Env> {
       if (this.stored) this.retainedStore.migrate();
       this.epoch = this.store.getMeta("epoch") ?? newEpoch();
       this.seq = this.store.latestSeq();
+      this.fanout?.wake();
+      this.shard?.wake();
     });
   }
 
@@ -145,18 +168,19 @@ export class Room extends DurableObject<Env> {
     const refused = this.admit(handoff);
     if (refused !== null) return refused;
     this.flush(); // the replay and the welcome's seq must include every accepted message
-    this.persist(); // a reader that will resume holds this epoch: keep it
+    if (this.shard === null) this.persist(); // a reader that will resume holds this epoch: keep it (a shard's is the sequencer's)
     return handoff.kind === "sse" ? this.openSse(handoff) : this.openSocket(handoff);
   }
 
   describe(): RoomDescription {
     this.flush();
-    return { room: this.room, seq: this.seq, epoch: this.epoch, connections: this.presence.count() + this.sse.size };
+    const { seq, epoch } = this.shard?.position() ?? { seq: this.seq, epoch: this.epoch };
+    return { room: this.room, seq, epoch, connections: this.presence.count() + this.sse.size };
   }
 
   /** For the benchmark and tests only; the Worker serves it only when DIAGNOSTICS is on. */
-  diagnostics(): { instance: string; constructed: number; messages: number } {
-    return { instance: this.instance, ...wakes };
+  diagnostics(): { instance: string; constructed: number; messages: number; sequencer: FanoutStats | null; shard: ShardStats | null } {
+    return { instance: this.instance, ...wakes, sequencer: this.fanout?.stats ?? null, shard: this.shard?.stats ?? null };
   }
 
   publishMessage(input: PublishInput): PublishResult {
@@ -238,6 +262,10 @@ export class Room extends DurableObject<Env> {
       return;
     }
     const { payload, publishId, topic, retain } = inbound.publish;
+    if (this.shard !== null) {
+      this.shard.publish(ws, adapter, att, payload, publishId, { topic, retain });
+      return;
+    }
     const seq = this.accept({ payload, from: att.id, publisher: att.sub, publishId, topic, retain }, ws, att.echo);
     const ack = publishId === null ? null : adapter.ack(publishId, seq);
     if (ack !== null) {
@@ -252,6 +280,7 @@ export class Room extends DurableObject<Env> {
     const att = attachmentOf(ws);
     ADAPTERS[att.kind].session?.ended(ws, this.port);
     if (!att.closing) this.presence.left(ws, att);
+    this.shard?.forget(att);
   }
 
   /** The expiry sweep: closes sockets whose token has expired, then waits for the next one. */
@@ -286,7 +315,7 @@ export class Room extends DurableObject<Env> {
    */
   private admit(handoff: Handoff): Response | null {
     const max = this.limits.maxConnectionsPerRoom;
-    if (this.presence.count() + this.sse.size >= max) {
+    if (this.presence.count() + this.sse.size + (this.roomWide?.others() ?? 0) >= max) {
       return jsonError(503, "room_full", `room ${this.room} is full (${max} connections)`);
     }
     const now = Date.now();
@@ -301,6 +330,9 @@ export class Room extends DurableObject<Env> {
   }
 
   private async openSocket({ kind, identity, options, mqtt }: Handoff): Promise<Response> {
+    // Awaited first (a shard asks the sequencer); after these, nothing awaits until the replay is sent.
+    const retained = options.retained ? await this.retainedSnapshot(options.topics) : [];
+    const resume = this.shard ? await this.shardStart(options.since, options.epoch, identity) : this.localStart(options.since, options.epoch, identity);
     const { 0: client, 1: server } = new WebSocketPair();
     const adapter = ADAPTERS[kind === "mqtt" ? "mqtt" : options.mode];
     // A stateful adapter's socket starts with no filter at all (it subscribes
@@ -326,14 +358,13 @@ export class Room extends DurableObject<Env> {
 
     // All of this runs without an await, so no publish can slip in between
     // the replay and the live stream.
-    const resume = this.planResume(options.since, options.epoch, identity);
     const count = this.presence.joined(server, attachment);
     const welcome: WelcomeFrame = {
       type: "welcome",
       room: this.room,
       id: attachment.id,
-      seq: this.seq,
-      epoch: this.epoch,
+      seq: resume.seq,
+      epoch: resume.epoch,
       recovered: resume.recovered,
       count,
     };
@@ -341,9 +372,9 @@ export class Room extends DurableObject<Env> {
     if (hello !== null) safeSend(server, hello);
     const filter = options.topics === null ? null : new TopicMatcher(options.topics);
     if (filter !== null) this.matchers.set(server, filter);
-    if (options.retained) for (const envelope of this.retainedMatching(options.topics)) safeSend(server, adapter.replayed(envelope));
+    for (const envelope of retained) safeSend(server, adapter.replayed(envelope));
     let bytes = 0;
-    const complete = this.replay(resume.after, ({ envelope, topic }) => {
+    const complete = resume.replay(({ envelope, topic }) => {
       if (!passes(filter, topic)) return true;
       const frame = adapter.replayed(envelope);
       if (bytes > 0 && bytes + frameSize(frame) > this.limits.slowConsumerBytes) return false;
@@ -359,17 +390,26 @@ export class Room extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: client, headers });
   }
 
-  private openSse({ identity, options }: Handoff): Response {
-    const resume = this.planResume(options.since, options.epoch, identity);
+  private async openSse({ identity, options }: Handoff): Promise<Response> {
+    const resume = this.shard ? await this.shardStart(options.since, options.epoch, identity) : this.localStart(options.since, options.epoch, identity);
     const presence = options.presence && hasScope(identity, "presence");
     const endAt = identity.exp === null ? null : identity.exp * 1000;
     const filter = options.topics === null ? null : new TopicMatcher(options.topics);
+    const retained = options.retained ? await this.retainedSnapshot(options.topics) : [];
     return this.sse.open({ presence, endAt, filter }, (write) => {
-      if (options.retained) {
-        for (const r of this.stored ? this.retainedStore.matching(options.topics) : []) if (!write(sseMessage(r.seq, r.envelope))) return;
-      }
-      this.replay(resume.after, ({ seq, envelope, topic }) => !passes(filter, topic) || write(sseMessage(seq, envelope)));
+      for (const envelope of retained) if (!write(sseMessage(seqOfEnvelope(envelope), envelope))) return false;
+      return resume.replay(({ seq, envelope, topic }) => !passes(filter, topic) || write(sseMessage(seq, envelope)));
     });
+  }
+
+  /** Where a new stream starts in a room that sequences itself: planned from its own history. */
+  private localStart(since: number | null, epoch: string | null, identity: Identity): StreamStart {
+    const plan = this.planResume(since, epoch, identity);
+    return { recovered: plan.recovered, seq: this.seq, epoch: this.epoch, replay: (send) => this.replay(plan.after, send) };
+  }
+
+  private shardStart(since: number | null, epoch: string | null, identity: Identity): Promise<StreamStart> {
+    return this.shard!.prepareResume(since, epoch, identity, this.limits.slowConsumerBytes);
   }
 
   /**
@@ -410,7 +450,7 @@ export class Room extends DurableObject<Env> {
    * Accepts a message into the batch (or finds it already accepted) and
    * returns its seq. Nothing is written or sent until `flush()`.
    */
-  private accept(input: PublishInput, sender: WebSocket | null, echo: boolean): number {
+  private accept(input: PublishInput, sender: WebSocket | null, echo: boolean, origin: string | null = null): number {
     const publishKey = scopedKey(input.publisher, input.publishId);
     if (publishKey !== null) {
       const existing = this.batchKeys.get(publishKey) ?? this.store.seqForPublishId(publishKey, this.oldestSeq());
@@ -426,7 +466,7 @@ export class Room extends DurableObject<Env> {
     const seq = this.seq + this.batch.length + 1;
     const ts = Date.now();
     const envelope = buildEnvelope(this.room, seq, input.from, ts, input.payload, { topic, retain });
-    this.batch.push({ seq, publishKey, envelope, payload: input.payload, ts, sender, echo, topic, retain });
+    this.batch.push({ seq, publishKey, envelope, payload: input.payload, ts, sender, echo, topic, retain, origin });
     if (retain && topic !== null) this.retainedOps.push({ topic, seq, envelope });
     if (publishKey !== null) this.batchKeys.set(publishKey, seq);
     this.scheduleFlush();
@@ -464,6 +504,7 @@ export class Room extends DurableObject<Env> {
       if (batch.length > 0) {
         this.seq = batch[batch.length - 1]!.seq;
         this.fanOut(batch);
+        this.fanout?.enqueue(batch.map(({ seq, envelope, payload, origin, echo, topic, retain }) => ({ seq, envelope, payload, origin, echo, topic, retain })));
       }
     }
     const acks = this.acks;
@@ -474,8 +515,9 @@ export class Room extends DurableObject<Env> {
   /**
    * Each adapter builds each message's frame once; every socket of its kind
    * but the sender gets it, filtered sockets only when their filter matches.
+   * A shard delivers the sequencer's pushes through here too.
    */
-  private fanOut(batch: Accepted[]): void {
+  private fanOut(batch: readonly Delivery[]): void {
     const tagged = this.ctx.getWebSockets(TAG_FILTERED);
     const filtered = tagged.length > 0 ? new Set(tagged) : null;
     for (const adapter of Object.values(ADAPTERS)) {
@@ -505,9 +547,16 @@ export class Room extends DurableObject<Env> {
     return matcher;
   }
 
-  private retainedMatching(topics: string[] | null): string[] {
+  /** The retained values a new reader asked for: this room's, or a shard's sequencer's. */
+  private async retainedSnapshot(topics: string[] | null): Promise<string[]> {
+    if (this.shard !== null) return (await this.sequencerStub().retained(topics)).messages;
     return this.stored ? this.retainedStore.matching(topics).map((r) => r.envelope) : [];
   }
+
+  private sequencerStub(): DurableObjectStub<Room> {
+    return this.env.ROOM.get(this.env.ROOM.idFromName(this.room));
+  }
+
 
   /** Sends one fan-out frame, shedding a socket that stopped reading (see slow-consumer.ts). */
   private deliver(ws: WebSocket, frame: string | Uint8Array, size: number): void {
@@ -558,6 +607,88 @@ export class Room extends DurableObject<Env> {
     closeSocket(ws, code, reason);
   }
 
+  // ---- sharded rooms (shards/): the sequencer's RPCs, called by its shards ----
+
+  shardOpen(request: OpenRequest): OpenAnswer {
+    this.flush();
+    const fresh = this.requireFanout().register(request.index);
+    const plan = this.planResume(request.since, request.epoch, request.identity);
+    const rows: StoredMessage[] = [];
+    let bytes = 0;
+    const complete =
+      request.since === null ||
+      this.replay(plan.after, (row) => {
+        if (bytes > 0 && bytes + row.envelope.length > request.budget) return false;
+        bytes += row.envelope.length;
+        rows.push(row);
+        return true;
+      });
+    const others = this.requireFanout().othersThan(request.index);
+    return { seq: this.seq, epoch: this.epoch, recovered: plan.recovered, after: plan.after, rows, complete, fresh, others };
+  }
+
+  /** Publishes a shard forwarded; the seqs (for the acks) leave once the batch is committed. */
+  shardPublish(publishes: ForwardedPublish[]): number[] {
+    this.requireFanout();
+    const seqs = publishes.map((p) => this.accept(p.input, null, p.echo, p.origin));
+    this.flush();
+    return seqs;
+  }
+
+  /** History a shard missed, `after < seq <= upTo`, a page at a time. */
+  shardRange(after: number, upTo: number): StoredMessage[] {
+    this.flush();
+    const limit = Math.max(0, Math.min(CATCH_UP_PAGE, upTo - after));
+    return this.store.range(after, this.oldestSeq(), limit).filter((row) => row.seq <= upTo);
+  }
+
+  /** A shard reports its joins and leaves. */
+  shardPresenceReport(report: PresenceReport): { others: number } {
+    return this.requireFanout().presenceReport(report);
+  }
+
+  /** A shard's RPC: presence frames the sequencer decided for the whole room. */
+  shardPresence(frames: PresenceEvent[], others: number): void {
+    this.roomWide?.setOthers(others);
+    this.presence.relay(frames);
+  }
+
+  /** A shard's RPC: the sequencer's push of committed messages. */
+  shardPush(push: Push): Promise<PushResult> {
+    if (this.shard === null) throw new Error(`room ${this.room} is not a shard`);
+    return this.shard.push(push);
+  }
+
+  private requireFanout(): ShardFanout {
+    if (this.fanout === null) throw new Error(`room ${this.room} is not sharded`);
+    return this.fanout;
+  }
+
+  private sequencerHost() {
+    return {
+      name: this.room,
+      store: this.store,
+      position: () => ({ seq: this.seq, epoch: this.epoch }),
+      persist: () => this.persist(),
+      shard: (index: number) => this.env.ROOM.get(this.env.ROOM.idFromName(shardName(this.room, index))) as unknown as ShardTarget,
+    };
+  }
+
+  private shardHost(room: string, index: number) {
+    let sequencer: SequencerTarget | null = null;
+    return {
+      name: shardName(room, index),
+      index,
+      store: this.store,
+      // One stub for the whole wake: calls on one stub arrive in the order they were made.
+      sequencer: () => (sequencer ??= this.env.ROOM.get(this.env.ROOM.idFromName(room)) as unknown as SequencerTarget),
+      deliver: (messages: Delivery[]) => this.fanOut(messages),
+      members: () => this.presence.count(),
+      setOthers: (n: number) => this.roomWide?.setOthers(n),
+      shed: (ws: WebSocket, code: number, reason: string) => this.shed(ws, code, reason),
+    };
+  }
+
   /** Writes the epoch the first time the room has something a client will come back for. */
   private persist(): void {
     if (this.stored) return;
@@ -585,6 +716,11 @@ function refuse(ws: WebSocket, adapter: SocketAdapter, code: ErrorCode, message:
 function scopedKey(publisher: string | null, id: string | null): string | null {
   if (id === null) return null;
   return publisher === null ? id : `${publisher.length}:${publisher}:${id}`;
+}
+
+/** The seq of a stored envelope (built by buildEnvelope: `"seq"` comes before any payload). */
+function seqOfEnvelope(envelope: string): number {
+  return (JSON.parse(envelope) as { seq: number }).seq;
 }
 
 function jsonError(status: number, code: ErrorCode, message: string, headers?: HeadersInit): Response {

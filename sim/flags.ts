@@ -5,6 +5,7 @@
 import { isValidRoomName, ROOM_NAME } from "../protocol/index.js";
 import type { FleetMode } from "../load/index.js";
 import { durationFlag, numberFlag, parseFlags, UsageError, wholeFlag } from "../load/flags.js";
+import { MAX_SHARDS, MIN_SHARDS } from "../durable-objects/shards/config.js";
 
 export { UsageError };
 
@@ -24,6 +25,8 @@ export interface SimOptions {
   url: string | undefined;
   token: string | undefined;
   secret: string | undefined;
+  /** Shard every room of the run this many objects wide (the embedded relay's SHARDS var); 1: not sharded. */
+  shards: number;
   /** Restart the embedded relay (with its state) this long into the run. */
   restartAfterMs: number | undefined;
   json: boolean;
@@ -51,6 +54,7 @@ default one embedded on Miniflare) and reports what was lost.
   --flaky F          chance per second that a link drops, 0 to 1 (default 0.02)
   --mode M           how devices publish: json, raw, http or mixed (default mixed)
   --restart-after T  restart the embedded relay, with its state, T into the run
+  --shards K         shard every room K objects wide, 2 to 64 (the embedded relay's SHARDS var)
   --url U            drive a relay that is already running or deployed
   --token T          token for that relay (scopes: subscribe publish)
   --secret S         sign a token with S (and, embedded, run the relay with AUTH_SECRET=S)
@@ -62,7 +66,7 @@ Exit codes: 0 nothing lost or duplicated, 1 something was (or the run failed), 2
 export function parseSimFlags(argv: string[]): SimOptions {
   const { str, bool } = parseFlags(
     argv,
-    ["devices", "dashboards", "rooms", "prefix", "rate", "duration", "flaky", "mode", "restart-after", "url", "token", "secret", "out"],
+    ["devices", "dashboards", "rooms", "prefix", "rate", "duration", "flaky", "mode", "restart-after", "shards", "url", "token", "secret", "out"],
     ["json"],
   );
 
@@ -95,6 +99,9 @@ export function parseSimFlags(argv: string[]): SimOptions {
   if (token !== undefined && secret !== undefined) throw new UsageError("give --token or --secret, not both");
   const restartAfter = str("restart-after");
   if (restartAfter !== undefined && url !== undefined) throw new UsageError("--restart-after needs the embedded relay (drop --url)");
+  const shardsFlag = str("shards");
+  const shards = wholeFlag("shards", shardsFlag, 1, MIN_SHARDS, MAX_SHARDS);
+  if (shardsFlag !== undefined && url !== undefined) throw new UsageError("--shards configures the embedded relay (drop --url, or set SHARDS on that relay)");
 
   return {
     devices,
@@ -108,6 +115,7 @@ export function parseSimFlags(argv: string[]): SimOptions {
     url,
     token,
     secret,
+    shards,
     restartAfterMs: restartAfter === undefined ? undefined : durationFlag("restart-after", restartAfter),
     json: bool("json"),
     outDir: str("out") ?? DEFAULT_OUT_DIR,

@@ -12,6 +12,8 @@ export interface SimReport {
   devices: number;
   dashboards: number;
   rooms: number;
+  /** Objects each room is sharded over (1: not sharded). */
+  shards: number;
   mode: string;
   rate: number;
   flaky: number;
@@ -67,6 +69,7 @@ export function buildReport(args: {
     devices: options.devices,
     dashboards: options.dashboards,
     rooms: options.rooms,
+    shards: options.shards,
     mode: options.mode,
     rate: options.rate,
     flaky: options.flaky,
@@ -100,7 +103,7 @@ export function summaryLines(r: SimReport): string[] {
   const lines = [
     "",
     `Roomcast simulation against ${r.relay}`,
-    `  fleet       ${r.devices} devices (${r.mode}, ${r.rate}/s each) in ${r.rooms} rooms, ${r.dashboards} dashboards, flaky ${r.flaky}/s, ${r.duration_s}s`,
+    `  fleet       ${r.devices} devices (${r.mode}, ${r.rate}/s each) in ${r.rooms} rooms${r.shards > 1 ? ` (${r.shards} shards each)` : ""}, ${r.dashboards} dashboards, flaky ${r.flaky}/s, ${r.duration_s}s`,
     `  published   ${r.published} messages accepted by the relay (${r.acked} acknowledged to their device)`,
     `  delivered   ${r.delivered} of ${r.expected} expected at dashboards (${r.delivered_per_s}/s)`,
     `  lost        ${r.lost}`,

@@ -40,7 +40,11 @@ export async function runSimulation(options: SimOptions, ctx: RunContext): Promi
     ? null
     : await EmbeddedRelay.start({
         bundle: ctx.bundle ?? (await buildBundle(join(process.cwd(), "dist", "sim-worker"))),
-        vars: options.secret ? { AUTH_SECRET: options.secret } : {},
+        vars: {
+          ...(options.secret ? { AUTH_SECRET: options.secret } : {}),
+          // Every room of this run (they share the prefix) sharded K wide.
+          ...(options.shards > 1 ? { SHARDS: `${prefix}-*=${options.shards}` } : {}),
+        },
       });
   try {
     const url = options.url ?? relay!.url;
@@ -100,7 +104,7 @@ async function saveResults(outDir: string, report: SimReport): Promise<{ json: s
   const base = join(outDir, report.started_at.replace(/:/g, "-").replace(/\.\d+Z$/, "Z"));
   const files = { json: `${base}.json`, svg: `${base}.svg` };
   await writeFile(files.json, `${JSON.stringify(report, null, 2)}\n`);
-  const title = `${report.devices} devices, ${report.dashboards} dashboards, ${report.rooms} rooms, flaky ${report.flaky}/s: ${report.lost} lost, ${report.duplicated} duplicated`;
+  const title = `${report.shards > 1 ? `${report.shards} shards per room, ` : ""}${report.devices} devices, ${report.dashboards} dashboards, ${report.rooms} rooms, flaky ${report.flaky}/s: ${report.lost} lost, ${report.duplicated} duplicated`;
   await writeFile(files.svg, chartSvg(title, report.timeline));
   return files;
 }

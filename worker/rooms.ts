@@ -13,6 +13,7 @@ import { assertScope, requireScope, tokenAuth, type AuthVariables } from "./auth
 import { readPayload } from "./body";
 import { checkPublishRate, publisherKey } from "./publish-rate";
 import { apiError, methodNotAllowed } from "./errors";
+import { describeRoom, presenceAcross, sequencer, shardObject, streamObject } from "./shards";
 
 export type RoomVariables = AuthVariables;
 
@@ -36,8 +37,9 @@ rooms.use("/:room/*", async function roomNameGate(c, next) {
 // An MQTT client may carry its token in CONNECT instead (the Room checks it there).
 rooms.use("/:room/*", tokenAuth<Env>({ secret: (env): string | undefined => env.AUTH_SECRET, deferrable: (path) => path.endsWith("/mqtt") }));
 
+/** The room's own object (for a sharded room, its sequencer: see ./shards.ts). */
 function stub(c: Context<RoomEnv>) {
-  return c.env.ROOM.get(c.env.ROOM.idFromName(c.get("room")));
+  return sequencer(c.env, c.get("room"));
 }
 
 /**
@@ -59,7 +61,10 @@ function forward(c: Context<RoomEnv>, kind: StreamKind, mqtt?: MqttHandoff): Pro
   const options = parseStreamOptions(new URL(c.req.url), c.req.header("last-event-id") ?? null);
   if (!options.ok) throw apiError(400, "bad_since", options.message);
   const handoff = { kind, identity: c.get("identity"), options: options.value, sentAt: Date.now(), mqtt };
-  return stub(c).fetch(encodeHandoff(c.req.raw, handoff));
+  // WebSockets and SSE spread over a sharded room's shards; MQTT sessions
+  // live with the room's sequencer (its session store and retained values).
+  const target = kind === "mqtt" ? stub(c) : streamObject(c.env, c.get("room"));
+  return target.fetch(encodeHandoff(c.req.raw, handoff));
 }
 
 rooms.get("/:room", async (c) => {
@@ -67,7 +72,7 @@ rooms.get("/:room", async (c) => {
     assertScope(c.get("identity"), "subscribe");
     return forward(c, "socket");
   }
-  return c.json(await stub(c).describe());
+  return c.json(await describeRoom(c.env, c.get("room")));
 });
 
 /**
@@ -77,7 +82,11 @@ rooms.get("/:room", async (c) => {
  */
 rooms.get("/:room/diagnostics", async (c) => {
   if (c.env.DIAGNOSTICS !== "1" && c.env.DIAGNOSTICS !== "true") return c.notFound();
-  return c.json(await stub(c).diagnostics());
+  // `?shard=i`: one shard of a sharded room instead of its sequencer.
+  const shard = c.req.query("shard");
+  const room = c.get("room");
+  const target = shard !== undefined && /^\d{1,2}$/.test(shard) ? shardObject(c.env, room, Number(shard)) : stub(c);
+  return c.json(await target.diagnostics());
 });
 
 rooms.get("/:room/events", requireScope("subscribe"), (c) => forward(c, "sse"));
@@ -105,7 +114,7 @@ rooms.get("/:room/presence", requireScope("presence"), async (c) => {
   const cursor = parseCursor(c.req.query("cursor"));
   if (!cursor.ok) throw apiError(400, "bad_request", cursor.message);
   const size = Math.min(Math.max(limit.value ?? DEFAULT_PRESENCE_PAGE, 1), MAX_PRESENCE_PAGE);
-  return c.json(await stub(c).presenceList(size, cursor.value));
+  return c.json(await presenceAcross(c.env, c.get("room"), size, cursor.value));
 });
 
 rooms.get("/:room/messages", requireScope("history"), async (c) => {

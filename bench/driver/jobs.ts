@@ -15,6 +15,8 @@ export interface FanoutJob {
   /** Messages the one publisher sends in one burst. */
   messages: number;
   timeoutMs: number;
+  /** The room to use (the `shards` scenario names its rooms so SHARDS matches them); a fresh random one when absent. */
+  room?: string;
 }
 
 export interface LatencyJob {

@@ -1,6 +1,7 @@
 /** The shape of `bench/results/<date>.json`: one run, every system side by side. */
 import type { ConnectResult, ConnectVariant, FanoutResult, IdleResult, LatencyResult, MqttFanoutResult, MqttIdleResult, WaveResult } from "../driver/jobs.js";
 import type { SystemName } from "../systems/system.js";
+import type { ShardsResult } from "../shards/scenario.js";
 import type { TargetCheck } from "./targets.js";
 
 export interface BenchResults {
@@ -20,6 +21,8 @@ export interface BenchResults {
   idle: Partial<Record<SystemName, IdleResult>>;
   /** Roomcast's MQTT endpoint, when the run had the mqtt scenario. */
   mqtt?: { fanout: MqttFanoutResult[]; idle: MqttIdleResult | null };
+  /** The `shards` scenario (bench/shards/), when it ran. */
+  shards?: ShardsResult;
   targets: TargetCheck[];
   seconds: number;
 }

@@ -54,7 +54,7 @@ export class SseHub {
    * it and returns false when it stopped early because the stream's budget
    * was used up; the stream then ends after what was written.
    */
-  open(options: SseOpen, replay: (write: (event: string) => boolean) => void): Response {
+  open(options: SseOpen, replay: (write: (event: string) => boolean) => boolean | void): Response {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const stream: Stream = { writer: writable.getWriter(), presence: options.presence, queued: 0, filter: options.filter };
     this.streams.add(stream);
@@ -65,7 +65,7 @@ export class SseHub {
     // The opening comment flushes the headers; `retry` sets the reconnect delay.
     this.write(stream, encoder.encode("retry: 2000\n: roomcast\n\n"));
     let full = false;
-    replay((event) => {
+    const served = replay((event) => {
       if (full) return false;
       const bytes = encoder.encode(event);
       if (stream.queued + bytes.byteLength > this.maxQueuedBytes) {
@@ -75,7 +75,8 @@ export class SseHub {
       this.write(stream, bytes);
       return true;
     });
-    if (full) this.end(stream);
+    // Stopped early (full, or a replay that must continue on the next stream): end it, the reader resumes.
+    if (full || served === false) this.end(stream);
     else if (options.endAt !== null) {
       // An open stream keeps the Room in memory, so a timer is enough here.
       const timer = setTimeout(() => this.end(stream), Math.max(0, options.endAt - Date.now()));

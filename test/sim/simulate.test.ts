@@ -68,6 +68,17 @@ describe("npm run simulate", () => {
   });
 });
 
+describe("npm run simulate -- --shards K", () => {
+  it("a flaky run with every room sharded 4 wide, and a restart, loses and repeats nothing", async () => {
+    const { code, stdout, report } = await run(["--devices", "24", "--dashboards", "4", "--rooms", "2", "--duration", "8s", "--flaky", "0.1", "--shards", "4", "--restart-after", "4s"]);
+    expect(report).toMatchObject({ shards: 4, restarts: 1, lost: 0, duplicated: 0, out_of_order: 0, mismatched: 0, double_published: 0, ok: true });
+    expect(report.delivered).toBe(report.expected);
+    expect(report.published).toBeGreaterThan(100);
+    expect(stdout.join("\n")).toContain("(4 shards each)");
+    expect(code).toBe(0);
+  });
+});
+
 describe("bad flags", () => {
   it.each([
     [["--devices", "lots"], /invalid --devices "lots"/],
@@ -78,6 +89,9 @@ describe("bad flags", () => {
     [["--rate", "500"], /invalid --rate 500/],
     [["--url", "ftp://x"], /invalid --url/],
     [["--token", "t", "--secret", "s"], /--token or --secret, not both/],
+    [["--shards", "1"], /invalid --shards "1"/],
+    [["--shards", "65"], /invalid --shards "65"/],
+    [["--shards", "4", "--url", "http://127.0.0.1:1"], /--shards configures the embedded relay/],
     [["--frobnicate"], /Unknown option '--frobnicate'/],
   ])("%j exits 2 with one line", async (argv, message) => {
     const stderr: string[] = [];

@@ -13,7 +13,7 @@ import { now, publishFrame, socketUrl } from "../wire.js";
 
 export async function fanout(job: FanoutJob, progress: (line: string) => void): Promise<FanoutResult> {
   const { endpoint, subscribers, messages } = job;
-  const room = randomPrefix();
+  const room = job.room ?? randomPrefix();
   const tally = new Tally();
   tally.beginRoom(room, 0);
   const audience = await openAudience(endpoint, room, subscribers, tally);

@@ -1,0 +1,72 @@
+/**
+ * What the sequencer and its shards say to each other (Durable Object RPC,
+ * structured clone). One module, so both sides read the same shapes.
+ */
+import type { Identity } from "../../server/identity";
+import type { Payload, Routing } from "../payload";
+import type { PublishInput } from "../room";
+import type { StoredMessage } from "../store";
+
+/** A committed message as a shard delivers it. */
+export interface PushedMessage extends Routing {
+  seq: number;
+  envelope: string;
+  payload: Payload;
+  /** Connection id of the WebSocket that published it (sender exclusion); null for HTTP. */
+  origin: string | null;
+  echo: boolean;
+}
+
+/**
+ * One push: every message the sequencer committed in `from..to`, in order.
+ * An empty push (`from = to + 1`) only tells the shard where the room is, so
+ * that a shard that missed pushes fetches the gap.
+ */
+export interface Push {
+  epoch: string;
+  /** WebSocket members in the other shards (presence counts and the room's connection cap). */
+  others: number;
+  from: number;
+  to: number;
+  messages: PushedMessage[];
+}
+
+export interface PushResult {
+  /** Last seq the shard has delivered after this push. */
+  delivered: number;
+  /** The shard's WebSocket members. */
+  members: number;
+}
+
+/** A publish a shard forwards from one of its WebSockets. */
+export interface ForwardedPublish {
+  input: PublishInput;
+  origin: string;
+  echo: boolean;
+}
+
+/** A shard asks, before it opens a stream: where is the room, and what does this reader resume? */
+export interface OpenRequest {
+  index: number;
+  since: number | null;
+  epoch: string | null;
+  identity: Identity;
+  /** Bytes of history the reader may be sent in one go (the replay page). */
+  budget: number;
+}
+
+export interface OpenAnswer {
+  seq: number;
+  epoch: string;
+  recovered: boolean;
+  /** The replay starts after this seq. */
+  after: number;
+  /** Stored messages after `after`, oldest first, up to about `budget` bytes. */
+  rows: StoredMessage[];
+  /** Whether `rows` reach `seq`. */
+  complete: boolean;
+  /** True when this shard was not registered: pushes start after `seq`. */
+  fresh: boolean;
+  /** WebSocket members in the other shards (the welcome's count). */
+  others: number;
+}
