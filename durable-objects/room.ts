@@ -218,11 +218,11 @@ export class Room extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     wakes.messages++;
     this.budget.alive(ws);
-    const session = ADAPTERS[attachmentOf(ws).kind].session;
+    const att = attachmentOf(ws);
+    const session = ADAPTERS[att.kind].session;
     if (session !== undefined) {
       // A stateful protocol bounds its own packets and rates its own publishes
       // (a frame there may be an ack or a ping, or hold several packets).
-      const att = attachmentOf(ws);
       if (isExpired(att.exp, Date.now())) this.shed(ws, CloseCode.TokenExpired, "token expired", att);
       else session.frame(ws, message, this.port);
       return;
@@ -232,10 +232,9 @@ export class Room extends DurableObject<Env> {
         ? textExceeds(message, this.limits.maxMessageBytes)
         : message.byteLength > this.limits.maxMessageBytes;
     if (tooBig) {
-      this.shed(ws, CloseCode.TooBig, `message larger than ${this.limits.maxMessageBytes} bytes`);
+      this.shed(ws, CloseCode.TooBig, `message larger than ${this.limits.maxMessageBytes} bytes`, att);
       return;
     }
-    const att = attachmentOf(ws);
     const now = Date.now();
     if (isExpired(att.exp, now)) {
       this.shed(ws, CloseCode.TokenExpired, "token expired", att);
@@ -530,7 +529,10 @@ export class Room extends DurableObject<Env> {
           if (ws === m.sender && !m.echo) continue;
           if (filtered?.has(ws) && !passes(this.matcherOf(ws), m.topic)) continue;
           if (adapter.session === undefined) this.deliver(ws, frame, size);
-          else this.charge(ws, adapter.session.deliver(ws, m, frame, this.port));
+          else {
+            const sent = adapter.session.deliver(ws, m, frame, this.port);
+            if (sent > 0) this.charge(ws, sent);
+          }
         }
       }
       adapter.session?.afterBatch(this.port);
@@ -564,8 +566,9 @@ export class Room extends DurableObject<Env> {
     this.charge(ws, size);
   }
 
+  /** Counts bytes sent to a socket against its slow-consumer budget (a stateful adapter's deliver reports 0 when it sent nothing). */
   private charge(ws: WebSocket, size: number): void {
-    if (size > 0 && this.budget.charge(ws, size)) this.shed(ws, CloseCode.SlowConsumer, "slow consumer: reconnect and resume with since");
+    if (this.budget.charge(ws, size)) this.shed(ws, CloseCode.SlowConsumer, "slow consumer: reconnect and resume with since");
   }
 
   /** The narrow view of the room a stateful adapter gets (adapters/adapter.ts RoomPort). */
@@ -578,7 +581,8 @@ export class Room extends DurableObject<Env> {
       env: this.env,
       latestSeq: () => room.seq,
       oldestSeq: () => room.oldestSeq(),
-      publish: (input, sender) => room.accept(input, sender, sender !== null && attachmentOf(sender).echo),
+      // Echo on: a stateful adapter decides itself whether its own socket gets its message (MQTT No Local).
+      publish: (input, sender) => room.accept(input, sender, true),
       ackAfterCommit(ws, frame) {
         room.acks.push({ ws, frame });
         room.scheduleFlush();

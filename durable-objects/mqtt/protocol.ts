@@ -22,7 +22,7 @@ import { Buffer } from "node:buffer";
 import { base64ToBytes } from "../../protocol/base64";
 import type { MessageEnvelope } from "../../protocol";
 import { MAX_TOPIC_FILTERS, validFilter, validTopic } from "../../protocol/topics";
-import type { Payload } from "../payload";
+import { rawForm, type Payload } from "../payload";
 import type { MqttVersion } from "./codec";
 
 /** Reason codes we send (MQTT 5.0 numbering; 3.1.1 CONNACK return codes are in `connackCode`). */
@@ -368,16 +368,16 @@ export function inboundPayload(payload: string | Uint8Array): Payload {
 
 const encoder = new TextEncoder();
 
-/** What an MQTT subscriber receives for a payload: JSON data as JSON text, text as UTF-8, binary as is. */
+/**
+ * What an MQTT subscriber receives for a payload: JSON data as JSON text,
+ * text as UTF-8, binary as is. A JSON string arrives as its text, without
+ * quotes, as a raw-mode socket gets it (rawForm) and as a replay from the
+ * stored envelope must send it (see outboundPayloadOfEnvelope): live and
+ * replayed deliveries are the same bytes.
+ */
 export function outboundPayload(payload: Payload): Uint8Array {
-  switch (payload.kind) {
-    case "binary":
-      return payload.value;
-    case "text":
-      return encoder.encode(payload.value);
-    case "json":
-      return encoder.encode(JSON.stringify(payload.value));
-  }
+  const raw = rawForm(payload);
+  return typeof raw === "string" ? encoder.encode(raw) : raw;
 }
 
 /**

@@ -6,6 +6,7 @@
  * restart. Unacknowledged messages come again with DUP; a QoS 1 PUBLISH
  * retried with DUP is not published twice.
  */
+import mqttPacket from "mqtt-packet";
 import { describe, expect, it } from "vitest";
 import { getJson, postMessage, roomInstance } from "../support/http";
 import { connectCollecting, RawMqtt, until } from "../support/mqtt";
@@ -71,6 +72,28 @@ describe("MQTT persistent sessions", () => {
     },
     60_000,
   );
+
+  it("connected MQTT clients go on across a hibernation: subscriptions, version and a half-sent packet survive", async () => {
+    const room = uniqueRoom("mqtt-hib");
+    const sub = await connectCollecting(url(room), { protocolVersion: 5, clientId: "hib-sub" });
+    await sub.client.subscribeAsync("h/+", { qos: 1 });
+    const raw = await RawMqtt.open(url(room), 5);
+    raw.connect({ clientId: "hib-raw" });
+    await raw.next("connack");
+    const packet = mqttPacket.generate({ cmd: "publish", topic: "h/split", payload: Buffer.from("across"), qos: 1, messageId: 9, dup: false, retain: false }, { protocolVersion: 5 });
+    raw.sendBytes(packet.subarray(0, 5)); // the start of a PUBLISH, the rest after the eviction
+    const before = await roomInstance(relay.url, room);
+    await sleep(12_000);
+    expect(await roomInstance(relay.url, room)).not.toBe(before);
+    raw.sendBytes(packet.subarray(5));
+    expect((await raw.next("puback")).messageId).toBe(9);
+    await until(() => sub.got.length === 1);
+    expect(sub.got[0]).toMatchObject({ topic: "h/split", payload: "across", qos: 1 });
+    await sub.client.publishAsync("h/own", "mine", { qos: 1 });
+    await until(() => sub.got.length === 2);
+    raw.close();
+    await sub.client.endAsync();
+  }, 30_000);
 
   it("resends what was not acknowledged, with DUP and the same packet id, and nothing that was", async () => {
     const room = uniqueRoom("mqtt-dup");

@@ -275,6 +275,8 @@ describe("payload mapping and outbound PUBLISH", () => {
     const text = (b: Uint8Array) => new TextDecoder().decode(b);
     expect(text(outboundPayload({ kind: "json", value: { t: 21.5 } }))).toBe('{"t":21.5}');
     expect(text(outboundPayload({ kind: "text", value: "héllo" }))).toBe("héllo");
+    // A JSON string as its text, the same bytes a replay from the envelope gives.
+    expect(text(outboundPayload({ kind: "json", value: "on" }))).toBe("on");
     expect([...outboundPayload({ kind: "binary", value: new Uint8Array([1, 2, 255]) })]).toEqual([1, 2, 255]);
     expect(inboundPayload(new TextEncoder().encode("héllo"))).toEqual({ kind: "text", value: "héllo" });
   });
