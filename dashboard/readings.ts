@@ -61,10 +61,10 @@ function collect(object: Record<string, unknown>, prefix: string, into: Fields):
   }
 }
 
+/** Up to 6 significant digits, no trailing zeros: 19.25, 0.000123, 1234567. */
 export function formatNumber(n: number): string {
   if (Number.isInteger(n)) return String(n);
-  const abs = Math.abs(n);
-  return abs >= 1000 ? n.toFixed(0) : abs >= 10 ? n.toFixed(1) : abs >= 0.01 ? n.toFixed(2) : n.toPrecision(3);
+  return String(Number(n.toPrecision(6)));
 }
 
 function clipLine(text: string): string {

@@ -43,7 +43,7 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
     return page.messages.filter((m) => (m.topic ?? NO_TOPIC) === topic);
   });
   const tiles = new TileGrid((topic) => {
-    chart.open(topic);
+    chart.open(topic, tiles.seriesOf(topic));
     // A device's readings on sensors/<device>/…: offer its command topic.
     const device = /^sensors\/([^/]+)/.exec(topic)?.[1];
     if (device) publish.setTopic(`cmd/${device}`);

@@ -12,6 +12,7 @@ export class Series {
   /** Index the next point goes to. */
   private next = 0;
   private size = 0;
+  private scratch: Float64Array | undefined;
 
   constructor(readonly capacity: number) {
     this.times = new Float64Array(capacity);
@@ -57,6 +58,22 @@ export class Series {
       for (const [name, ring] of this.values) fields.get(name)!.push(ring[at]!);
     }
     return { times, fields };
+  }
+
+  /**
+   * Calls `visit` with each field's values, oldest first, in one scratch
+   * buffer reused for every field and call (no allocation per draw: a tile's
+   * sparkline is redrawn often). NaN where a point lacks the field.
+   */
+  eachField(visit: (name: string, values: Float64Array, count: number) => void): void {
+    this.scratch ??= new Float64Array(this.capacity);
+    const start = this.start();
+    for (const [name, ring] of this.values) {
+      const head = Math.min(this.size, this.capacity - start);
+      this.scratch.set(ring.subarray(start, start + head), 0);
+      if (head < this.size) this.scratch.set(ring.subarray(0, this.size - head), head);
+      visit(name, this.scratch, this.size);
+    }
   }
 
   private start(): number {

@@ -10,10 +10,15 @@ export function seriesColours(from: Element): string[] {
   return [1, 2, 3, 4, 5, 6].map((i) => style.getPropertyValue(`--series-${i}`).trim() || "#3b82f6");
 }
 
-export function drawSparkline(canvas: HTMLCanvasElement, series: Series, colours: string[]): void {
+/**
+ * Draws `series` on `canvas`, whose CSS size the caller read beforehand (all
+ * tiles' sizes are read in one pass before any is drawn, so drawing never
+ * forces a layout per tile).
+ */
+export function drawSparkline(canvas: HTMLCanvasElement, cssWidth: number, cssHeight: number, series: Series, colours: string[]): void {
   const ratio = window.devicePixelRatio || 1;
-  const width = Math.max(1, Math.round(canvas.clientWidth * ratio));
-  const height = Math.max(1, Math.round(canvas.clientHeight * ratio));
+  const width = Math.max(1, Math.round(cssWidth * ratio));
+  const height = Math.max(1, Math.round(cssHeight * ratio));
   if (canvas.width !== width || canvas.height !== height) {
     canvas.width = width;
     canvas.height = height;
@@ -21,31 +26,37 @@ export function drawSparkline(canvas: HTMLCanvasElement, series: Series, colours
   const ctx = canvas.getContext("2d");
   if (!ctx) return;
   ctx.clearRect(0, 0, width, height);
-  const { fields } = series.snapshot();
   const pad = 2 * ratio;
   ctx.lineWidth = 1.5 * ratio;
   ctx.lineJoin = "round";
   let f = 0;
-  for (const values of fields.values()) {
-    const finite = values.filter(Number.isFinite);
-    if (finite.length < 2) {
-      f++;
-      continue;
+  series.eachField((_name, values, count) => {
+    const colour = colours[f++ % colours.length]!;
+    let min = Infinity;
+    let max = -Infinity;
+    for (let i = 0; i < count; i++) {
+      const v = values[i]!;
+      if (v < min) min = v;
+      if (v > max) max = v;
     }
-    const min = Math.min(...finite);
-    const span = Math.max(...finite) - min || 1;
-    const step = (width - 2 * pad) / Math.max(1, values.length - 1);
-    ctx.strokeStyle = colours[f++ % colours.length]!;
+    if (!(max >= min)) return; // no finite value
+    const span = max - min || 1;
+    const step = (width - 2 * pad) / Math.max(1, count - 1);
+    ctx.strokeStyle = colour;
     ctx.beginPath();
     let pen = false;
-    values.forEach((v, i) => {
-      if (!Number.isFinite(v)) return void (pen = false);
+    for (let i = 0; i < count; i++) {
+      const v = values[i]!;
+      if (Number.isNaN(v)) {
+        pen = false;
+        continue;
+      }
       const x = pad + i * step;
       const y = height - pad - ((v - min) / span) * (height - 2 * pad);
       if (pen) ctx.lineTo(x, y);
       else ctx.moveTo(x, y);
       pen = true;
-    });
+    }
     ctx.stroke();
-  }
+  });
 }

@@ -22,6 +22,8 @@ export const MAX_TILES = 1000;
 /** Readings per sparkline. */
 export const SPARK_POINTS = 120;
 const RENDER_EVERY_MS = 200;
+/** A sparkline moves slower than the figure: redrawing 200 canvases 5 times a second is most of a busy page's work. */
+const SPARK_EVERY_MS = 1000;
 /** The tile for messages published without a topic. */
 export const NO_TOPIC = "";
 
@@ -32,6 +34,10 @@ interface Tile {
   retained: boolean;
   series: Series;
   dirty: boolean;
+  sparkDirty: boolean;
+  sparkDrawn: number;
+  /** The arrival time the "… ago" text was last written for. */
+  timeShown: number;
   visible: boolean;
   el: HTMLButtonElement;
   value: HTMLElement;
@@ -77,7 +83,7 @@ export class TileGrid {
         const tile = this.tiles.get((entry.target as HTMLElement).dataset.topic ?? "");
         if (!tile) continue;
         tile.visible = entry.isIntersecting;
-        if (tile.visible && tile.dirty) this.loop.request();
+        if (tile.visible && (tile.dirty || tile.sparkDirty)) this.loop.request();
       }
     });
     // "3 s ago" moves on even when nothing arrives.
@@ -107,6 +113,7 @@ export class TileGrid {
     tile.retained = envelope.retain === true;
     tile.series.push(envelope.ts, reading.fields);
     tile.dirty = true;
+    tile.sparkDirty = true;
     this.loop.request();
   }
 
@@ -132,6 +139,11 @@ export class TileGrid {
   private create(topic: string): Tile {
     const value = h("div", { class: "tile-value" });
     const time = h("time", { class: "tile-time" });
+    // Its exact time on hover, computed only then (formatting hundreds of times a second is not free).
+    time.addEventListener("mouseenter", () => {
+      time.title = clockTime(tile.ts);
+      time.dateTime = new Date(tile.ts).toISOString();
+    });
     const spark = h("canvas", { class: "tile-spark", attrs: { "aria-hidden": "true" } });
     const el = h(
       "button",
@@ -143,7 +155,7 @@ export class TileGrid {
     );
     el.hidden = !this.shows(topic);
     el.addEventListener("click", () => this.onOpen(topic));
-    const tile: Tile = { topic, reading: { fields: new Map(), text: "" }, ts: 0, retained: false, series: new Series(SPARK_POINTS), dirty: true, visible: false, el, value, time, spark };
+    const tile: Tile = { topic, reading: { fields: new Map(), text: "" }, ts: 0, retained: false, series: new Series(SPARK_POINTS), dirty: true, sparkDirty: true, sparkDrawn: 0, timeShown: -1, visible: false, el, value, time, spark };
     this.tiles.set(topic, tile);
     this.observer.observe(el);
     this.added = true;
@@ -156,53 +168,64 @@ export class TileGrid {
       this.added = false;
       const sorted = [...this.tiles.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
       this.grid.replaceChildren(...sorted.map((t) => t.el));
-      for (const t of sorted) t.visible ||= this.grid.offsetParent !== null; // until the observer reports
     }
     const now = Date.now();
     const clockPass = now - this.lastClockPass >= 1000;
     if (clockPass) this.lastClockPass = now;
-    let colours: string[] | null = null;
-    for (const tile of this.tiles.values()) {
-      if (!tile.visible || tile.el.hidden) continue;
+    const onScreen = [...this.tiles.values()].filter((t) => t.visible && !t.el.hidden);
+    // Reads first (one layout for all), writes after: no layout forced per tile.
+    const sparks = onScreen.filter((t) => t.sparkDirty && now - t.sparkDrawn >= SPARK_EVERY_MS).map((t) => ({ t, w: t.spark.clientWidth, h: t.spark.clientHeight }));
+    for (const tile of onScreen) {
       if (tile.dirty) {
         tile.dirty = false;
         this.renderValue(tile);
         tile.el.dataset.retained = String(tile.retained);
-        tile.time.dateTime = new Date(tile.ts).toISOString();
-        tile.time.title = clockTime(tile.ts);
-        colours ??= seriesColours(this.grid);
-        drawSparkline(tile.spark, tile.series, colours);
-        setText(tile.time, ago(tile.ts, now));
-      } else if (clockPass) {
+      }
+      if (clockPass || tile.timeShown !== tile.ts) {
+        tile.timeShown = tile.ts;
         setText(tile.time, ago(tile.ts, now));
       }
     }
+    if (sparks.length > 0) {
+      const colours = seriesColours(this.grid);
+      for (const { t, w, h } of sparks) {
+        t.sparkDirty = false;
+        t.sparkDrawn = now;
+        drawSparkline(t.spark, w, h, t.series, colours);
+      }
+    }
+    // A sparkline held back by SPARK_EVERY_MS is drawn on a later pass.
+    if (onScreen.some((t) => t.sparkDirty)) this.loop.request();
     const shown = [...this.tiles.values()].filter((t) => !t.el.hidden).length;
     this.empty.hidden = this.tiles.size > 0;
     const more = this.dropped.size > 0 ? ` (${this.dropped.size}${this.dropped.size >= MAX_TILES ? "+" : ""} more not shown: at most ${MAX_TILES})` : "";
     setText(this.summary, this.tiles.size === 0 ? "no topics yet" : `${shown} of ${this.tiles.size}${more}`);
   }
 
-  /** A bare number large; several numeric fields as a small table; anything else as text. */
+  /** A bare number large (with its field name, if it has one); several numeric fields as a small table; anything else as text. */
   private renderValue(tile: Tile): void {
     const { fields, text } = tile.reading;
-    const key = fields.size === 0 ? "text" : fields.size === 1 ? "number" : "fields";
-    if (tile.value.dataset.kind !== key || key === "fields") {
-      tile.value.dataset.kind = key;
-      if (key === "fields") {
-        // Rebuilt only when the field names change; otherwise the numbers are updated in place.
-        const names = [...fields.keys()].join("\u0000");
-        if (tile.value.dataset.names !== names) {
-          tile.value.dataset.names = names;
-          tile.value.replaceChildren(...[...fields.keys()].map((name) => h("div", { class: "tile-field" }, h("span", { class: "tile-field-name" }, name), h("span", { class: "tile-field-value" }))));
-        }
-      } else tile.value.replaceChildren(h("span", { class: key === "number" ? "tile-number" : "tile-text" }));
+    const kind = fields.size === 0 ? "text" : fields.size === 1 ? "number" : "fields";
+    const names = [...fields.keys()].join("\u0000");
+    // The DOM is rebuilt only when the kind or the field names change; otherwise texts are updated in place.
+    if (tile.value.dataset.kind !== kind || tile.value.dataset.names !== names) {
+      tile.value.dataset.kind = kind;
+      tile.value.dataset.names = names;
+      if (kind === "fields") {
+        tile.value.replaceChildren(...[...fields.keys()].map((name) => h("div", { class: "tile-field" }, h("span", { class: "tile-field-name" }, name), h("span", { class: "tile-field-value" }))));
+      } else if (kind === "number") {
+        const [name] = fields.keys();
+        tile.value.replaceChildren(h("span", { class: "tile-number" }), name !== "value" && h("span", { class: "tile-field-name tile-unit" }, name!));
+      } else {
+        tile.value.replaceChildren(h("span", { class: "tile-text" }));
+      }
     }
-    if (key === "fields") {
+    if (kind === "fields") {
       const cells = tile.value.querySelectorAll(".tile-field-value");
-      [...fields.values()].forEach((v, i) => cells[i] && setText(cells[i], formatNumber(v)));
+      let i = 0;
+      for (const v of fields.values()) setText(cells[i++]!, formatNumber(v));
     } else {
-      setText(tile.value.firstElementChild!, key === "number" ? formatNumber([...fields.values()][0]!) : text);
+      setText(tile.value.firstElementChild!, kind === "number" ? formatNumber(fields.values().next().value!) : text);
     }
   }
 }

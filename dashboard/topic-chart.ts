@@ -67,9 +67,18 @@ export class TopicChart {
     return this.topic;
   }
 
-  open(topic: string): void {
+  /**
+   * Opens `topic`'s chart. It starts at once from `recent` (the tile's
+   * points), so it never waits on the network; the history request then
+   * replaces them with the room's full record for the topic.
+   */
+  open(topic: string, recent?: Series): void {
     this.topic = topic;
     this.series = new Series(CHART_POINTS);
+    if (recent) {
+      const { times, fields } = recent.snapshot();
+      times.forEach((ts, i) => this.series.push(ts, new Map([...fields].filter(([, v]) => Number.isFinite(v[i])).map(([name, v]) => [name, v[i]!]))));
+    }
     this.setPaused(false);
     this.element.hidden = false;
     setText(this.title, topic === NO_TOPIC ? "(no topic)" : topic);
@@ -94,10 +103,8 @@ export class TopicChart {
 
   add(envelope: MessageEnvelope): void {
     if (this.topic === null || (envelope.topic ?? NO_TOPIC) !== this.topic) return;
-    if (this.seeding) {
-      if (this.seeding.length < CHART_POINTS) this.seeding.push(envelope);
-      return;
-    }
+    // Kept for the rebuild once history arrives, and drawn meanwhile.
+    if (this.seeding && this.seeding.length < CHART_POINTS) this.seeding.push(envelope);
     this.series.push(envelope.ts, readingOf(envelope).fields);
     if (!this.paused) this.loop.request();
   }
@@ -107,6 +114,7 @@ export class TopicChart {
     const live = this.seeding ?? [];
     this.seeding = null;
     const firstLive = live[0]?.seq ?? Infinity;
+    this.series = new Series(CHART_POINTS);
     // History first, then what arrived meanwhile; a retained value may repeat a seq history has.
     let last = -Infinity;
     for (const m of [...history.filter((m) => m.seq < firstLive), ...live]) {

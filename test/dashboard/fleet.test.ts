@@ -182,7 +182,7 @@ describe("fleet view", () => {
   it("publishes a command that reaches an MQTT subscriber", async () => {
     const room = uniqueRoom("mqttcmd");
     const w = await openRoom(room);
-    const client = await mqtt.connectAsync(`${relay.wsUrl}/rooms/${room}/mqtt`, { protocolVersion: 4, reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(`${relay.wsUrl}/rooms/${room}/mqtt`, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000 });
     try {
       const got = new Promise<{ topic: string; payload: string }>((resolve) => client.on("message", (topic, payload) => resolve({ topic, payload: payload.toString() })));
       await client.subscribeAsync("cmd/#", { qos: 0 });
