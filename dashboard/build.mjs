@@ -24,7 +24,7 @@ await build({
   format: "esm",
   platform: "browser",
   target: ["es2022"],
-  minify: false,
+  minify: true,
   sourcemap: "linked",
   legalComments: "none",
   logLevel: "warning",

@@ -215,7 +215,7 @@ export class TileGrid {
         tile.value.replaceChildren(...[...fields.keys()].map((name) => h("div", { class: "tile-field" }, h("span", { class: "tile-field-name" }, name), h("span", { class: "tile-field-value" }))));
       } else if (kind === "number") {
         const [name] = fields.keys();
-        tile.value.replaceChildren(h("span", { class: "tile-number" }), name !== "value" && h("span", { class: "tile-field-name tile-unit" }, name!));
+        tile.value.replaceChildren(h("span", { class: "tile-number" }), name !== "value" ? h("span", { class: "tile-field-name tile-unit" }, name!) : "");
       } else {
         tile.value.replaceChildren(h("span", { class: "tile-text" }));
       }

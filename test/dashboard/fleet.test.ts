@@ -182,7 +182,13 @@ describe("fleet view", () => {
   it("publishes a command that reaches an MQTT subscriber", async () => {
     const room = uniqueRoom("mqttcmd");
     const w = await openRoom(room);
-    const client = await mqtt.connectAsync(`${relay.wsUrl}/rooms/${room}/mqtt`, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000 });
+    // mqtt.js may neither connect nor fail when the upgrade is refused: bound the wait, with a reason.
+    const client = await Promise.race([
+      mqtt.connectAsync(`${relay.wsUrl}/rooms/${room}/mqtt`, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000 }),
+      sleep(10_000).then(() => {
+        throw new Error(`no MQTT connection to /rooms/${room}/mqtt within 10 s`);
+      }),
+    ]);
     try {
       const got = new Promise<{ topic: string; payload: string }>((resolve) => client.on("message", (topic, payload) => resolve({ topic, payload: payload.toString() })));
       await client.subscribeAsync("cmd/#", { qos: 0 });
