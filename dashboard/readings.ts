@@ -51,12 +51,22 @@ export function readingOf(envelope: Pick<MessageEnvelope, "data" | "binary">): R
   return { fields, text: clipLine(text) };
 }
 
-/** Numeric fields, one level of nesting deep (`{"env":{"t":1}}` gives `env.t`). */
+/** Field names devices use for their own clock; with a millisecond epoch value they are a time, not a reading. */
+const TIME_FIELDS = new Set(["t", "ts", "time", "timestamp"]);
+const EPOCH_MS_FROM = 1e11;
+
+/**
+ * Numeric fields, one level of nesting deep (`{"env":{"t":1}}` gives
+ * `env.t`), leaving out a device's own timestamp (`"ts": 1764640000000`):
+ * charted next to a temperature it would flatten it.
+ */
 function collect(object: Record<string, unknown>, prefix: string, into: Fields): void {
   for (const [key, value] of Object.entries(object)) {
     if (into.size >= MAX_FIELDS) return;
     const name = prefix + key;
-    if (typeof value === "number" && Number.isFinite(value)) into.set(name, value);
+    if (typeof value === "number" && Number.isFinite(value)) {
+      if (!(TIME_FIELDS.has(key) && value >= EPOCH_MS_FROM)) into.set(name, value);
+    }
     else if (prefix === "" && typeof value === "object" && value !== null && !Array.isArray(value)) collect(value as Record<string, unknown>, `${name}.`, into);
   }
 }

@@ -24,6 +24,8 @@ export const SPARK_POINTS = 120;
 const RENDER_EVERY_MS = 200;
 /** A sparkline moves slower than the figure: redrawing 200 canvases 5 times a second is most of a busy page's work. */
 const SPARK_EVERY_MS = 1000;
+/** sensors/d2 before sensors/d10. */
+const TOPIC_ORDER = new Intl.Collator(undefined, { numeric: true });
 /** The tile for messages published without a topic. */
 export const NO_TOPIC = "";
 
@@ -166,7 +168,7 @@ export class TileGrid {
     if (this.added) {
       // New topics: keep the grid in topic order (a few times at start, then never).
       this.added = false;
-      const sorted = [...this.tiles.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
+      const sorted = [...this.tiles.values()].sort((a, b) => TOPIC_ORDER.compare(a.topic, b.topic));
       this.grid.replaceChildren(...sorted.map((t) => t.el));
     }
     const now = Date.now();

@@ -61,6 +61,11 @@ export class TopicChart {
     this.windowSelect.addEventListener("change", () => this.loop.request());
     close.addEventListener("click", () => this.close());
     new ResizeObserver(() => this.resize()).observe(this.plotBox);
+    // uPlot takes its colours when built: a theme switch rebuilds it in the new ones.
+    matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
+      this.plotFields = "";
+      this.draw();
+    });
   }
 
   get openTopic(): string | null {
