@@ -89,6 +89,8 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
   const showSeq = () => setText(seqEl, client.seq === undefined ? "–" : String(client.seq));
   const showCount = () => setText(countEl, String(presence.connections));
   let welcomed = false;
+  /** The room's seq at the last welcome: a retained value at or below it is a snapshot, not a new message. */
+  let welcomeSeq = 0;
 
   client.on("state", (state) => {
     status.setState(state);
@@ -105,6 +107,7 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
       );
     }
     welcomed = true;
+    welcomeSeq = welcome.seq;
     presence.setCount(welcome.count);
     if (tokenAllows(token, "presence")) void presence.refresh(() => api.presence());
     else presence.unavailable("the token lacks the presence scope");
@@ -112,11 +115,14 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
     showCount();
   });
   client.on("message", (envelope) => {
+    const snapshot = envelope.retain === true && envelope.seq <= welcomeSeq;
+    presence.heard(envelope.from, envelope.ts);
+    tiles.add(envelope, snapshot);
+    // Retained values replayed on (re)connect fill the tiles; they are not new traffic.
+    if (snapshot) return;
     meter.record();
     messages.add(envelope);
-    tiles.add(envelope);
     chart.add(envelope);
-    presence.heard(envelope.from, envelope.ts);
     showSeq();
   });
   client.on("presence", (frame) => {

@@ -97,7 +97,8 @@ export class TileGrid {
     return this.tiles.get(topic)?.series;
   }
 
-  add(envelope: MessageEnvelope): void {
+  /** A message; `snapshot` when it is a retained value replayed on (re)connect, which may repeat what the tile has. */
+  add(envelope: MessageEnvelope, snapshot = false): void {
     const topic = envelope.topic ?? NO_TOPIC;
     let tile = this.tiles.get(topic);
     if (!tile) {
@@ -107,9 +108,9 @@ export class TileGrid {
       }
       tile = this.create(topic);
     }
+    // A retained value replayed after a reconnect is what the tile shows already, or older.
+    if (snapshot ? envelope.ts <= tile.ts : envelope.ts < tile.ts) return;
     const reading = readingOf(envelope);
-    // A retained value replayed after a reconnect may be older than what the tile shows.
-    if (envelope.ts < tile.ts) return;
     tile.reading = reading;
     tile.ts = envelope.ts;
     tile.retained = envelope.retain === true;
