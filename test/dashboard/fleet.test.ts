@@ -234,6 +234,21 @@ describe("fleet view", () => {
     }
   });
 
+  it("fits a phone width with tiles and a chart open, in dark and light", async () => {
+    const room = uniqueRoom("phone");
+    await post(room, "sensors/a-rather-long-device-name-for-a-phone/environment", { temperature: 21.5, humidity: 41, pressure: 1013.2 }, true);
+    await post(room, "sensors/b/state", "a long line of text that a phone cannot show in one line at all", true);
+    const w = await openRoom(room);
+    await w.page.setViewportSize({ width: 390, height: 844 });
+    await w.page.click(tile("sensors/b/state"));
+    await w.page.click(tile("sensors/a-rather-long-device-name-for-a-phone/environment"));
+    await w.page.locator("#chart .uplot").waitFor();
+    for (const colorScheme of ["light", "dark"] as const) {
+      await w.page.emulateMedia({ colorScheme });
+      expect(await w.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    }
+  });
+
   it("stays responsive with 200 topics at 10 Hz for 10 s, with a bounded heap", async () => {
     const room = uniqueRoom("busy");
     const w = await openRoom(room);
