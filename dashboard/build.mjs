@@ -1,6 +1,8 @@
 /**
  * Bundles the dashboard (dashboard/main.ts and the client library it uses)
- * into public/app.js, which wrangler's `[assets]` serves next to index.html.
+ * into public/app.js, which wrangler's `[assets]` serves next to index.html,
+ * and the CSS it imports (uPlot's) into public/app.css: a file of the page's
+ * own origin, as the CSP's `style-src 'self'` wants (nothing inline).
  *
  * wrangler.toml's `[build] command` runs this before every `wrangler dev`,
  * `wrangler deploy` and `wrangler deploy --dry-run` (so `npm start`,

@@ -48,9 +48,13 @@ function clip(text: string): string {
   return text.length > MAX_SHOWN_CHARS ? `${text.slice(0, MAX_SHOWN_CHARS)}\n… (${text.length - MAX_SHOWN_CHARS} more characters)` : text;
 }
 
+/** One formatter for every time shown: toLocaleTimeString builds a new one per call, which is slow at hundreds a second. */
+let clock: Intl.DateTimeFormat | undefined;
+
 /** Local wall-clock time with seconds, e.g. "14:03:07". */
 export function clockTime(ms: number): string {
-  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  clock ??= new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  return clock.format(ms);
 }
 
 /** What the publish box sends: JSON when the text parses as JSON, the text itself otherwise. */

@@ -3,6 +3,7 @@
  * `/?room=R[&token=T]` opens room R, anything else asks for a room. The token
  * leaves the address bar at once (token.ts).
  */
+import "./locale-guard.js"; // first: before uPlot reads navigator.language
 import { isValidRoomName } from "../client/index.js";
 import { renderPicker } from "./picker.js";
 import { renderRoom } from "./room-view.js";

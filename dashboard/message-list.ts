@@ -3,7 +3,9 @@
  * rendered once per animation frame so that a burst of thousands of messages
  * costs one layout, not thousands. Messages that arrive faster than frames are
  * drawn are kept in `pending`, which is bounded too: a hidden tab (no frames)
- * never piles up more than one screen of work.
+ * never piles up more than one screen of work. Items are built only when they
+ * are drawn, and not at all while the log view is hidden: the newest
+ * MAX_SHOWN wait, the rest are only counted.
  */
 import type { MessageEnvelope } from "../protocol/index.js";
 import { h, setText } from "./dom.js";
@@ -16,8 +18,9 @@ export class MessageList {
   private readonly list: HTMLOListElement;
   private readonly summary: HTMLElement;
   private readonly empty: HTMLElement;
-  private pending: HTMLLIElement[] = [];
+  private pending: Array<MessageEnvelope | string> = [];
   private frameRequested = false;
+  private active = true;
   private received = 0;
 
   /** `ownId` tells which messages this page published (shown as "you"). */
@@ -40,7 +43,7 @@ export class MessageList {
   /** A live message: goes on top. */
   add(envelope: MessageEnvelope): void {
     this.received++;
-    this.enqueue(this.item(envelope));
+    this.enqueue(envelope);
   }
 
   /** Messages from before the page opened (oldest first), shown below the live ones. */
@@ -55,12 +58,23 @@ export class MessageList {
 
   /** A line in the feed that is not a message (e.g. a gap after a reconnect). */
   notice(text: string): void {
-    this.enqueue(h("li", { class: "feed-notice" }, text));
+    this.enqueue(text);
   }
 
-  private enqueue(li: HTMLLIElement): void {
-    this.pending.push(li);
-    if (this.pending.length > MAX_SHOWN) this.pending.splice(0, this.pending.length - MAX_SHOWN);
+  /** Whether the list is on screen; while it is not, nothing is drawn. */
+  setActive(active: boolean): void {
+    this.active = active;
+    if (active && this.pending.length > 0) this.requestFrame();
+  }
+
+  private enqueue(item: MessageEnvelope | string): void {
+    this.pending.push(item);
+    // Twice the bound before trimming, so trimming is amortised O(1) per message.
+    if (this.pending.length > 2 * MAX_SHOWN) this.pending.splice(0, this.pending.length - MAX_SHOWN);
+    if (this.active) this.requestFrame();
+  }
+
+  private requestFrame(): void {
     if (!this.frameRequested) {
       this.frameRequested = true;
       requestAnimationFrame(() => this.flush());
@@ -69,7 +83,8 @@ export class MessageList {
 
   private flush(): void {
     this.frameRequested = false;
-    const batch = this.pending.reverse(); // newest first
+    if (!this.active) return;
+    const batch = this.pending.slice(-MAX_SHOWN).reverse().map((item) => (typeof item === "string" ? h("li", { class: "feed-notice" }, item) : this.item(item))); // newest first
     this.pending = [];
     this.list.prepend(...batch);
     while (this.list.childElementCount > MAX_SHOWN) this.list.lastElementChild!.remove();

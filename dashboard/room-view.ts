@@ -2,7 +2,9 @@
  * The live view of one room: wires a RoomcastClient (the project's own
  * library, so the page reconnects and resumes exactly like any other client)
  * to the widgets. Each widget owns its DOM; this module owns only the layout
- * and the event plumbing.
+ * and the event plumbing. Two views share the publish box, the stats and the
+ * device list: the fleet (tiles and a chart per topic, the default) and the
+ * message log (`#log`), for debugging.
  */
 import { RoomcastClient } from "../client/index.js";
 import { RoomApi, tokenAllows } from "./api.js";
@@ -13,6 +15,9 @@ import { PublishBox } from "./publish-box.js";
 import { RateChart } from "./rate-chart.js";
 import { RateMeter } from "./rate.js";
 import { ConnectionStatus } from "./status.js";
+import { NO_TOPIC, TileGrid } from "./tile-grid.js";
+import { TopicChart } from "./topic-chart.js";
+import { showView, viewTabs } from "./views.js";
 
 /** Messages loaded from history when the page opens. */
 const HISTORY_ON_OPEN = 50;
@@ -21,16 +26,30 @@ const RATE_AVERAGE_SECONDS = 10;
 
 export function renderRoom(root: HTMLElement, room: string, token: string | undefined): RoomcastClient {
   const origin = location.origin;
-  const client = new RoomcastClient({ url: origin, room, token, echo: true });
+  // retained: every topic's last value arrives right after the welcome, so tiles fill at once.
+  const client = new RoomcastClient({ url: origin, room, token, echo: true, retained: true });
   const api = new RoomApi(origin, room, token);
   const ownId = () => client.id;
 
   const status = new ConnectionStatus();
   const messages = new MessageList(ownId, emptyHint(origin, room, token));
   const presence = new PresenceView(ownId);
-  const publish = new PublishBox((data) => client.publish(data), () => client.state === "open");
+  const publish = new PublishBox((data, options) => client.publish(data, options), () => client.state === "open");
+  const chart = new TopicChart(async (topic) => {
+    if (!tokenAllows(token, "history")) throw new Error("the token lacks the history scope");
+    const upTo = client.seq ?? 0;
+    if (upTo === 0) return [];
+    const page = topic === NO_TOPIC ? await api.history(Math.max(0, upTo - 1000), 1000) : await api.topicHistory(topic, upTo);
+    return page.messages.filter((m) => (m.topic ?? NO_TOPIC) === topic);
+  });
+  const tiles = new TileGrid((topic) => {
+    chart.open(topic, tiles.seriesOf(topic));
+    // A device's readings on sensors/<device>/…: offer its command topic.
+    const device = /^sensors\/([^/]+)/.exec(topic)?.[1];
+    if (device) publish.setTopic(`cmd/${device}`);
+  });
   const meter = new RateMeter();
-  const chart = new RateChart("Messages per second, last minute");
+  const rateChart = new RateChart("Messages per second, last minute");
   const seqEl = h("strong", { class: "stat-value", attrs: { id: "seq" } }, "–");
   const countEl = h("strong", { class: "stat-value", attrs: { id: "count" } }, "–");
   const rateEl = h("strong", { class: "stat-value", attrs: { id: "rate" } }, "0");
@@ -41,7 +60,7 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
     h("div", { class: "stat" }, h("span", { class: "stat-label" }, "seq"), seqEl),
     h("div", { class: "stat" }, h("span", { class: "stat-label" }, "connected"), countEl),
     h("div", { class: "stat", attrs: { title: `Average over the last ${RATE_AVERAGE_SECONDS} s` } }, h("span", { class: "stat-label" }, "msgs/s"), rateEl),
-    h("div", { class: "stat-chart" }, chart.element, h("span", { class: "muted small" }, "last 60 s")),
+    h("div", { class: "stat-chart" }, rateChart.element, h("span", { class: "muted small" }, "last 60 s")),
   );
 
   root.replaceChildren(
@@ -52,13 +71,26 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
       h("div", { class: "room-name" }, h("span", { class: "muted" }, "room"), h("strong", { attrs: { id: "room" } }, room)),
       status.element,
     ),
-    h("main", { class: "layout" }, publish.element, messages.element, h("div", { class: "side" }, stats, presence.element)),
+    h(
+      "main",
+      { class: "layout" },
+      viewTabs(),
+      publish.element,
+      h("div", { class: "view", attrs: { id: "fleet-view" } }, chart.element, tiles.element),
+      h("div", { class: "view", attrs: { id: "log-view" } }, messages.element),
+      h("div", { class: "side" }, stats, presence.element),
+    ),
   );
+  const followHash = () => messages.setActive(showView(location.hash) === "log");
+  followHash();
+  addEventListener("hashchange", followHash);
   document.title = `${room} · roomcast`;
 
   const showSeq = () => setText(seqEl, client.seq === undefined ? "–" : String(client.seq));
   const showCount = () => setText(countEl, String(presence.connections));
   let welcomed = false;
+  /** The room's seq at the last welcome: a retained value at or below it is a snapshot, not a new message. */
+  let welcomeSeq = 0;
 
   client.on("state", (state) => {
     status.setState(state);
@@ -75,6 +107,7 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
       );
     }
     welcomed = true;
+    welcomeSeq = welcome.seq;
     presence.setCount(welcome.count);
     if (tokenAllows(token, "presence")) void presence.refresh(() => api.presence());
     else presence.unavailable("the token lacks the presence scope");
@@ -82,8 +115,14 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
     showCount();
   });
   client.on("message", (envelope) => {
+    const snapshot = envelope.retain === true && envelope.seq <= welcomeSeq;
+    presence.heard(envelope.from, envelope.ts);
+    tiles.add(envelope, snapshot);
+    // Retained values replayed on (re)connect fill the tiles; they are not new traffic.
+    if (snapshot) return;
     meter.record();
     messages.add(envelope);
+    chart.add(envelope);
     showSeq();
   });
   client.on("presence", (frame) => {
@@ -95,11 +134,11 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
   const tick = () => {
     const rate = meter.average(RATE_AVERAGE_SECONDS);
     setText(rateEl, rate >= 10 || rate === 0 ? String(Math.round(rate)) : rate.toFixed(1));
-    chart.draw(meter.series().slice(0, -1)); // the running second is not complete yet
+    rateChart.draw(meter.series().slice(0, -1)); // the running second is not complete yet
   };
   tick();
   setInterval(tick, 1000);
-  new ResizeObserver(tick).observe(chart.element);
+  new ResizeObserver(tick).observe(rateChart.element);
   addEventListener("pagehide", () => client.close()); // others see us leave at once
   return client;
 }

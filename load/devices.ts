@@ -31,6 +31,12 @@ export interface DeviceOptions {
   tally: Tally;
   /** Stop making readings after this many (a test that needs an exact count); unbounded when omitted. */
   limit?: number;
+  /**
+   * Publish each reading on this topic, retained (so a dashboard opening later
+   * sees every device's last value at once). json devices only: a raw
+   * socket's frames carry no topic, and publishHttp takes none.
+   */
+  topic?: string;
 }
 
 export abstract class Device {
@@ -95,7 +101,8 @@ class ClientDevice extends Device {
 
   protected publish(reading: Reading): void {
     this.inFlight++;
-    this.client!.publish(reading).then(
+    const { topic } = this.options;
+    this.client!.publish(reading, topic === undefined ? {} : { topic, retain: true }).then(
       ({ seq }) => this.options.tally.acked(this.options.room, reading.id, seq),
       () => {}, // queue full or closed: never accepted, so nobody expects it
     ).finally(() => this.inFlight--);

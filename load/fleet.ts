@@ -34,6 +34,8 @@ export interface FleetOptions extends Target {
   /** Makes device names (and so message ids) unique to this run. */
   runId?: string;
   tally?: Tally;
+  /** json devices publish on `sensors/<device>/reading`, retained (for the dashboard's tiles). */
+  topics?: boolean;
 }
 
 export interface FleetStats {
@@ -147,7 +149,8 @@ export async function openFleet(options: FleetOptions): Promise<Fleet> {
   const devices: Device[] = [];
   for (let i = 0; i < deviceCount; i++) {
     const mode = options.mode === "mixed" ? DEVICE_MODES[i % DEVICE_MODES.length]! : options.mode;
-    const device = createDevice(mode, { target: options, room: rooms[i % rooms.length]!, name: `${runId}-d${i}`, rate, tally });
+    const topic = options.topics ? `sensors/d${i}/reading` : undefined;
+    const device = createDevice(mode, { target: options, room: rooms[i % rooms.length]!, name: `${runId}-d${i}`, rate, tally, topic });
     device.start(deviceCount > 1 ? (rampMs * i) / deviceCount : 0);
     chaos.add(device.link);
     devices.push(device);

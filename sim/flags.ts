@@ -30,6 +30,8 @@ export interface SimOptions {
   /** Restart the embedded relay (with its state) this long into the run. */
   restartAfterMs: number | undefined;
   json: boolean;
+  /** json devices publish on `sensors/d<N>/reading` topics, retained. */
+  topics: boolean;
   /** Where the report and chart go. */
   outDir: string;
   help: boolean;
@@ -59,6 +61,8 @@ default one embedded on Miniflare) and reports what was lost.
   --token T          token for that relay (scopes: subscribe publish)
   --secret S         sign a token with S (and, embedded, run the relay with AUTH_SECRET=S)
   --out DIR          where the JSON report and SVG chart go (default ${DEFAULT_OUT_DIR})
+  --topics           json devices publish on sensors/d<N>/reading, retained
+                     (what the dashboard's fleet view shows as tiles)
   --json             print the report as one JSON object on the last line
 
 Exit codes: 0 nothing lost or duplicated, 1 something was (or the run failed), 2 bad flags.`;
@@ -67,7 +71,7 @@ export function parseSimFlags(argv: string[]): SimOptions {
   const { str, bool } = parseFlags(
     argv,
     ["devices", "dashboards", "rooms", "prefix", "rate", "duration", "flaky", "mode", "restart-after", "shards", "url", "token", "secret", "out"],
-    ["json"],
+    ["json", "topics"],
   );
 
   const devices = wholeFlag("devices", str("devices"), 100, 1);
@@ -118,6 +122,7 @@ export function parseSimFlags(argv: string[]): SimOptions {
     shards,
     restartAfterMs: restartAfter === undefined ? undefined : durationFlag("restart-after", restartAfter),
     json: bool("json"),
+    topics: bool("topics"),
     outDir: str("out") ?? DEFAULT_OUT_DIR,
     help: bool("help"),
   };

@@ -50,7 +50,7 @@ export async function runSimulation(options: SimOptions, ctx: RunContext): Promi
     const url = options.url ?? relay!.url;
     const token = options.token ?? (options.secret ? await simToken(options, prefix) : undefined);
     const startedAt = new Date();
-    const fleet = await openFleet({ url, token, rooms, devices: options.devices, dashboards: options.dashboards, mode: options.mode, rate: options.rate, flaky: options.flaky });
+    const fleet = await openFleet({ url, token, rooms, devices: options.devices, dashboards: options.dashboards, mode: options.mode, rate: options.rate, flaky: options.flaky, topics: options.topics });
     const links = fleet.devices.filter((d) => d.mode !== "http").length + fleet.subscribers.length;
     const progress = new Progress(ctx.progress, () => fleet.stats(), { links, durationMs: options.durationMs });
     progress.start();

@@ -32,8 +32,9 @@ afterEach(async () => {
   expect(watched?.dialogs ?? []).toEqual([]);
 });
 
+/** Opens the room in its message log view (`#log`): these tests are about the log; fleet.test.ts has the fleet view. */
 async function openRoom(room: string, base = relay.url): Promise<WatchedPage> {
-  current = await browser.open(`${base}/?room=${room}`);
+  current = await browser.open(`${base}/?room=${room}#log`);
   await expect.poll(() => current!.page.getAttribute("#state", "data-state")).toBe("open");
   return current;
 }
