@@ -179,8 +179,10 @@ export class Room extends DurableObject<Env> {
   }
 
   /** For the benchmark and tests only; the Worker serves it only when DIAGNOSTICS is on. */
-  diagnostics(): { instance: string; constructed: number; messages: number; sequencer: FanoutStats | null; shard: ShardStats | null } {
-    return { instance: this.instance, ...wakes, sequencer: this.fanout?.stats ?? null, shard: this.shard?.stats ?? null };
+  diagnostics(): { instance: string; constructed: number; messages: number; sequencer?: FanoutStats; shard?: ShardStats } {
+    // A sharded room's objects add their counters; any other room answers as it always did.
+    const sharding = this.fanout ? { sequencer: this.fanout.stats } : this.shard ? { shard: this.shard.stats } : {};
+    return { instance: this.instance, ...wakes, ...sharding };
   }
 
   publishMessage(input: PublishInput): PublishResult {

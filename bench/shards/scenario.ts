@@ -57,8 +57,8 @@ export interface ShardsResult {
 export const PROJECTED_READERS = 100_000;
 
 interface Diagnostics {
-  sequencer: { batches: number; messages: number; pushes: number } | null;
-  shard: { pushes: number; gaps: number } | null;
+  sequencer?: { batches: number; messages: number; pushes: number };
+  shard?: { pushes: number; gaps: number };
 }
 
 export async function runShards(plan: Plan, load: LoadProcess, log: (line: string) => void): Promise<ShardsResult> {
@@ -140,7 +140,7 @@ function projections(points: ShardsPoint[]): { costs: MeasuredCosts | null; proj
   return { costs, projection: widths.map((k) => project(PROJECTED_READERS, k, costs)) };
 }
 
-async function diagnostics(origin: string, room: string, shards: number): Promise<{ sequencer: Diagnostics["sequencer"]; shardPushes: number; shardGaps: number }> {
+async function diagnostics(origin: string, room: string, shards: number): Promise<{ sequencer: Diagnostics["sequencer"] | null; shardPushes: number; shardGaps: number }> {
   const read = async (query: string) => (await (await fetch(`${origin}/rooms/${room}/diagnostics${query}`)).json()) as Diagnostics;
   const head = await read("");
   let shardPushes = 0;
@@ -152,7 +152,7 @@ async function diagnostics(origin: string, room: string, shards: number): Promis
       shardGaps += d.shard?.gaps ?? 0;
     }
   }
-  return { sequencer: head.sequencer, shardPushes, shardGaps };
+  return { sequencer: head.sequencer ?? null, shardPushes, shardGaps };
 }
 
 /** CPU time (user + system) of `pid` so far, in ms, from /proc (Linux; NaN elsewhere). */
