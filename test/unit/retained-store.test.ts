@@ -65,10 +65,14 @@ describe("RetainedStore", () => {
   });
 
   it("lives beside the room's own tables without touching them", async () => {
+    // The room writes its schema with its first message (reads write nothing).
+    const stub = env.ROOM.get(env.ROOM.idFromName("unit-retained-beside"));
+    await stub.publishMessage({ payload: { kind: "json", value: 1 }, from: "t", publisher: null, topic: null, retain: false, publishId: null });
     await withStore("unit-retained-beside", undefined, (store, sql) => {
       store.set("a", 1, envelope("a", 1, 1));
       const tables = sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).toArray().map((r) => r.name);
       expect(tables).toEqual(expect.arrayContaining(["meta", "messages", "retained"]));
+      expect(sql.exec<{ n: number }>(`SELECT count(*) AS n FROM messages`).one().n).toBe(1);
     });
   });
 });
