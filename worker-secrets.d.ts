@@ -9,7 +9,7 @@ declare namespace Cloudflare {
     AUTH_SECRET?: string;
     /** "1": serve GET /rooms/:room/diagnostics (tests and the benchmark only). */
     DIAGNOSTICS?: string;
-    /** Limits that production may set; unset, the defaults of server/limits.ts apply. */
+    /** Limits that production may set; unset, the defaults of protocol/limits.ts apply. */
     JOIN_RATE_PER_SECOND?: string;
     JOIN_RATE_BURST?: string;
     RESUME_WINDOW_SECONDS?: string;

@@ -16,7 +16,7 @@
  *   frames every shard relays; the threshold applies to the whole room.
  */
 import type { PresenceClient, PresenceCountFrame, PresenceEvent, PresenceFrame } from "../protocol";
-import { PRESENCE_COUNT_INTERVAL_MS, PRESENCE_EVENTS_MAX } from "../server/limits";
+import { PRESENCE_COUNT_INTERVAL_MS, PRESENCE_EVENTS_MAX } from "../protocol/limits";
 import { ADAPTERS } from "./adapters";
 import { ssePresence, type SseHub } from "./adapters/sse";
 import { attachmentOf, safeSend, TAG_PRESENCE, type Attachment } from "./sockets";

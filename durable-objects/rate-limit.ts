@@ -4,7 +4,7 @@
  * the strikes count turns a client that goes on flooding into a 1008 close.
  */
 import { fullBucket, take, type Bucket } from "../protocol/token-bucket";
-import type { Limits } from "../server/limits";
+import type { Limits } from "../protocol/limits";
 
 export interface ConnectionBucket extends Bucket {
   /** Messages refused in a row; reset by the next accepted one. */

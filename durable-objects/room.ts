@@ -31,9 +31,9 @@ import {
 } from "../protocol";
 import { fullBucket, msUntilToken, take } from "../protocol/token-bucket";
 import { TopicMatcher } from "../protocol/topics";
-import { decodeHandoff, type Handoff } from "../server/handoff";
-import { hasScope, type Identity } from "../server/identity";
-import { JOIN_QUEUE_MAX_MS, readLimits, type Limits } from "../server/limits";
+import { decodeHandoff, type Handoff } from "../handoff/request";
+import { hasScope, type Identity } from "../handoff/identity";
+import { JOIN_QUEUE_MAX_MS, readLimits, type Limits } from "../protocol/limits";
 import { ADAPTERS } from "./adapters";
 import { frameSize, type OutboundMessage, type RoomPort, type SocketAdapter } from "./adapters/adapter";
 import { passes, SseHub, sseMessage } from "./adapters/sse";

@@ -4,7 +4,7 @@
  * do not), and every send or close goes through here so that the harmless
  * errors of a socket that is going away are handled in one place.
  */
-import type { Identity } from "../server/identity";
+import type { Identity } from "../handoff/identity";
 import type { ConnectionBucket } from "./rate-limit";
 
 /** The wire formats a WebSocket can speak; each has its adapter in adapters/. */

@@ -15,8 +15,8 @@ import type { MiddlewareHandler } from "hono";
 import { hmacKey, JwtError, verifyJwt } from "../client/jwt";
 import { CONNECTION_ID_PREFIX } from "../protocol";
 import { MIN_SECRET_LENGTH, roomAllowed, scopesOf } from "../protocol/claims";
-import { OPEN_IDENTITY, type Identity, type Scope } from "../server/identity";
-import { MAX_META_BYTES } from "../server/limits";
+import { OPEN_IDENTITY, type Identity, type Scope } from "../handoff/identity";
+import { MAX_META_BYTES } from "../protocol/limits";
 import { apiError } from "./errors";
 
 /** What the middleware reads from the context: the room (set by the name gate) and where it puts the identity. */

@@ -5,7 +5,7 @@
  */
 import type { Payload } from "../durable-objects/payload";
 import { jsonDepthExceeds } from "../protocol/json-depth";
-import { MAX_JSON_DEPTH } from "../server/limits";
+import { MAX_JSON_DEPTH } from "../protocol/limits";
 import { apiError } from "./errors";
 
 /** Throws on invalid UTF-8 instead of inserting U+FFFD. */

@@ -6,7 +6,7 @@
  * HTTP publisher has no connection, so the key is who it is: the token's
  * `sub`, or, in open mode and for a token without `sub`, the client's IP.
  */
-import type { Identity } from "../server/identity";
+import type { Identity } from "../handoff/identity";
 import { apiError } from "./errors";
 
 /** Seconds a refused publisher is told to wait: the binding's shortest period. */

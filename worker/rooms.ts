@@ -1,13 +1,13 @@
 /**
  * The `/rooms/:room…` routes. They validate input, then hand the request to the
- * room's Durable Object: upgrades and SSE with the hand-off (server/handoff.ts:
+ * room's Durable Object: upgrades and SSE with the hand-off (handoff/request.ts:
  * who, what and which kind of stream), everything else by RPC.
  */
 import { Hono, type Context } from "hono";
 import { isValidRoomName, MAX_PUBLISH_ID_LENGTH } from "../protocol";
-import { encodeHandoff, type MqttHandoff, type StreamKind } from "../server/handoff";
-import { DEFAULT_HISTORY_PAGE, DEFAULT_PRESENCE_PAGE, MAX_HISTORY_PAGE, MAX_PRESENCE_PAGE, readLimits } from "../server/limits";
-import { parseCursor, parseSeq, parseStreamOptions, parseTopic, parseTopicsParam } from "../server/query";
+import { encodeHandoff, type MqttHandoff, type StreamKind } from "../handoff/request";
+import { DEFAULT_HISTORY_PAGE, DEFAULT_PRESENCE_PAGE, MAX_HISTORY_PAGE, MAX_PRESENCE_PAGE, readLimits } from "../protocol/limits";
+import { parseCursor, parseSeq, parseStreamOptions, parseTopic, parseTopicsParam } from "../handoff/options";
 import type { PublishInput } from "../durable-objects/room";
 import { assertScope, requireScope, tokenAuth, type AuthVariables } from "./auth";
 import { readPayload } from "./body";

@@ -8,7 +8,7 @@
  * A new wire format is a new file here plus one line in `./index.ts`.
  */
 import type { ErrorCode, PresenceEvent, WelcomeFrame } from "../../protocol";
-import type { Limits } from "../../server/limits";
+import type { Limits } from "../../protocol/limits";
 import type { Payload, Routing } from "../payload";
 import type { BucketVerdict } from "../rate-limit";
 import type { RetainedMessage } from "../retained-store";

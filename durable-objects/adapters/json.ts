@@ -4,8 +4,8 @@
  */
 import { MAX_PUBLISH_ID_LENGTH, type AckFrame, type ErrorFrame } from "../../protocol";
 import { jsonDepthExceeds } from "../../protocol/json-depth";
-import { MAX_JSON_DEPTH } from "../../server/limits";
-import { parseTopic } from "../../server/query";
+import { MAX_JSON_DEPTH } from "../../protocol/limits";
+import { parseTopic } from "../../handoff/options";
 import type { Inbound, SocketAdapter } from "./adapter";
 
 function parse(frame: string | ArrayBuffer): Inbound {

@@ -13,7 +13,7 @@
  */
 import type { IConnectPacket, IDisconnectPacket, IPublishPacket, ISubscribePacket, IUnsubscribePacket, Packet } from "mqtt-packet";
 import { CloseCode } from "../../protocol";
-import { hasScope } from "../../server/identity";
+import { hasScope } from "../../handoff/identity";
 import { verifyRoomToken } from "../../worker/auth";
 import { MqttCodec, packetLimitFor, type DecodeError, type MqttVersion } from "../mqtt/codec";
 import { deliveryFor, liveFrame, packetIdFor, publishBytes } from "../mqtt/outbound";

@@ -10,7 +10,7 @@
  * Last-Event-ID and resumes with nothing lost.
  */
 import type { TopicMatcher } from "../../protocol/topics";
-import { SSE_HEARTBEAT_MS } from "../../server/limits";
+import { SSE_HEARTBEAT_MS } from "../../protocol/limits";
 
 const encoder = new TextEncoder();
 

@@ -11,7 +11,7 @@
  *   restart of either side, at no extra RPC.
  */
 import type { PresenceEvent, PresenceFrame } from "../../protocol";
-import { PRESENCE_EVENTS_MAX } from "../../server/limits";
+import { PRESENCE_EVENTS_MAX } from "../../protocol/limits";
 import { CountTicker, type RoomWide } from "../presence";
 
 export interface PresenceReport {

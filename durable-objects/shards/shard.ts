@@ -17,7 +17,7 @@
  * `delivered`; what comes after arrives live. No gap, no repeat: the replay
  * and the live stream meet at `delivered`, inside one synchronous section.
  */
-import type { Identity } from "../../server/identity";
+import type { Identity } from "../../handoff/identity";
 import type { SocketAdapter } from "../adapters/adapter";
 import { payloadOfEnvelope, type Payload, type Routing } from "../payload";
 import type { Attachment } from "../sockets";

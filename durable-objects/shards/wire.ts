@@ -2,7 +2,7 @@
  * What the sequencer and its shards say to each other (Durable Object RPC,
  * structured clone). One module, so both sides read the same shapes.
  */
-import type { Identity } from "../../server/identity";
+import type { Identity } from "../../handoff/identity";
 import type { Payload, Routing } from "../payload";
 import type { PublishInput } from "../room";
 import type { StoredMessage } from "../store";

@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { RoomcastClient, type MessageEnvelope } from "../../client";
-import { PRESENCE_EVENTS_MAX } from "../../server/limits";
+import { PRESENCE_EVENTS_MAX } from "../../protocol/limits";
 import { getJson, postJson, roomInstance } from "../support/http";
 import { useRelay } from "../support/relay";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";

@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { signJwt } from "../../client/jwt";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Identity } from "../../server/identity";
+import type { Identity } from "../../handoff/identity";
 import { roomAllowed } from "../../protocol/claims";
 import { requireScope, tokenAuth, type AuthVariables } from "../../worker/auth";
 import { onError } from "../../worker/errors";

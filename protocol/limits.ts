@@ -5,7 +5,7 @@
  * of breaking rooms.
  */
 
-import type { Rate } from "../protocol/token-bucket";
+import type { Rate } from "./token-bucket";
 
 export interface Limits {
   /** Largest message payload, in bytes: WebSocket close 1009, HTTP 413. */
@@ -79,7 +79,7 @@ export const SSE_HEARTBEAT_MS = 25_000;
  */
 export const MAX_JSON_DEPTH = 64;
 /** Longest `meta` object a token may carry: one owner, protocol/claims.ts. */
-export { MAX_META_BYTES } from "../protocol/claims";
+export { MAX_META_BYTES } from "./claims";
 
 export interface LimitVars {
   MAX_MESSAGE_BYTES?: string;

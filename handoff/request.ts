@@ -6,7 +6,7 @@
  * because nothing but the Worker can reach a Room.
  */
 import type { Identity } from "./identity";
-import type { StreamOptions } from "./query";
+import type { StreamOptions } from "./options";
 
 /** What the Room is asked to open: a WebSocket (of `options.mode`), an SSE stream, or an MQTT-over-WebSocket connection. */
 export type StreamKind = "socket" | "sse" | "mqtt";

@@ -1,7 +1,7 @@
 /**
  * Parsing of the options a client puts on an upgrade, an SSE request or a
  * paged read. The Worker calls it to refuse bad input with a 400 before any
- * Room is touched, and hands the parsed values on (server/handoff.ts).
+ * Room is touched, and hands the parsed values on (handoff/request.ts).
  */
 
 export interface StreamOptions {
