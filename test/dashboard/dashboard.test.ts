@@ -7,7 +7,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { signJwt } from "../../client/jwt";
-import type { EmbeddedRelay } from "../../local/relay";
+import type { EmbeddedRelay } from "../../tools/local/relay";
 import { startRelay } from "../support/relay";
 import { TestSocket, uniqueRoom } from "../support/socket";
 import { MAX_SHOWN } from "../../dashboard/message-list";

@@ -7,7 +7,7 @@
 import mqtt from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { signJwt } from "../../client/jwt";
-import type { EmbeddedRelay } from "../../local/relay";
+import type { EmbeddedRelay } from "../../tools/local/relay";
 import { startRelay } from "../support/relay";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
 import { launchBrowser, type Browser, type WatchedPage } from "./browser";

@@ -7,7 +7,7 @@
  * a tile takes to show its chart mid-run. Only loopback traffic, bounded in
  * count and time.
  */
-import type { EmbeddedRelay } from "../../local/relay";
+import type { EmbeddedRelay } from "../../tools/local/relay";
 import { sleep, TestSocket } from "../support/socket";
 import type { WatchedPage } from "./browser";
 

@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmbeddedRelay } from "../../local/relay";
+import type { EmbeddedRelay } from "../../tools/local/relay";
 import { startRelay } from "../support/relay";
 import { uniqueRoom } from "../support/socket";
 import { launchBrowser, type Browser } from "./browser";

@@ -9,7 +9,7 @@
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { buildBundle, EmbeddedRelay } from "../../local/relay";
+import { buildBundle, EmbeddedRelay } from "../../tools/local/relay";
 import { launchBrowser } from "./browser";
 
 const DOCS = join(process.cwd(), "docs");
@@ -22,7 +22,7 @@ const bundle = await buildBundle(join(process.cwd(), "dist", "screenshot-worker"
 const relay = await EmbeddedRelay.start({ bundle });
 const sim = spawn(
   process.execPath,
-  ["--import", "tsx", "sim/cli.ts", "--url", relay.url, "--prefix", PREFIX, "--rooms", "1", "--devices", "24", "--dashboards", "1", "--mode", "json", "--topics", "--rate", "2", "--duration", "60s", "--flaky", "0", "--out", join("test", ".tmp", "sim-screenshots")],
+  ["--import", "tsx", "tools/sim/cli.ts", "--url", relay.url, "--prefix", PREFIX, "--rooms", "1", "--devices", "24", "--dashboards", "1", "--mode", "json", "--topics", "--rate", "2", "--duration", "60s", "--flaky", "0", "--out", join("test", ".tmp", "sim-screenshots")],
   { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
 );
 const browser = await launchBrowser();

@@ -5,7 +5,7 @@
  */
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmbeddedRelay } from "../../local/relay";
+import type { EmbeddedRelay } from "../../tools/local/relay";
 import { postMessage } from "../support/http";
 import { startRelay } from "../support/relay";
 import { TestSocket, uniqueRoom } from "../support/socket";

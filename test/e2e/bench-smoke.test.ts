@@ -6,16 +6,16 @@
  * target checks and an SVG.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { connect } from "../../bench/driver/scenarios/connect";
-import { fanout } from "../../bench/driver/scenarios/fanout";
-import { wave } from "../../bench/driver/scenarios/wave";
-import { chartSvg } from "../../bench/report/chart";
-import type { BenchResults } from "../../bench/report/results";
-import { summaryTable, targetsTable } from "../../bench/report/table";
-import { checkTargets } from "../../bench/report/targets";
-import type { SystemEndpoint } from "../../bench/systems/system";
-import { ROOMCAST_BENCH_VARS } from "../../bench/systems/workerd";
-import type { EmbeddedRelay } from "../../local/relay";
+import { connect } from "../../tools/bench/driver/scenarios/connect";
+import { fanout } from "../../tools/bench/driver/scenarios/fanout";
+import { wave } from "../../tools/bench/driver/scenarios/wave";
+import { chartSvg } from "../../tools/bench/report/chart";
+import type { BenchResults } from "../../tools/bench/report/results";
+import { summaryTable, targetsTable } from "../../tools/bench/report/table";
+import { checkTargets } from "../../tools/bench/report/targets";
+import type { SystemEndpoint } from "../../tools/bench/systems/system";
+import { ROOMCAST_BENCH_VARS } from "../../tools/bench/systems/workerd";
+import type { EmbeddedRelay } from "../../tools/local/relay";
 import { startRelay } from "../support/relay";
 
 let relay: EmbeddedRelay;

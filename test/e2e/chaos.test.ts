@@ -18,9 +18,9 @@
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { RoomcastClient, type MessageEnvelope } from "../../client";
-import { createDevice, Link, linkedWebSocket, readingOf, roomState, Tally, type Device, type DeviceMode } from "../../load";
-import { waitFor } from "../../load/wait";
-import type { EmbeddedRelay } from "../../local/relay";
+import { createDevice, Link, linkedWebSocket, readingOf, roomState, Tally, type Device, type DeviceMode } from "../../tools/load";
+import { waitFor } from "../../tools/load/wait";
+import type { EmbeddedRelay } from "../../tools/local/relay";
 import { BlackoutProxy } from "../support/blackout-proxy";
 import { getJson } from "../support/http";
 import { seededRandom } from "../support/random";

@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { buildBundle } from "../../local/relay";
+import { buildBundle } from "../../tools/local/relay";
 import "../support/global-setup"; // for the `bundle` key's type in ProvidedContext
 
 export default async function setup(project: TestProject): Promise<void> {

@@ -9,8 +9,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
-import { simulate, type SimIo } from "../../sim/main";
-import type { SimReport } from "../../sim/report";
+import { simulate, type SimIo } from "../../tools/sim/main";
+import type { SimReport } from "../../tools/sim/report";
 
 const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 let out: string;

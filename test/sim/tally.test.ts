@@ -4,7 +4,7 @@
  * twice must each be reported, and a clean stream must not be.
  */
 import { describe, expect, it } from "vitest";
-import { Histogram, newReading, SeqSet, Tally } from "../../load/index";
+import { Histogram, newReading, SeqSet, Tally } from "../../tools/load/index";
 
 const reading = (device: string, n: number, t = 1_000) => ({ ...newReading(device, n, t) });
 

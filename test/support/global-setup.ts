@@ -1,7 +1,7 @@
 /** Builds the deployable bundle once per test run; every test's relay runs it. */
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { buildBundle } from "../../local/relay";
+import { buildBundle } from "../../tools/local/relay";
 
 declare module "vitest" {
   export interface ProvidedContext {

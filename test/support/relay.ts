@@ -1,6 +1,6 @@
 /** Starts an embedded relay running the bundle built by the global setup. */
 import { afterAll, beforeAll, inject } from "vitest";
-import { EmbeddedRelay, type RelayOptions } from "../../local/relay";
+import { EmbeddedRelay, type RelayOptions } from "../../tools/local/relay";
 
 export async function startRelay(options: Omit<RelayOptions, "bundle"> = {}): Promise<EmbeddedRelay> {
   return EmbeddedRelay.start({ ...options, bundle: inject("bundle") });

@@ -2,7 +2,7 @@
  * MQTT over WebSocket against Roomcast's /rooms/:room/mqtt (docs/mqtt.md).
  *
  * - mqtt-fanout: N mqtt.js subscribers (`bench/#` at QoS 0 or 1), one JSON
- *   WebSocket publisher sending M messages with topic `bench/x` at once:
+ *   WebSocket publisher sending M messages with topic `tools/bench/x` at once:
  *   the same burst as the JSON fan-out, delivered as PUBLISH packets. At
  *   QoS 1 every delivery also comes back as a PUBACK (one more frame into the
  *   room per delivery), which is what it costs.

@@ -18,7 +18,7 @@ export interface SimIo {
   bundle?: string;
 }
 
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../client/cli-kit.js";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../../client/cli-kit.js";
 
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE };
 

@@ -12,8 +12,8 @@
  *   with the same key until a 201 arrives.
  */
 import WebSocket from "ws";
-import { backoffDelay, publishHttp, RoomcastClient } from "../client/index.js";
-import { roomSocketUrl } from "../protocol/index.js";
+import { backoffDelay, publishHttp, RoomcastClient } from "../../client/index.js";
+import { roomSocketUrl } from "../../protocol/index.js";
 import { Link, linkedWebSocket } from "./links.js";
 import { newReading, type Reading } from "./reading.js";
 import type { Tally } from "./tally.js";

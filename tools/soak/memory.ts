@@ -1,7 +1,7 @@
 /**
  * Weighing a soak run over time: this Node process (the load) and the
  * workerd that Miniflare runs as its child (the relay). The readings come
- * from local/processes.ts; this module keeps their series.
+ * from tools/local/processes.ts; this module keeps their series.
  */
 
 /** Lowest, highest and last of a series of samples. */

@@ -1,6 +1,6 @@
 /**
  * The simulator's report: one flat JSON object, the same in the `--json`
- * line and in sim/results/<date>.json, plus the readable summary made from it.
+ * line and in tools/sim/results/<date>.json, plus the readable summary made from it.
  */
 import type { FleetStats, Gap, TallyReport, TimelinePoint } from "../load/index.js";
 import type { SimOptions } from "./flags.js";

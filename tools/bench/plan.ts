@@ -14,7 +14,7 @@ export interface Plan {
   idle: { counts: number[]; hibernateMs: number; pingers: number };
   /** MQTT (Roomcast only): fan-out reuses `fanout`'s sizes and burst; idle devices ping once. */
   mqtt: { qos: Array<0 | 1>; idleDevices: number };
-  /** The `shards` scenario (bench/shards/): one room unsharded and sharded at each width, same subscribers. */
+  /** The `shards` scenario (tools/bench/shards/): one room unsharded and sharded at each width, same subscribers. */
   shards: { subscribers: number; messages: number; widths: number[] };
 }
 

@@ -4,7 +4,7 @@
  * it came; the text frame `ping` is answered `pong`. Runs in its own process
  * (the bench measures its RSS) and prints `{"port":N}` once listening.
  *
- *   tsx bench/node-ws/server.ts
+ *   tsx tools/bench/node-ws/server.ts
  */
 import { createServer } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";

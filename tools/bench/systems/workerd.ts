@@ -17,7 +17,7 @@ import { childPids, newChildPid } from "../../local/processes.js";
 import type { RunningSystem, SystemEndpoint, SystemName } from "./system.js";
 
 const BENCH = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const ROOT = dirname(BENCH);
+const ROOT = resolve(BENCH, "..", "..");
 
 /**
  * Roomcast's defaults (50 messages/s per connection) would throttle the one

@@ -7,8 +7,8 @@
  *          with `Last-Event-ID`, as a browser's EventSource does. It sees
  *          the relay's stream as it is, with no library removing repeats.
  */
-import { backoffDelay, RoomcastClient, type MessageEnvelope } from "../client/index.js";
-import { roomHttpUrl } from "../protocol/index.js";
+import { backoffDelay, RoomcastClient, type MessageEnvelope } from "../../client/index.js";
+import { roomHttpUrl } from "../../protocol/index.js";
 import { Link, linkedWebSocket } from "./links.js";
 import { readSse } from "./sse-reader.js";
 import type { SubscriberTally } from "./tally.js";

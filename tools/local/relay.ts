@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 
-const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const CONFIG = join(ROOT, "wrangler.toml");
 const DEFAULT_OUTDIR = join(ROOT, "dist", "worker");
 

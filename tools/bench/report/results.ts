@@ -1,4 +1,4 @@
-/** The shape of `bench/results/<date>.json`: one run, every system side by side. */
+/** The shape of `tools/bench/results/<date>.json`: one run, every system side by side. */
 import type { ConnectResult, ConnectVariant, FanoutResult, IdleResult, LatencyResult, MqttFanoutResult, MqttIdleResult, WaveResult } from "../driver/jobs.js";
 import type { SystemName } from "../systems/system.js";
 import type { ShardsResult } from "../shards/scenario.js";
@@ -21,7 +21,7 @@ export interface BenchResults {
   idle: Partial<Record<SystemName, IdleResult>>;
   /** Roomcast's MQTT endpoint, when the run had the mqtt scenario. */
   mqtt?: { fanout: MqttFanoutResult[]; idle: MqttIdleResult | null };
-  /** The `shards` scenario (bench/shards/), when it ran. */
+  /** The `shards` scenario (tools/bench/shards/), when it ran. */
   shards?: ShardsResult;
   targets: TargetCheck[];
   seconds: number;

@@ -2,7 +2,7 @@
  * Where a fleet points: a relay's origin and the token its clients present,
  * plus the few plain HTTP reads a load run needs of a room.
  */
-import { roomHttpUrl, type RoomDescription } from "../protocol/index.js";
+import { roomHttpUrl, type RoomDescription } from "../../protocol/index.js";
 
 export interface Target {
   /** The relay's origin, `http(s)://` (or `ws(s)://`). */

@@ -1,5 +1,5 @@
 /**
- * `tsx bench/report/print.ts bench/results/<date>.json`: prints a saved run's
+ * `tsx tools/bench/report/print.ts tools/bench/results/<date>.json`: prints a saved run's
  * summary and target tables again (targets rechecked with today's
  * targets.ts), e.g. to paste into docs/performance.md.
  */

@@ -6,7 +6,7 @@
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { signJwt } from "../client/jwt.js";
+import { signJwt } from "../../client/jwt.js";
 import { buildBundle, EmbeddedRelay } from "../local/relay.js";
 import { openFleet, randomPrefix, roomNames } from "../load/index.js";
 import { chartSvg } from "./chart.js";

@@ -10,7 +10,7 @@
  * registered link with a given chance per second.
  */
 import WebSocket from "ws";
-import type { WebSocketConstructor } from "../client/index.js";
+import type { WebSocketConstructor } from "../../client/index.js";
 
 export class Link {
   private socket: WebSocket | null = null;

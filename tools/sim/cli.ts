@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-/** The executable behind `npm run simulate`: the real process around sim/main.ts. */
-import { exitSoon } from "../client/cli-kit.js";
+/** The executable behind `npm run simulate`: the real process around tools/sim/main.ts. */
+import { exitSoon } from "../../client/cli-kit.js";
 import { simulate } from "./main.js";
 
 const controller = new AbortController();

@@ -2,10 +2,10 @@
  * The simulator's flags: parsing, defaults and validation. Every mistake is a
  * `UsageError` with one readable line; the CLI turns it into exit code 2.
  */
-import { isValidRoomName, ROOM_NAME } from "../protocol/index.js";
+import { isValidRoomName, ROOM_NAME } from "../../protocol/index.js";
 import type { FleetMode } from "../load/index.js";
 import { durationFlag, numberFlag, parseFlags, UsageError, wholeFlag } from "../load/flags.js";
-import { MAX_SHARDS, MIN_SHARDS } from "../durable-objects/shards/config.js";
+import { MAX_SHARDS, MIN_SHARDS } from "../../durable-objects/shards/config.js";
 
 export { UsageError };
 
@@ -37,7 +37,7 @@ export interface SimOptions {
   help: boolean;
 }
 
-export const DEFAULT_OUT_DIR = "sim/results";
+export const DEFAULT_OUT_DIR = "tools/sim/results";
 /** The client library paces publishes at 40/s to stay under the relay's 50/s limit. */
 export const MAX_RATE = 40;
 const MODES: readonly FleetMode[] = ["json", "raw", "http", "mixed"];

@@ -9,7 +9,7 @@
  * Object and the partyserver room on Miniflare's workerd, the node-ws server
  * in its own process), runs each scenario against each system, one load
  * process per job, interleaving systems so they share the machine's mood,
- * then writes bench/results/<date>.json and .svg and prints the summary.
+ * then writes tools/bench/results/<date>.json and .svg and prints the summary.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
