@@ -29,11 +29,11 @@ import {
   type RoomDescription,
   type WelcomeFrame,
 } from "../protocol";
-import { fullBucket, msUntilToken, take } from "../protocol/token-bucket";
+import { backlogWait, fullBucket, take, type Backlog } from "../protocol/token-bucket";
 import { TopicMatcher } from "../protocol/topics";
 import { decodeHandoff, type Handoff } from "../handoff/request";
 import { hasScope, type Identity } from "../handoff/identity";
-import { JOIN_QUEUE_MAX_MS, readLimits, type Limits } from "../protocol/limits";
+import { JOIN_QUEUE_MAX_MS, MAX_RETRY_AFTER_SECONDS, readLimits, type Limits } from "../protocol/limits";
 import { ADAPTERS } from "./adapters";
 import { frameSize, type OutboundMessage, type RoomPort, type SocketAdapter } from "./adapters/adapter";
 import { passes, SseHub, sseMessage } from "./adapters/sse";
@@ -100,6 +100,8 @@ export class Room extends DurableObject<Env> {
   private readonly presence: Presence;
   /** Joins this room takes before it answers `room_busy` (in memory: a woken room starts full). */
   private readonly joinBucket;
+  /** Joins refused and told when to come back (Retry-After spreads them). */
+  private readonly joinBacklog: Backlog = { waiting: 0, at: 0 };
   /** Changes each time the constructor runs: lets tests see an eviction. */
   private readonly instance = crypto.randomUUID();
   /** The object's name: `idFromName(room)` ids carry it. */
@@ -322,7 +324,7 @@ export class Room extends DurableObject<Env> {
     const now = Date.now();
     const queued = now - handoff.sentAt > JOIN_QUEUE_MAX_MS;
     if (queued || !take(this.joinBucket, this.limits.joinRate, now)) {
-      const seconds = Math.max(1, Math.ceil(msUntilToken(this.joinBucket, this.limits.joinRate) / 1000));
+      const seconds = backlogWait(this.joinBacklog, this.limits.joinRate, now, MAX_RETRY_AFTER_SECONDS);
       return jsonError(503, "room_busy", `room ${this.room} is taking too many connections at once; retry in ${seconds} s`, {
         "retry-after": String(seconds),
       });

@@ -48,7 +48,10 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   historyLimit: 1000,
   slowConsumerBytes: 2 * 1024 * 1024,
   slowConsumerGraceMs: 30_000,
-  joinRate: { perSecond: 1000, burst: 5000 },
+  // A burst a room takes at once, then a steady rate: past them a wave is
+  // told when to come back (Retry-After) before it can queue up. 500/s is
+  // above what one object takes locally (~350 upgrades/s, docs/performance.md).
+  joinRate: { perSecond: 500, burst: 1000 },
   resumeWindowMs: 120_000,
 });
 
@@ -59,6 +62,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
 export const PRESENCE_EVENTS_MAX = 100;
 /** Past PRESENCE_EVENTS_MAX, at most one `count` frame per socket per this many ms. */
 export const PRESENCE_COUNT_INTERVAL_MS = 1000;
+/** The longest `Retry-After` a busy room answers: a refused crowd is spread over at most this. */
+export const MAX_RETRY_AFTER_SECONDS = 30;
 /** A join that waited this long in the room's queue is answered `room_busy`: its client has likely given up. */
 export const JOIN_QUEUE_MAX_MS = 3000;
 /** `GET /rooms/:room/presence` page size without `limit`, and the largest `limit`. */

@@ -39,3 +39,23 @@ export function take(bucket: Bucket, rate: Rate, now: number): boolean {
 export function msUntilToken(bucket: Bucket, rate: Rate): number {
   return bucket.tokens >= 1 ? 0 : Math.ceil(((1 - bucket.tokens) / rate.perSecond) * 1000);
 }
+
+/** Requests refused and told to come back, draining at the bucket's rate. */
+export interface Backlog {
+  waiting: number;
+  at: number;
+}
+
+/**
+ * For a request refused now: counts it in the backlog and returns the whole
+ * seconds it should wait, at least 1: the deeper the backlog, the later each
+ * is told to come back, so a crowd retries spread out at about the rate the
+ * bucket takes them instead of all at once. The bucket itself is untouched,
+ * so a client that comes back when told finds a token.
+ */
+export function backlogWait(backlog: Backlog, rate: Rate, now: number, maxWaitSeconds: number): number {
+  const drained = (Math.max(0, now - backlog.at) / 1000) * rate.perSecond;
+  backlog.waiting = Math.min(Math.max(0, backlog.waiting - drained) + 1, rate.perSecond * maxWaitSeconds);
+  backlog.at = now;
+  return Math.min(maxWaitSeconds, Math.max(1, Math.ceil(backlog.waiting / rate.perSecond)));
+}
