@@ -42,7 +42,7 @@ import { buildEnvelope, isEmptyPayload, textExceeds, type Payload, type Routing 
 import { Presence } from "./presence";
 import { connectionBucket, takeToken } from "./rate-limit";
 import { SendBudget } from "./slow-consumer";
-import { RetainedStore } from "./retained-store";
+import { RetainedStore, type RetainedMessage } from "./retained-store";
 import { answerableCode, attachmentOf, closeSocket, safeSend, TAG_FILTERED, TAG_PRESENCE, type Attachment } from "./sockets";
 import { RoomStore, type StoredMessage } from "./store";
 import { shardName, shardRole } from "./shards/config";
@@ -208,9 +208,13 @@ export class Room extends DurableObject<Env> {
 
   /** The retained values matching `topics` (all without), oldest seq first, as stored envelopes. */
   retained(topics: string[] | null): { room: string; messages: string[] } {
+    return { room: this.room, messages: this.retainedRows(topics).map((r) => r.envelope) };
+  }
+
+  /** The retained values matching `topics`, with their seqs: for `GET /retained` and a shard's new readers. */
+  retainedRows(topics: string[] | null): RetainedMessage[] {
     this.flush();
-    const rows = this.stored ? this.retainedStore.matching(topics) : [];
-    return { room: this.room, messages: rows.map((r) => r.envelope) };
+    return this.stored ? this.retainedStore.matching(topics) : [];
   }
 
   presenceList(limit: number, cursor: string | null): PresenceList {
@@ -375,7 +379,7 @@ export class Room extends DurableObject<Env> {
     if (hello !== null) safeSend(server, hello);
     const filter = options.topics === null ? null : new TopicMatcher(options.topics);
     if (filter !== null) this.matchers.set(server, filter);
-    for (const envelope of retained) safeSend(server, adapter.replayed(envelope));
+    for (const { envelope } of retained) safeSend(server, adapter.replayed(envelope));
     let bytes = 0;
     const complete = resume.replay(({ envelope, topic }) => {
       if (!passes(filter, topic)) return true;
@@ -400,7 +404,7 @@ export class Room extends DurableObject<Env> {
     const filter = options.topics === null ? null : new TopicMatcher(options.topics);
     const retained = options.retained ? await this.retainedSnapshot(options.topics) : [];
     return this.sse.open({ presence, endAt, filter }, (write) => {
-      for (const envelope of retained) if (!write(sseMessage(seqOfEnvelope(envelope), envelope))) return false;
+      for (const { seq, envelope } of retained) if (!write(sseMessage(seq, envelope))) return false;
       return resume.replay(({ seq, envelope, topic }) => !passes(filter, topic) || write(sseMessage(seq, envelope)));
     });
   }
@@ -554,9 +558,8 @@ export class Room extends DurableObject<Env> {
   }
 
   /** The retained values a new reader asked for: this room's, or a shard's sequencer's. */
-  private async retainedSnapshot(topics: string[] | null): Promise<string[]> {
-    if (this.shard !== null) return (await this.sequencerStub().retained(topics)).messages;
-    return this.stored ? this.retainedStore.matching(topics).map((r) => r.envelope) : [];
+  private async retainedSnapshot(topics: string[] | null): Promise<RetainedMessage[]> {
+    return this.shard !== null ? await this.sequencerStub().retainedRows(topics) : this.retainedRows(topics);
   }
 
   private sequencerStub(): DurableObjectStub<Room> {
@@ -724,11 +727,6 @@ function refuse(ws: WebSocket, adapter: SocketAdapter, code: ErrorCode, message:
 function scopedKey(publisher: string | null, id: string | null): string | null {
   if (id === null) return null;
   return publisher === null ? id : `${publisher.length}:${publisher}:${id}`;
-}
-
-/** The seq of a stored envelope (built by buildEnvelope: `"seq"` comes before any payload). */
-function seqOfEnvelope(envelope: string): number {
-  return (JSON.parse(envelope) as { seq: number }).seq;
 }
 
 function jsonError(status: number, code: ErrorCode, message: string, headers?: HeadersInit): Response {
