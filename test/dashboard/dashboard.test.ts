@@ -5,42 +5,20 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { signJwt } from "../../client/jwt";
-import type { EmbeddedRelay } from "../../tools/local/relay";
-import { startRelay } from "../support/relay";
 import { TestSocket, uniqueRoom } from "../support/socket";
 import { MAX_SHOWN } from "../../dashboard/message-list";
-import { launchBrowser, type Browser, type WatchedPage } from "./browser";
+import type { WatchedPage } from "./browser";
+import { startRelay } from "../support/relay";
+import { useDashboard } from "./harness";
 
-let relay: EmbeddedRelay;
-let browser: Browser;
-let current: WatchedPage | undefined;
-
-beforeAll(async () => {
-  [relay, browser] = await Promise.all([startRelay(), launchBrowser()]);
-});
-afterAll(async () => {
-  await Promise.all([browser?.close(), relay?.stop()]);
-});
-afterEach(async () => {
-  // Every test's page must have stayed free of console errors and dialogs.
-  const watched = current;
-  current = undefined;
-  await watched?.page.close();
-  expect(watched?.errors ?? []).toEqual([]);
-  expect(watched?.dialogs ?? []).toEqual([]);
-});
-
-/** Opens the room in its message log view (`#log`): these tests are about the log; fleet.test.ts has the fleet view. */
-async function openRoom(room: string, base = relay.url): Promise<WatchedPage> {
-  current = await browser.open(`${base}/?room=${room}#log`);
-  await expect.poll(() => current!.page.getAttribute("#state", "data-state")).toBe("open");
-  return current;
-}
+/** Rooms open in the message log view (`#log`): these tests are about the log; fleet.test.ts has the fleet view. */
+const dash = useDashboard("#log");
+const openRoom = dash.openRoom;
 
 async function post(room: string, body: string | Blob, contentType = "application/json"): Promise<number> {
-  const res = await fetch(`${relay.url}/rooms/${room}/messages`, { method: "POST", headers: { "content-type": contentType }, body });
+  const res = await fetch(`${dash.relay.url}/rooms/${room}/messages`, { method: "POST", headers: { "content-type": contentType }, body });
   expect(res.status).toBe(201);
   return ((await res.json()) as { seq: number }).seq;
 }
@@ -56,7 +34,7 @@ const text = (w: WatchedPage, selector: string) => w.page.locator(selector).firs
 
 describe("dashboard", () => {
   it("is served at / and asks for a room when none is given", async () => {
-    current = await browser.open(`${relay.url}/`);
+    const current = await dash.open(`${dash.relay.url}/`);
     const { page } = current;
     const room = uniqueRoom("picked");
     await page.fill("#room-input", "not a room!");
@@ -95,7 +73,7 @@ describe("dashboard", () => {
     // Three publishers, each within the per-connection burst of 100.
     const perSocket = Math.ceil((MAX_SHOWN + 20) / 3);
     const total = perSocket * 3;
-    const publishers = await Promise.all([1, 2, 3].map(() => TestSocket.open(`${relay.wsUrl}/rooms/${room}`)));
+    const publishers = await Promise.all([1, 2, 3].map(() => TestSocket.open(`${dash.relay.wsUrl}/rooms/${room}`)));
     for (const p of publishers) for (let n = 0; n < perSocket; n++) p.publish({ n });
     await w.page.locator(`#messages li[data-seq="${total}"]`).waitFor();
     await expect.poll(() => text(w, "#feed-summary")).toBe(`latest ${MAX_SHOWN} of ${total}`);
@@ -110,7 +88,7 @@ describe("dashboard", () => {
     const w = await openRoom(room);
     await expect.poll(() => text(w, "#count")).toBe("1");
 
-    const other = await TestSocket.open(`${relay.wsUrl}/rooms/${room}`);
+    const other = await TestSocket.open(`${dash.relay.wsUrl}/rooms/${room}`);
     const { id } = await other.next("welcome");
     await w.page.locator(`#presence-list li[data-id="${id}"]`).waitFor();
     await expect.poll(() => text(w, "#count")).toBe("2");
@@ -124,7 +102,7 @@ describe("dashboard", () => {
   it("publishes from its box, with Enter or Send, to another client", async () => {
     const room = uniqueRoom("box");
     const w = await openRoom(room);
-    const other = await TestSocket.open(`${relay.wsUrl}/rooms/${room}`);
+    const other = await TestSocket.open(`${dash.relay.wsUrl}/rooms/${room}`);
     await other.next("welcome");
 
     await w.page.fill("#publish-input", '{"hello": "world"}');
@@ -205,7 +183,7 @@ describe("dashboard", () => {
   it("fits a phone and a desktop, dark and light (screenshots in test/.tmp/dashboard)", async () => {
     const room = uniqueRoom("looks");
     const w = await openRoom(room);
-    const other = await TestSocket.open(`${relay.wsUrl}/rooms/${room}`);
+    const other = await TestSocket.open(`${dash.relay.wsUrl}/rooms/${room}`);
     await other.next("welcome");
     await post(room, JSON.stringify({ data: { device: "sensor-12", t: 21.5, humidity: 0.41, tags: ["kitchen", "north"] } }));
     await post(room, "door opened", "text/plain");

@@ -5,41 +5,19 @@
  * and a busy room (200 topics at 10 Hz) that must not freeze the page.
  */
 import mqtt from "mqtt";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { signJwt } from "../../client/jwt";
-import type { EmbeddedRelay } from "../../tools/local/relay";
-import { startRelay } from "../support/relay";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
-import { launchBrowser, type Browser, type WatchedPage } from "./browser";
+import type { WatchedPage } from "./browser";
+import { startRelay } from "../support/relay";
+import { useDashboard } from "./harness";
 import { measureLoad } from "./load";
 
-let relay: EmbeddedRelay;
-let browser: Browser;
-let current: WatchedPage | undefined;
-
-beforeAll(async () => {
-  [relay, browser] = await Promise.all([startRelay(), launchBrowser()]);
-});
-afterAll(async () => {
-  await Promise.all([browser?.close(), relay?.stop()]);
-});
-afterEach(async () => {
-  // Every test's page must have stayed free of console errors and dialogs.
-  const watched = current;
-  current = undefined;
-  await watched?.page.close();
-  expect(watched?.errors ?? []).toEqual([]);
-  expect(watched?.dialogs ?? []).toEqual([]);
-});
-
-async function openRoom(room: string, base = relay.url): Promise<WatchedPage> {
-  current = await browser.open(`${base}/?room=${room}`);
-  await expect.poll(() => current!.page.getAttribute("#state", "data-state")).toBe("open");
-  return current;
-}
+const dash = useDashboard("");
+const openRoom = dash.openRoom;
 
 /** Publishes over HTTP with a topic (and retain), as a device or a backend would. */
-async function post(room: string, topic: string, data: unknown, retain = false, base = relay.url): Promise<number> {
+async function post(room: string, topic: string, data: unknown, retain = false, base = dash.relay.url): Promise<number> {
   const res = await fetch(`${base}/rooms/${room}/messages`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -88,7 +66,7 @@ describe("fleet view", () => {
     expect(await text(w, "#chart-title")).toBe("sensors/d1/env");
     await expect.poll(() => w.page.getAttribute("#chart", "data-points")).toBe("1");
 
-    const device = await TestSocket.open(`${relay.wsUrl}/rooms/${room}?topics=cmd/d1`);
+    const device = await TestSocket.open(`${dash.relay.wsUrl}/rooms/${room}?topics=cmd/d1`);
     await device.next("welcome");
     for (let i = 1; i <= 5; i++) device.send({ type: "publish", topic: "sensors/d1/env", data: { t: 20 + i, rh: 50 - i } });
     await expect.poll(() => w.page.locator(`${tile("sensors/d1/env")} .tile-field`).allTextContents()).toEqual(["t25", "rh45"]);
@@ -109,7 +87,7 @@ describe("fleet view", () => {
 
   it("seeds a topic's chart from the room's history", async () => {
     const room = uniqueRoom("seeded");
-    const device = await TestSocket.open(`${relay.wsUrl}/rooms/${room}?topics=cmd/d2`);
+    const device = await TestSocket.open(`${dash.relay.wsUrl}/rooms/${room}?topics=cmd/d2`);
     await device.next("welcome");
     for (let i = 0; i < 20; i++) device.send({ type: "publish", topic: "sensors/d2/temp", data: 10 + i, id: `m${i}` });
     device.send({ type: "publish", topic: "sensors/other", data: 1, id: "other" });
@@ -130,7 +108,7 @@ describe("fleet view", () => {
     const room = uniqueRoom("quiet");
     const w = await openRoom(room);
     await w.page.fill("#quiet-after", "2");
-    const device = await TestSocket.open(`${relay.wsUrl}/rooms/${room}?topics=cmd/d3`);
+    const device = await TestSocket.open(`${dash.relay.wsUrl}/rooms/${room}?topics=cmd/d3`);
     const { id } = await device.next("welcome");
     const row = `#presence-list li[data-id="${id}"]`;
     // Publishing every 300 ms: heard from, not quiet.
@@ -154,7 +132,7 @@ describe("fleet view", () => {
     const room = uniqueRoom("cmd");
     await post(room, "sensors/d4/temp", 20, true);
     const w = await openRoom(room);
-    const subscriber = await TestSocket.open(`${relay.wsUrl}/rooms/${room}?topics=${encodeURIComponent("cmd/#")}`);
+    const subscriber = await TestSocket.open(`${dash.relay.wsUrl}/rooms/${room}?topics=${encodeURIComponent("cmd/#")}`);
     await subscriber.next("welcome");
 
     // Opening a device's tile offers its command topic.
@@ -168,7 +146,7 @@ describe("fleet view", () => {
     expect(command).toMatchObject({ topic: "cmd/d4", data: { set: "eco" }, retain: true });
     await expect.poll(() => text(w, "#publish-result")).toBe(`Sent as #${command.seq}`);
     // Retained: a device that connects later gets it.
-    const retained = (await (await fetch(`${relay.url}/rooms/${room}/retained?topics=cmd/d4`)).json()) as { messages: { data: unknown }[] };
+    const retained = (await (await fetch(`${dash.relay.url}/rooms/${room}/retained?topics=cmd/d4`)).json()) as { messages: { data: unknown }[] };
     expect(retained.messages.map((m) => m.data)).toEqual([{ set: "eco" }]);
 
     // A bad topic is refused on the page, before anything is sent.
@@ -184,7 +162,7 @@ describe("fleet view", () => {
     const w = await openRoom(room);
     // mqtt.js may neither connect nor fail when the upgrade is refused: bound the wait, with a reason.
     const client = await Promise.race([
-      mqtt.connectAsync(`${relay.wsUrl}/rooms/${room}/mqtt`, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000 }),
+      mqtt.connectAsync(`${dash.relay.wsUrl}/rooms/${room}/mqtt`, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000 }),
       sleep(10_000).then(() => {
         throw new Error(`no MQTT connection to /rooms/${room}/mqtt within 10 s`);
       }),
@@ -252,7 +230,7 @@ describe("fleet view", () => {
   it("stays responsive with 200 topics at 10 Hz for 10 s, with a bounded heap", async () => {
     const room = uniqueRoom("busy");
     const w = await openRoom(room);
-    const report = await measureLoad(w, relay, room, { topics: 200, hz: 10, seconds: 10 });
+    const report = await measureLoad(w, dash.relay, room, { topics: 200, hz: 10, seconds: 10 });
     console.log(`dashboard load: ${JSON.stringify(report)}`);
     expect(report.tiles).toBe(200);
     // A generous bound, so a loaded machine does not flake it.
