@@ -32,18 +32,20 @@ export interface Handoff {
   mqtt?: MqttHandoff;
 }
 
-/** Only the Worker speaks in headers with this prefix; it strips every client-sent one. */
-export const INTERNAL_HEADER_PREFIX = "x-roomcast-";
+/** Only the Worker writes it: the Room's request is built afresh, so a client's copy never gets through. */
 const HANDOFF_HEADER = "x-roomcast-handoff";
 
-/** The request to send to the Room: the client's own, its internal headers replaced by the hand-off. */
+/**
+ * The request to send to the Room: the client's URL, its `upgrade` header
+ * for a WebSocket, and the hand-off; nothing else of the client's request
+ * (so no client-sent internal header can reach the Room, and nothing is
+ * copied per join that the Room never reads).
+ */
 export function encodeHandoff(request: Request, handoff: Handoff): Request {
-  const headers = new Headers(request.headers);
-  for (const name of [...headers.keys()]) {
-    if (name.startsWith(INTERNAL_HEADER_PREFIX)) headers.delete(name);
-  }
-  headers.set(HANDOFF_HEADER, JSON.stringify(handoff));
-  return new Request(request, { headers });
+  const headers: Record<string, string> = { [HANDOFF_HEADER]: JSON.stringify(handoff) };
+  const upgrade = request.headers.get("upgrade");
+  if (upgrade !== null) headers.upgrade = upgrade;
+  return new Request(request.url, { headers });
 }
 
 /** The hand-off the Worker put on `request`; null when there is none (nothing but the Worker calls a Room). */

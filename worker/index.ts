@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import { onError, onNotFound, methodNotAllowed } from "./errors";
 import { originGate } from "./origin";
+import { PAGE_PATHS, servePage } from "./page";
 import { rooms } from "./rooms";
 import { VERSION } from "./version";
 
@@ -15,6 +16,9 @@ const app = new Hono<{ Bindings: Env }>();
 
 app.onError(onError);
 app.notFound(onNotFound);
+
+// The dashboard page: before the Origin gate, as a page load sends no Origin.
+for (const path of PAGE_PATHS) app.on(["GET", "HEAD"], path, servePage);
 
 app.use("*", originGate<Env>({ allowed: (env) => env.ALLOWED_ORIGINS }));
 

@@ -25,6 +25,14 @@ interface Rule {
   count: number;
 }
 
+/** The var is the same on every request of an isolate: parsed once, not per join. */
+let parsed: { raw: string | undefined; rules: Rule[] } | null = null;
+
+function rulesOf(raw: string | undefined): Rule[] {
+  if (parsed === null || parsed.raw !== raw) parsed = { raw, rules: parseRules(raw) };
+  return parsed.rules;
+}
+
 function parseRules(raw: string | undefined): Rule[] {
   if (raw === undefined) return [];
   const rules: Rule[] = [];
@@ -42,7 +50,7 @@ function parseRules(raw: string | undefined): Rule[] {
 
 /** How many shards `room` is spread over; 1 for a room that is not sharded. */
 export function shardCount(room: string, vars: ShardVars): number {
-  for (const rule of parseRules(vars.SHARDS)) {
+  for (const rule of rulesOf(vars.SHARDS)) {
     if (rule.prefix ? room.startsWith(rule.pattern) : room === rule.pattern) return rule.count;
   }
   return 1;

@@ -37,6 +37,25 @@ export function newChildPid(comm: string, before: number[]): number {
   return fresh[0]!;
 }
 
+/** CPU time (user + system) of `pid` so far, in ms, from /proc (NaN when it cannot be read). */
+export function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after "(comm) ", in clock ticks (100 per second).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** This process's CPU time (user + system) so far, in ms. */
+export function ownCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 /** Resident memory of `pid` in MiB (VmRSS), or NaN when it cannot be read. */
 export function rssMiB(pid: number | undefined): number {
   if (pid === undefined) return NaN;

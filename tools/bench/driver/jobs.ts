@@ -142,6 +142,15 @@ export interface ConnectResult {
   frames: number;
   /** `frames / opened`. */
   framesPerSocket: number;
+  /**
+   * CPU time of the runtime process (workerd: the Worker and every object;
+   * node-ws: its server) per socket opened, in µs, over the fill: what an
+   * upgrade costs the server, whatever else the machine is doing meanwhile
+   * (wall-clock rates also wait for the load process and the scheduler).
+   */
+  runtimeCpuUsPerUpgrade: number;
+  /** The same for this load process: the handshake, and every frame the room sent while it filled. */
+  clientCpuUsPerUpgrade: number;
 }
 
 export interface WaveResult extends Delivery {

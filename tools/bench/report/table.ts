@@ -57,6 +57,14 @@ export function summaryTable(r: BenchResults): string {
       const p = connectPoint(r, s, n, "json");
       return p && fmt(p.framesPerSocket);
     });
+    for (const variant of CONNECT_VARIANTS) {
+      const kind = variant === "json" ? "JSON sockets" : variant === "raw" ? "roomcast raw" : `roomcast ${variant}`;
+      withRatios(`runtime CPU per upgrade N=${n}, ${kind} (µs)`, (s) => connectPoint(r, s, n, variant)?.runtimeCpuUsPerUpgrade);
+    }
+    plain(`load-process CPU per upgrade N=${n}, JSON sockets (µs)`, (s) => {
+      const p = connectPoint(r, s, n, "json");
+      return p && fmt(p.clientCpuUsPerUpgrade);
+    });
   }
   const wave = firstOf(r.wave);
   if (wave) {

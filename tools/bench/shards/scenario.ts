@@ -13,7 +13,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildBundle, EmbeddedRelay } from "../../local/relay.js";
-import { childPids, newChildPid } from "../../local/processes.js";
+import { childPids, cpuMs, newChildPid } from "../../local/processes.js";
 import { randomPrefix } from "../../load/index.js";
 import type { FanoutResult } from "../driver/jobs.js";
 import type { LoadProcess } from "../driver/spawn.js";
@@ -153,18 +153,6 @@ async function diagnostics(origin: string, room: string, shards: number): Promis
     }
   }
   return { sequencer: head.sequencer ?? null, shardPushes, shardGaps };
-}
-
-/** CPU time (user + system) of `pid` so far, in ms, from /proc (Linux; NaN elsewhere). */
-function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime are fields 14 and 15 of stat, 12 and 13 after "(comm) ", in clock ticks (100 per second).
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;

@@ -7,6 +7,7 @@
  * sockets are spared those frames.
  */
 import { openSockets, randomPrefix, terminateAll } from "../../../load/index.js";
+import { cpuMs, ownCpuMs } from "../../../local/processes.js";
 import type { ConnectJob, ConnectResult, ConnectVariant } from "../jobs.js";
 import { quiet, settle } from "../room-state.js";
 import { now, socketUrl, type JoinOptions } from "../wire.js";
@@ -23,6 +24,8 @@ export async function connect(job: ConnectJob, progress: (line: string) => void)
   progress(`opening ${count} ${variant} sockets, ${concurrency} at a time`);
   let frames = 0;
   let lastFrameAt = Date.now();
+  const runtimeCpu0 = cpuMs(endpoint.pid);
+  const clientCpu0 = ownCpuMs();
   const started = now();
   let failed = 0;
   let firstError: string | undefined;
@@ -42,6 +45,10 @@ export async function connect(job: ConnectJob, progress: (line: string) => void)
   const opened = sockets.length;
   // Presence frames of the last joins may still be on their way: they were sent during the fill.
   await quiet(() => lastFrameAt, 500, 120_000);
+  // Up to the quiet room, so the presence frames the fill set off are counted in full.
+  const perUpgrade = (ms: number) => Math.round((ms * 1000) / Math.max(1, opened));
+  const runtimeCpuUsPerUpgrade = perUpgrade(cpuMs(endpoint.pid) - runtimeCpu0);
+  const clientCpuUsPerUpgrade = perUpgrade(ownCpuMs() - clientCpu0);
   progress(`${opened} of ${count} open in ${seconds.toFixed(1)} s; ${frames} frames received${failed ? `; ${failed} failed (${firstError})` : ""}`);
   terminateAll(sockets);
   await settle(endpoint, room, 60_000);
@@ -56,5 +63,7 @@ export async function connect(job: ConnectJob, progress: (line: string) => void)
     ...(firstError === undefined ? {} : { firstError }),
     frames,
     framesPerSocket: Math.round((frames / Math.max(1, opened)) * 100) / 100,
+    runtimeCpuUsPerUpgrade,
+    clientCpuUsPerUpgrade,
   };
 }
