@@ -78,16 +78,18 @@ resuming so that none is missed or repeated. Stop with Ctrl-C.
   --verbose    report connection state on standard error`,
 };
 
+/** Each command and its runner; its help is `HELP[name]`. */
+const COMMANDS: Readonly<Record<string, (argv: string[], io: Io) => Promise<number>>> = {
+  token: tokenCommand,
+  publish: publishCommand,
+  tail: tailCommand,
+};
+
 export async function run(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    if (command !== undefined && Object.hasOwn(COMMANDS, command)) return await COMMANDS[command]!(rest, io);
     switch (command) {
-      case "token":
-        return await tokenCommand(rest, io);
-      case "publish":
-        return await publishCommand(rest, io);
-      case "tail":
-        return await tailCommand(rest, io);
       case undefined:
         io.err(HELP.main!);
         return EXIT_USAGE;

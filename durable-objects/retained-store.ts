@@ -14,6 +14,7 @@
  * would surprise Mosquitto users more than a refusal they can see.
  */
 import { TopicMatcher, validFilter } from "../protocol/topics";
+import { SqlTables } from "./sql-tables";
 
 export const MAX_RETAINED_TOPICS = 10_000;
 
@@ -34,14 +35,12 @@ export interface RetainedMessage {
 
 export type RetainResult = "stored" | "full";
 
-export class RetainedStore {
+export class RetainedStore extends SqlTables {
   constructor(
-    private readonly sql: SqlStorage,
+    sql: SqlStorage,
     private readonly maxTopics: number = MAX_RETAINED_TOPICS,
-  ) {}
-
-  migrate(): void {
-    this.sql.exec(SCHEMA);
+  ) {
+    super(sql, SCHEMA);
   }
 
   /** Sets `topic`'s retained value, unless it is a new topic and the room is full. */

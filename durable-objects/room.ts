@@ -4,8 +4,11 @@
  * the next `seq`, keeps the latest ones in SQLite for resume, and fans each
  * batch out once. What it knows: seq, batches, history, resume, presence and
  * limits. What it does not: wire formats. Each socket kind has its adapter
- * (adapters/: json, raw; SSE streams in adapters/sse.ts), which parses the
- * inbound frames and builds each outbound frame once per batch.
+ * (adapters/: json, raw, mqtt; SSE streams in adapters/sse.ts), which parses
+ * the inbound frames and builds each outbound frame once per batch. What the
+ * modules beside it use of the core is one narrow view (room-internals.ts):
+ * a stateful adapter's port is built from it in adapters/port.ts, a sharded
+ * room's hosts and RPC answers in shards/room-glue.ts.
  *
  * Lifecycle rules (workerd evicts an idle Room after ~10 s and runs the
  * constructor again on the next event):
@@ -36,6 +39,7 @@ import { hasScope, type Identity } from "../handoff/identity";
 import { JOIN_QUEUE_MAX_MS, MAX_RETRY_AFTER_SECONDS, readLimits, type Limits } from "../protocol/limits";
 import { ADAPTERS } from "./adapters";
 import { frameSize, type OutboundMessage, type RoomPort, type SocketAdapter } from "./adapters/adapter";
+import { makePort } from "./adapters/port";
 import { passes, SseHub, sseMessage } from "./adapters/sse";
 import { earliestExpiry, isExpired, scheduleExpirySweep } from "./expiry";
 import { buildEnvelope, isEmptyPayload, textExceeds, type Payload, type Routing } from "./payload";
@@ -43,12 +47,14 @@ import { Presence } from "./presence";
 import { connectionBucket, takeToken } from "./rate-limit";
 import { SendBudget } from "./slow-consumer";
 import { RetainedStore, type RetainedMessage } from "./retained-store";
+import type { RoomInternals } from "./room-internals";
 import { answerableCode, attachmentOf, closeSocket, safeSend, TAG_FILTERED, TAG_PRESENCE, type Attachment } from "./sockets";
 import { RoomStore, type StoredMessage } from "./store";
-import { shardName, shardRole } from "./shards/config";
-import { ShardFanout, type FanoutStats, type ShardTarget } from "./shards/sequencer";
-import { CATCH_UP_PAGE, ShardLink, type Delivery, type SequencerTarget, type ShardStats, type StreamStart } from "./shards/shard";
+import { shardRole } from "./shards/config";
+import { ShardFanout, type FanoutStats } from "./shards/sequencer";
+import { ShardLink, type Delivery, type ShardStats, type StreamStart } from "./shards/shard";
 import { ShardPresence, type PresenceReport, type PresenceTarget } from "./shards/presence";
+import { openForShard, publishForShard, rangeForShard, requireFanout, roomStub, sequencerHost, shardHost } from "./shards/room-glue";
 import type { ForwardedPublish, OpenAnswer, OpenRequest, Push, PushResult } from "./shards/wire";
 
 /**
@@ -116,6 +122,8 @@ export class Room extends DurableObject<Env> {
   private readonly batchKeys = new Map<string, number>();
   /** Acks owed once the batch holding their message is written. */
   private acks: Array<{ ws: WebSocket; frame: string | Uint8Array }> = [];
+  /** What the modules beside the core may use of it (room-internals.ts). */
+  private readonly inside: RoomInternals;
   /** What stateful adapters (MQTT) may use of the room: see RoomPort. */
   private readonly port: RoomPort;
   private flushScheduled = false;
@@ -136,7 +144,7 @@ export class Room extends DurableObject<Env> {
     this.limits = readLimits(env);
     this.sse = new SseHub(this.limits.slowConsumerBytes);
     if (role.kind === "shard") {
-      const sequencer = () => this.env.ROOM.get(this.env.ROOM.idFromName(role.room)) as unknown as PresenceTarget;
+      const sequencer = () => roomStub<PresenceTarget>(this.env, role.room);
       this.roomWide = new ShardPresence(role.index, sequencer, () => this.presence.count());
     }
     this.presence = new Presence(ctx, this.sse, this.roomWide);
@@ -146,9 +154,10 @@ export class Room extends DurableObject<Env> {
       this.limits.slowConsumerGraceMs,
       (ws) => ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0,
     );
-    this.port = this.makePort();
-    if (role.kind === "sequencer") this.fanout = new ShardFanout(this.sequencerHost(), role.count);
-    if (role.kind === "shard") this.shard = new ShardLink(this.shardHost(role.room, role.index));
+    this.inside = this.internals();
+    this.port = makePort(this.inside);
+    if (role.kind === "sequencer") this.fanout = new ShardFanout(sequencerHost(this.inside), role.count);
+    if (role.kind === "shard") this.shard = new ShardLink(shardHost(this.inside, role.index, this.roomWide));
     // Answered by the runtime itself, so a pinging device never wakes the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
@@ -563,7 +572,7 @@ export class Room extends DurableObject<Env> {
   }
 
   private sequencerStub(): DurableObjectStub<Room> {
-    return this.env.ROOM.get(this.env.ROOM.idFromName(this.room));
+    return roomStub(this.env, this.room);
   }
 
 
@@ -578,33 +587,31 @@ export class Room extends DurableObject<Env> {
     if (this.budget.charge(ws, size)) this.shed(ws, CloseCode.SlowConsumer, "slow consumer: reconnect and resume with since");
   }
 
-  /** The narrow view of the room a stateful adapter gets (adapters/adapter.ts RoomPort). */
-  private makePort(): RoomPort {
+  /** Built once in the constructor: what port.ts and shards/room-glue.ts may use of the core. */
+  private internals(): RoomInternals {
     const room = this;
     return {
       name: this.room,
-      limits: this.limits,
-      sql: this.ctx.storage.sql,
+      ctx: this.ctx,
       env: this.env,
-      latestSeq: () => room.seq,
+      limits: this.limits,
+      store: this.store,
+      position: () => ({ seq: room.seq, epoch: room.epoch }),
       oldestSeq: () => room.oldestSeq(),
-      // Echo on: a stateful adapter decides itself whether its own socket gets its message (MQTT No Local).
-      publish: (input, sender) => room.accept(input, sender, true),
+      accept: (input, sender, echo, origin) => room.accept(input, sender, echo, origin),
       ackAfterCommit(ws, frame) {
         room.acks.push({ ws, frame });
         room.scheduleFlush();
       },
+      flush: () => room.flush(),
+      persist: () => room.persist(),
       replay: (after, send) => room.replay(after, send),
-      retained: (filters) => (room.stored ? room.retainedStore.matching(filters) : []),
-      setFilters(ws, att, filters) {
-        att.filters = filters;
-        ws.serializeAttachment(att);
-        room.matchers.delete(ws);
-      },
-      rate: (att) => takeToken(att.bucket, room.limits, Date.now()),
+      storedRetained: (filters) => (room.stored ? room.retainedStore.matching(filters) : []),
+      planResume: (since, epoch, identity) => room.planResume(since, epoch, identity),
+      fanOut: (batch) => room.fanOut(batch),
+      forgetMatcher: (ws) => room.matchers.delete(ws),
       shed: (ws, code, reason, att) => room.shed(ws, code, reason, att),
-      expireAt: (ms) => scheduleExpirySweep(room.ctx.storage, ms),
-      sockets: (tag) => room.ctx.getWebSockets(tag),
+      members: () => room.presence.count(),
     };
   }
 
@@ -621,41 +628,22 @@ export class Room extends DurableObject<Env> {
   // ---- sharded rooms (shards/): the sequencer's RPCs, called by its shards ----
 
   shardOpen(request: OpenRequest): OpenAnswer {
-    this.flush();
-    const fresh = this.requireFanout().register(request.index);
-    const plan = this.planResume(request.since, request.epoch, request.identity);
-    const rows: StoredMessage[] = [];
-    let bytes = 0;
-    const complete =
-      request.since === null ||
-      this.replay(plan.after, (row) => {
-        if (bytes > 0 && bytes + row.envelope.length > request.budget) return false;
-        bytes += row.envelope.length;
-        rows.push(row);
-        return true;
-      });
-    const others = this.requireFanout().othersThan(request.index);
-    return { seq: this.seq, epoch: this.epoch, recovered: plan.recovered, after: plan.after, rows, complete, fresh, others };
+    return openForShard(this.inside, this.fanout, request);
   }
 
   /** Publishes a shard forwarded; the seqs (for the acks) leave once the batch is committed. */
   shardPublish(publishes: ForwardedPublish[]): number[] {
-    this.requireFanout();
-    const seqs = publishes.map((p) => this.accept(p.input, null, p.echo, p.origin));
-    this.flush();
-    return seqs;
+    return publishForShard(this.inside, this.fanout, publishes);
   }
 
   /** History a shard missed, `after < seq <= upTo`, a page at a time. */
   shardRange(after: number, upTo: number): StoredMessage[] {
-    this.flush();
-    const limit = Math.max(0, Math.min(CATCH_UP_PAGE, upTo - after));
-    return this.store.range(after, this.oldestSeq(), limit).filter((row) => row.seq <= upTo);
+    return rangeForShard(this.inside, after, upTo);
   }
 
   /** A shard reports its joins and leaves. */
   shardPresenceReport(report: PresenceReport): { others: number } {
-    return this.requireFanout().presenceReport(report);
+    return requireFanout(this.inside, this.fanout).presenceReport(report);
   }
 
   /** A shard's RPC: presence frames the sequencer decided for the whole room. */
@@ -668,36 +656,6 @@ export class Room extends DurableObject<Env> {
   shardPush(push: Push): Promise<PushResult> {
     if (this.shard === null) throw new Error(`room ${this.room} is not a shard`);
     return this.shard.push(push);
-  }
-
-  private requireFanout(): ShardFanout {
-    if (this.fanout === null) throw new Error(`room ${this.room} is not sharded`);
-    return this.fanout;
-  }
-
-  private sequencerHost() {
-    return {
-      name: this.room,
-      store: this.store,
-      position: () => ({ seq: this.seq, epoch: this.epoch }),
-      persist: () => this.persist(),
-      shard: (index: number) => this.env.ROOM.get(this.env.ROOM.idFromName(shardName(this.room, index))) as unknown as ShardTarget,
-    };
-  }
-
-  private shardHost(room: string, index: number) {
-    let sequencer: SequencerTarget | null = null;
-    return {
-      name: shardName(room, index),
-      index,
-      store: this.store,
-      // One stub for the whole wake: calls on one stub arrive in the order they were made.
-      sequencer: () => (sequencer ??= this.env.ROOM.get(this.env.ROOM.idFromName(room)) as unknown as SequencerTarget),
-      deliver: (messages: Delivery[]) => this.fanOut(messages),
-      members: () => this.presence.count(),
-      setOthers: (n: number) => this.roomWide?.setOthers(n),
-      shed: (ws: WebSocket, code: number, reason: string) => this.shed(ws, code, reason),
-    };
   }
 
   /** Writes the epoch the first time the room has something a client will come back for. */

@@ -27,6 +27,7 @@
  */
 import { MAX_INFLIGHT } from "./protocol";
 import type { GrantedSubscription } from "./protocol";
+import { SqlTables } from "../sql-tables";
 
 export const MAX_SESSIONS = 1_000;
 export const INBOUND_DEDUPE_PER_CLIENT = MAX_INFLIGHT;
@@ -92,14 +93,12 @@ export interface OpenOptions {
 // Subscription options packed in one column: bit 0 No Local, bit 1 Retain As Published, bits 2-3 Retain Handling.
 const packOptions = (s: GrantedSubscription) => (s.noLocal ? 1 : 0) | (s.retainAsPublished ? 2 : 0) | (s.retainHandling << 2);
 
-export class SessionStore {
+export class SessionStore extends SqlTables {
   constructor(
-    private readonly sql: SqlStorage,
+    sql: SqlStorage,
     private readonly maxSessions: number = MAX_SESSIONS,
-  ) {}
-
-  migrate(): void {
-    this.sql.exec(SCHEMA);
+  ) {
+    super(sql, SCHEMA);
   }
 
   /**

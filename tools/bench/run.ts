@@ -20,7 +20,7 @@ import { runMqtt } from "./mqtt.js";
 import { LoadProcess } from "./driver/spawn.js";
 import { burstSize, FULL, QUICK, type Plan } from "./plan.js";
 import { chartSvg } from "./report/chart.js";
-import type { BenchResults } from "./report/results.js";
+import { faults, type BenchResults } from "./report/results.js";
 import { summaryTable, targetsTable } from "./report/table.js";
 import { mqttTable } from "./report/mqtt.js";
 import { checkTargets } from "./report/targets.js";
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
  */
 function keepBest(points: FanoutResult[], r: FanoutResult): void {
   const i = points.findIndex((p) => p.subscribers === r.subscribers);
-  const faulty = (p: FanoutResult) => p.lost + p.duplicated + p.outOfOrder > 0;
+  const faulty = (p: FanoutResult) => faults(p) > 0;
   if (i < 0) points.push(r);
   else if (!faulty(points[i]!) && (faulty(r) || r.msgsPerSec > points[i]!.msgsPerSec)) points[i] = r;
   points.sort((a, b) => a.subscribers - b.subscribers);

@@ -41,8 +41,8 @@
  */
 export { openFleet, dashboardRooms, Fleet } from "./fleet.js";
 export type { FleetOptions, FleetMode, FleetStats, FinishOptions } from "./fleet.js";
-export { Tally, SubscriberTally } from "./tally.js";
-export type { TallyReport, Gap, TimelinePoint } from "./tally.js";
+export { Tally, SubscriberTally, TALLY_COUNTS, countsJson } from "./tally.js";
+export type { TallyReport, TallyCount, TallyCountsJson, Gap, TimelinePoint } from "./tally.js";
 export { createDevice, Device } from "./devices.js";
 export type { DeviceMode, DeviceOptions } from "./devices.js";
 export { createSubscriber, Subscriber } from "./dashboards.js";

@@ -55,6 +55,21 @@ export interface TallyReport {
   ok: boolean;
 }
 
+/** The counts of a report: what several reports add up, and what a results file carries. */
+export const TALLY_COUNTS = ["published", "acked", "expected", "delivered", "lost", "duplicated", "outOfOrder", "mismatched", "doublePublished"] as const;
+export type TallyCount = (typeof TALLY_COUNTS)[number];
+
+/** `outOfOrder` as the JSON result files spell it: `out_of_order`. */
+type Snake<S extends string> = S extends `${infer C}${infer Rest}` ? `${C extends Lowercase<C> ? C : `_${Lowercase<C>}`}${Snake<Rest>}` : S;
+export type TallyCountsJson = { [K in TallyCount as Snake<K>]: number };
+
+/** A report's counts under the names of a JSON results file, in TALLY_COUNTS order. */
+export function countsJson(r: Pick<TallyReport, TallyCount>): TallyCountsJson {
+  const out: Record<string, number> = {};
+  for (const k of TALLY_COUNTS) out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = r[k];
+  return out as TallyCountsJson;
+}
+
 /** The per-second timeline stops after a day (a run is minutes long). */
 const MAX_TIMELINE_SECONDS = 86_400;
 

@@ -2,10 +2,11 @@
  * The simulator's report: one flat JSON object, the same in the `--json`
  * line and in tools/sim/results/<date>.json, plus the readable summary made from it.
  */
-import type { FleetStats, Gap, TallyReport, TimelinePoint } from "../load/index.js";
+import { countsJson, type FleetStats, type Gap, type TallyCountsJson, type TallyReport, type TimelinePoint } from "../load/index.js";
 import type { SimOptions } from "./flags.js";
 
-export interface SimReport {
+/** The tally's counts (published … double_published) are TallyCountsJson: docs/simulate.md says what each means. */
+export interface SimReport extends TallyCountsJson {
   started_at: string;
   relay: string;
   prefix: string;
@@ -18,22 +19,6 @@ export interface SimReport {
   rate: number;
   flaky: number;
   duration_s: number;
-  /** Distinct messages the relay accepted (each retry counted once). */
-  published: number;
-  /** Of those, publishes acknowledged to a device (raw devices get no acks). */
-  acked: number;
-  /** Messages every dashboard of a room should have received, summed. */
-  expected: number;
-  /** Distinct expected messages dashboards did receive. */
-  delivered: number;
-  lost: number;
-  /** A seq a dashboard got twice. */
-  duplicated: number;
-  out_of_order: number;
-  /** A seq that held different messages for different readers. */
-  mismatched: number;
-  /** One message (by its id) accepted under two seqs: a retry published twice. */
-  double_published: number;
   /** Delivered messages per second of publishing. */
   delivered_per_s: number;
   p50_ms: number;
@@ -74,15 +59,7 @@ export function buildReport(args: {
     rate: options.rate,
     flaky: options.flaky,
     duration_s: Math.round(seconds * 10) / 10,
-    published: tally.published,
-    acked: tally.acked,
-    expected: tally.expected,
-    delivered: tally.delivered,
-    lost: tally.lost,
-    duplicated: tally.duplicated,
-    out_of_order: tally.outOfOrder,
-    mismatched: tally.mismatched,
-    double_published: tally.doublePublished,
+    ...countsJson(tally),
     delivered_per_s: seconds > 0 ? Math.round(tally.delivered / seconds) : 0,
     p50_ms: tally.latency.p50,
     p90_ms: tally.latency.p90,

@@ -17,7 +17,7 @@
 import { join } from "node:path";
 import { rm } from "node:fs/promises";
 import { buildBundle, EmbeddedRelay } from "../local/relay.js";
-import { createSubscriber, openFleet, roomInstance, roomNames, roomState, Tally, type Fleet, type Subscriber, type TallyReport, type Target } from "../load/index.js";
+import { createSubscriber, openFleet, roomInstance, roomNames, roomState, Tally, type Fleet, type Subscriber, type TallyCount, type TallyReport, type Target } from "../load/index.js";
 import type { SoakOptions } from "./flags.js";
 import { childPids, nodeRssMiB, rssMiB } from "../local/processes.js";
 import { MemorySeries } from "./memory.js";
@@ -157,10 +157,7 @@ function pendingByMode(fleet: Fleet | null): string {
 }
 
 /** Counts of several reports added up; latency is the worst phase's. */
-export type Totals = Pick<
-  TallyReport,
-  "published" | "acked" | "expected" | "delivered" | "lost" | "duplicated" | "outOfOrder" | "mismatched" | "doublePublished" | "gaps"
-> & { p99_ms: number };
+export type Totals = Pick<TallyReport, TallyCount | "gaps"> & { p99_ms: number };
 
 function addUp(reports: TallyReport[]): Totals {
   const sum = (f: (r: TallyReport) => number) => reports.reduce((n, r) => n + f(r), 0);

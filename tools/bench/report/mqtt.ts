@@ -1,5 +1,5 @@
 /** The MQTT rows of a run: MQTT fan-out beside Roomcast's JSON fan-out at the same N, and the idle devices' wake-ups. */
-import type { BenchResults } from "./results.js";
+import { faults, type BenchResults } from "./results.js";
 
 export function mqttTable(r: BenchResults): string {
   const m = r.mqtt;
@@ -10,7 +10,7 @@ export function mqttTable(r: BenchResults): string {
   for (const n of counts) {
     const json = r.fanout.roomcast?.find((p) => p.subscribers === n)?.msgsPerSec;
     const at = (qos: 0 | 1) => m.fanout.find((p) => p.subscribers === n && p.qos === qos);
-    const lost = m.fanout.filter((p) => p.subscribers === n).reduce((s, p) => s + p.lost + p.duplicated + p.outOfOrder, 0);
+    const lost = m.fanout.filter((p) => p.subscribers === n).reduce((s, p) => s + faults(p), 0);
     lines.push(`| fan-out N=${n} (msg/s)${lost > 0 ? ` — ${lost} lost/dup/out of order` : ""} | ${cell(json)} | ${cell(at(0)?.msgsPerSec)} | ${cell(at(1)?.msgsPerSec)} |`);
   }
   if (m.idle) {

@@ -2,7 +2,6 @@
 import type { ConnectResult, ConnectVariant, FanoutResult, IdleResult, LatencyResult, MqttFanoutResult, MqttIdleResult, WaveResult } from "../driver/jobs.js";
 import type { SystemName } from "../systems/system.js";
 import type { ShardsResult } from "../shards/scenario.js";
-import type { TargetCheck } from "./targets.js";
 
 export interface BenchResults {
   date: string;
@@ -25,6 +24,39 @@ export interface BenchResults {
   shards?: ShardsResult;
   targets: TargetCheck[];
   seconds: number;
+}
+
+/** One target of the issue, checked against the run's numbers (targets.ts). */
+export interface TargetCheck {
+  name: string;
+  /** The measured value (a ratio, or a count). */
+  value: number | null;
+  /** "≥ 0.9", "≤ 1.25", "= 0" */
+  target: string;
+  pass: boolean | null;
+}
+
+/** Roomcast's number over a peer's, to two decimals (0 when the peer measured 0). */
+export function ratio(a: number, b: number): number {
+  return b === 0 ? 0 : Math.round((a / b) * 100) / 100;
+}
+
+/** What a delivery measurement got wrong: messages lost, duplicated or reordered. */
+export function faults(p: { lost: number; duplicated: number; outOfOrder: number }): number {
+  return p.lost + p.duplicated + p.outOfOrder;
+}
+
+/** Faults of one system over every scenario that checks delivery (fan-out, latency, the reconnect wave). */
+export function systemFaults(r: Pick<BenchResults, "fanout" | "latency" | "wave">, s: SystemName): number {
+  const latency = r.latency[s];
+  const wave = r.wave[s];
+  return (r.fanout[s] ?? []).reduce((n, p) => n + faults(p), 0) + (latency ? faults(latency) : 0) + (wave ? faults(wave) : 0);
+}
+
+/** Faults of every system that measured delivery. */
+export function allFaults(r: Pick<BenchResults, "fanout" | "latency" | "wave">): number {
+  const systems = new Set([...Object.keys(r.fanout), ...Object.keys(r.latency), ...Object.keys(r.wave)] as SystemName[]);
+  return [...systems].reduce((n, s) => n + systemFaults(r, s), 0);
 }
 
 /**

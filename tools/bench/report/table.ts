@@ -5,8 +5,7 @@
  */
 import type { SystemName } from "../systems/system.js";
 import { CONNECT_VARIANTS } from "../driver/jobs.js";
-import { connectPoint, connectSizes, type BenchResults } from "./results.js";
-import { ratio } from "./targets.js";
+import { connectPoint, connectSizes, ratio, systemFaults, type BenchResults } from "./results.js";
 
 type Row = [string, ...string[]];
 
@@ -83,11 +82,7 @@ export function summaryTable(r: BenchResults): string {
     withRatios(`RSS ${n} idle, awake (MiB)`, (s) => r.idle[s]?.points.find((p) => p.sockets === n)?.rssBeforeMiB);
     withRatios(`RSS ${n} idle, after hibernation (MiB)`, (s) => r.idle[s]?.points.find((p) => p.sockets === n)?.rssAfterMiB);
   }
-  const lost = (s: SystemName) =>
-    (r.fanout[s] ?? []).reduce((n, p) => n + p.lost + p.duplicated + p.outOfOrder, 0) +
-    (r.latency[s] ? r.latency[s]!.lost + r.latency[s]!.duplicated + r.latency[s]!.outOfOrder : 0) +
-    (r.wave[s] ? r.wave[s]!.lost + r.wave[s]!.duplicated + r.wave[s]!.outOfOrder : 0);
-  rows.push(["lost + duplicated + reordered", ...systems.map((s) => String(lost(s))), ...blanks]);
+  rows.push(["lost + duplicated + reordered", ...systems.map((s) => String(systemFaults(r, s))), ...blanks]);
   if (firstOf(r.idle)) rows.push([
     `wake-ups from ${firstOf(r.idle)?.pingers ?? 0} pings (pongs)`,
     ...systems.map((s) => {

@@ -3,16 +3,7 @@
  * a ratio of two systems measured side by side in the same run.
  */
 import { CONNECT_VARIANTS, type ConnectVariant } from "../driver/jobs.js";
-import { connectPoint, connectSizes, type BenchResults } from "./results.js";
-
-export interface TargetCheck {
-  name: string;
-  /** The measured value (a ratio, or a count). */
-  value: number | null;
-  /** "≥ 0.9", "≤ 1.25", "= 0" */
-  target: string;
-  pass: boolean | null;
-}
+import { allFaults, connectPoint, connectSizes, faults, ratio, type BenchResults, type TargetCheck } from "./results.js";
 
 export function checkTargets(r: Omit<BenchResults, "targets">): TargetCheck[] {
   const checks: TargetCheck[] = [];
@@ -27,19 +18,11 @@ export function checkTargets(r: Omit<BenchResults, "targets">): TargetCheck[] {
   const p99 = r.latency.roomcast && r.latency.bare ? ratio(r.latency.roomcast.p99_ms, r.latency.bare.p99_ms) : null;
   checks.push({ name: "latency p99: roomcast / bare", value: p99, target: "≤ 1.25", pass: p99 === null ? null : p99 <= 1.25 });
   checks.push(...joinTargets(r));
-  const lost = lostEverywhere(r);
+  const lost = allFaults(r);
   checks.push({ name: "messages lost, every scenario and system", value: lost, target: "= 0", pass: lost === 0 });
   const wakeups = r.idle.roomcast?.wakeups ?? null;
   checks.push({ name: "roomcast wake-ups from pings", value: wakeups, target: "= 0", pass: wakeups === null ? null : wakeups === 0 && r.idle.roomcast!.pongs === r.idle.roomcast!.pingers });
   return checks;
-}
-
-function lostEverywhere(r: Omit<BenchResults, "targets">): number {
-  let lost = 0;
-  for (const points of Object.values(r.fanout)) for (const p of points ?? []) lost += p.lost + p.duplicated + p.outOfOrder;
-  for (const l of Object.values(r.latency)) if (l) lost += l.lost + l.duplicated + l.outOfOrder;
-  for (const w of Object.values(r.wave)) if (w) lost += w.lost + w.duplicated + w.outOfOrder;
-  return lost;
 }
 
 /** Issue 15 (many clients joining at once): fill rate, frames per join, the reconnect wave. */
@@ -68,15 +51,11 @@ function joinTargets(r: Omit<BenchResults, "targets">): TargetCheck[] {
   if (wave) {
     const whole = wave.back === wave.sockets && wave.notRecovered === 0 && wave.seconds !== null;
     checks.push({ name: `reconnect wave N=${wave.sockets}: every client back, recovered:true`, value: wave.back, target: `= ${wave.sockets}`, pass: whole });
-    const faults = wave.lost + wave.duplicated + wave.outOfOrder;
-    checks.push({ name: `reconnect wave N=${wave.sockets}: lost or repeated`, value: faults, target: "= 0", pass: faults === 0 });
+    const wrong = faults(wave);
+    checks.push({ name: `reconnect wave N=${wave.sockets}: lost or repeated`, value: wrong, target: "= 0", pass: wrong === 0 });
     const bare = r.wave.bare?.seconds ?? null;
     const value = wave.seconds !== null && bare !== null ? ratio(wave.seconds, bare) : null;
     checks.push({ name: `reconnect wave N=${wave.sockets}: time, roomcast / bare`, value, target: "≤ 1.5", pass: wave.seconds === null ? false : value === null ? null : value <= 1.5 });
   }
   return checks;
-}
-
-export function ratio(a: number, b: number): number {
-  return b === 0 ? 0 : Math.round((a / b) * 100) / 100;
 }

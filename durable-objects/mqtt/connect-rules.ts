@@ -1,0 +1,169 @@
+/**
+ * What a CONNECT may ask and what the CONNACK answers: protocol level,
+ * client id, will, session expiry, receive maximum. 3.1.1 and 5.0 refuse in
+ * different codes, so each refusal is named once and mapped per version.
+ */
+import type { IConnackPacket, IConnectPacket } from "mqtt-packet";
+import { Buffer } from "node:buffer";
+import { validTopic } from "../../protocol/topics";
+import type { Payload } from "../payload";
+import type { MqttVersion } from "./codec";
+import { inboundPayload, utf8Length } from "./payloads";
+import { Reason } from "./reasons";
+
+/** Why a CONNECT is refused; each maps to a 3.1.1 return code and a 5.0 reason code. */
+export type ConnectRefusal = "bad_version" | "bad_client_id" | "bad_credentials" | "not_authorized" | "unavailable" | "bad_will";
+
+const CONNACK_CODES: Record<ConnectRefusal, { v4: number; v5: number }> = {
+  bad_version: { v4: 0x01, v5: Reason.UnsupportedProtocolVersion },
+  bad_client_id: { v4: 0x02, v5: Reason.ClientIdentifierNotValid },
+  unavailable: { v4: 0x03, v5: Reason.ServerUnavailable },
+  bad_credentials: { v4: 0x04, v5: Reason.BadUserNameOrPassword },
+  not_authorized: { v4: 0x05, v5: Reason.NotAuthorized },
+  // 3.1.1 has no code for a bad will: the spec says close without CONNACK; we
+  // send "server unavailable" first, as several brokers do, so the client logs why.
+  bad_will: { v4: 0x03, v5: Reason.TopicNameInvalid },
+};
+
+/** The longest client id we keep (bytes of UTF-8); MQTT only promises 23. */
+export const MAX_CLIENT_ID_BYTES = 128;
+/** A 3.1.1 session with clean session 0 is kept this long after the client leaves. */
+export const DEFAULT_V4_SESSION_EXPIRY_SECONDS = 24 * 60 * 60;
+/** A 5.0 Session Expiry Interval is capped to this (0xFFFFFFFF "never" included). */
+export const MAX_SESSION_EXPIRY_SECONDS = 7 * 24 * 60 * 60;
+/** Outbound QoS 1 messages in flight (sent, not yet PUBACKed) per connection; a 5.0 Receive Maximum lowers it. */
+export const MAX_INFLIGHT = 32;
+/** We serve QoS 0 and 1: QoS 2 subscriptions are granted 1; QoS 2 PUBLISH is refused. */
+export const MAX_QOS = 1;
+
+export interface Will {
+  topic: string;
+  payload: Payload;
+  qos: 0 | 1;
+  retain: boolean;
+}
+
+export interface AcceptedConnect {
+  ok: true;
+  version: MqttVersion;
+  clientId: string;
+  /** The server made the id up (empty id in CONNECT): 5.0 says so in CONNACK. */
+  assignedClientId: boolean;
+  /** Clean session 1 / clean start 1: any stored session is dropped first. */
+  cleanStart: boolean;
+  /** How long the session outlives the connection; 0 = ends with it. */
+  sessionExpirySeconds: number;
+  /** The client's own Session Expiry was capped: 5.0 CONNACK returns ours. */
+  expiryCapped: boolean;
+  keepaliveSeconds: number;
+  /** Sent, un-acked QoS 1 at most (5.0 Receive Maximum, capped by MAX_INFLIGHT). */
+  inflightLimit: number;
+  username: string | undefined;
+  /** The CONNECT password as text: where a device puts its token. */
+  password: string | undefined;
+  will: Will | null;
+}
+
+export interface RefusedConnect {
+  ok: false;
+  refusal: ConnectRefusal;
+  /** The CONNACK to send before closing (in the level the client spoke, 4 for an unknown level below 5). */
+  connack: IConnackPacket;
+  version: MqttVersion;
+}
+
+/**
+ * Checks a CONNECT. `newClientId` is used when the client sent an empty id
+ * (allowed with clean session in 3.1.1; always in 5.0).
+ */
+export function acceptConnect(packet: IConnectPacket, newClientId: string): AcceptedConnect | RefusedConnect {
+  const level = packet.protocolVersion ?? 4;
+  const version: MqttVersion = level === 5 ? 5 : 4;
+  if (packet.protocolId !== "MQTT" || (level !== 4 && level !== 5)) return refuseConnect(versionForRefusal(level), "bad_version");
+
+  const clean = packet.clean !== false;
+  let clientId = packet.clientId ?? "";
+  let assigned = false;
+  if (clientId === "") {
+    // 3.1.1 [MQTT-3.1.3-8]: an empty id with clean session 0 is refused (0x02).
+    if (version === 4 && !clean) return refuseConnect(version, "bad_client_id");
+    clientId = newClientId;
+    assigned = true;
+  }
+  if (utf8Length(clientId) > MAX_CLIENT_ID_BYTES) return refuseConnect(version, "bad_client_id");
+
+  let will: Will | null = null;
+  if (packet.will) {
+    if (!validTopic(packet.will.topic)) return refuseConnect(version, "bad_will");
+    const willQos = packet.will.qos ?? 0;
+    // 5.0 refuses a will above Maximum QoS [MQTT-3.2.2-12]; 3.1.1 has no code, so it is served at QoS 1.
+    if (willQos > MAX_QOS && version === 5) {
+      return { ok: false, refusal: "bad_will", version, connack: connack(version, false, Reason.QoSNotSupported) };
+    }
+    will = { topic: packet.will.topic, payload: inboundPayload(packet.will.payload), qos: willQos > 0 ? 1 : 0, retain: !!packet.will.retain };
+  }
+
+  let expiry: number;
+  let capped = false;
+  if (version === 4) {
+    expiry = clean ? 0 : DEFAULT_V4_SESSION_EXPIRY_SECONDS;
+  } else {
+    const asked = packet.properties?.sessionExpiryInterval ?? 0;
+    expiry = Math.min(asked, MAX_SESSION_EXPIRY_SECONDS);
+    capped = expiry !== asked;
+  }
+
+  const receiveMaximum = version === 5 ? packet.properties?.receiveMaximum : undefined;
+  return {
+    ok: true,
+    version,
+    clientId,
+    assignedClientId: assigned,
+    cleanStart: clean,
+    sessionExpirySeconds: expiry,
+    expiryCapped: capped,
+    keepaliveSeconds: packet.keepalive ?? 0,
+    inflightLimit: Math.max(1, Math.min(MAX_INFLIGHT, receiveMaximum ?? MAX_INFLIGHT)),
+    username: packet.username,
+    password: packet.password === undefined ? undefined : Buffer.from(packet.password).toString("utf8"),
+    will,
+  };
+}
+
+/** The level whose CONNACK format a refused client reads: 5.0 format for 5 and above, 3.1.1 below. */
+function versionForRefusal(level: number): MqttVersion {
+  return level >= 5 ? 5 : 4;
+}
+
+export function refuseConnect(version: MqttVersion, refusal: ConnectRefusal): RefusedConnect {
+  const code = CONNACK_CODES[refusal];
+  return { ok: false, refusal, version, connack: connack(version, false, version === 5 ? code.v5 : code.v4) };
+}
+
+/** The CONNACK of an accepted CONNECT; 5.0 also announces `maxPacketBytes`, the codec's limit. */
+export function acceptedConnack(c: AcceptedConnect, sessionPresent: boolean, maxPacketBytes?: number): IConnackPacket {
+  const packet = connack(c.version, sessionPresent, 0);
+  if (c.version === 5) {
+    packet.properties = {
+      maximumQoS: MAX_QOS,
+      retainAvailable: true,
+      wildcardSubscriptionAvailable: true,
+      sharedSubscriptionAvailable: false,
+      subscriptionIdentifiersAvailable: false,
+      topicAliasMaximum: 0,
+      receiveMaximum: MAX_INFLIGHT,
+    };
+    if (maxPacketBytes !== undefined) packet.properties.maximumPacketSize = maxPacketBytes;
+    if (c.assignedClientId) packet.properties.assignedClientIdentifier = c.clientId;
+    if (c.expiryCapped) packet.properties.sessionExpiryInterval = c.sessionExpirySeconds;
+  }
+  return packet;
+}
+
+function connack(version: MqttVersion, sessionPresent: boolean, code: number): IConnackPacket {
+  // [MQTT-3.2.2-4]/[MQTT-3.2.2-6]: a refusing CONNACK has session present 0.
+  const present = code === 0 && sessionPresent;
+  return version === 5
+    ? { cmd: "connack", sessionPresent: present, reasonCode: code }
+    : { cmd: "connack", sessionPresent: present, returnCode: code };
+}

@@ -1,0 +1,93 @@
+/**
+ * CONNECT on the socket: the token a device could only send in its password,
+ * the session it opens or resumes, and the take-over of an older connection
+ * with the same client id. The rules of what CONNECT may ask are in
+ * connect-rules.ts; this file does what they decide.
+ */
+import type { IConnectPacket } from "mqtt-packet";
+import { CloseCode } from "../../protocol";
+import { verifyRoomToken } from "../../worker/auth";
+import type { RoomPort } from "../adapters/adapter";
+import { packetLimitFor } from "./codec";
+import { liveOf, send, sessionsOf, stateOf, WS_PROTOCOL_ERROR, type Live } from "./connection";
+import { fail } from "./end";
+import { acceptConnect, acceptedConnack, Reason, refuseConnect, type Will } from "./protocol";
+import { resume } from "./session-delivery";
+import type { SessionState } from "./session-store";
+
+/** A will payload is kept in the attachment (16 KiB in all), so it is bounded. */
+export const MAX_WILL_PAYLOAD_BYTES = 2048;
+
+export async function onConnect(ws: WebSocket, l: Live, p: IConnectPacket, port: RoomPort): Promise<void> {
+  const st = stateOf(l.att);
+  const decided = acceptConnect(p, `roomcast-${l.att.id}`);
+  if (!decided.ok) {
+    send(ws, l, decided.connack, decided.version);
+    return fail(ws, l, port, null, Reason.ProtocolError, `CONNECT refused: ${decided.refusal}`);
+  }
+  const v = decided.version;
+  const refuse = (refusal: Parameters<typeof refuseConnect>[1], wsCode: number, why: string) => {
+    send(ws, l, refuseConnect(v, refusal).connack, v);
+    fail(ws, l, port, null, 0, why, wsCode);
+  };
+  if (decided.will !== null && outboundPayloadSize(decided.will) > MAX_WILL_PAYLOAD_BYTES) {
+    return refuse("bad_will", WS_PROTOCOL_ERROR, `a will payload is at most ${MAX_WILL_PAYLOAD_BYTES} bytes`);
+  }
+  if (st.tokenPending) {
+    const secret = port.env.AUTH_SECRET;
+    try {
+      if (!secret || decided.password === undefined) throw new Error("no token");
+      const identity = await verifyRoomToken(decided.password, secret, port.name);
+      Object.assign(l.att, identity);
+      st.tokenPending = false;
+      if (identity.exp !== null) await port.expireAt(identity.exp * 1000);
+    } catch {
+      return refuse("not_authorized", CloseCode.Policy, "not authorized: the CONNECT password must be a valid token for this room");
+    }
+    if (stateOf(l.att).ended) return;
+  }
+
+  // A session: kept unless clean start with no expiry (then any stored one is dropped).
+  const sessions = sessionsOf(port);
+  const persistent = !decided.cleanStart || decided.sessionExpirySeconds > 0;
+  let session: SessionState | null = null;
+  let present = false;
+  if (persistent) {
+    if (sessions.held(decided.clientId)) takeOver(ws, port, decided.clientId);
+    const opened = sessions.open(decided.clientId, {
+      cleanStart: decided.cleanStart,
+      expirySeconds: decided.sessionExpirySeconds,
+      latestSeq: port.latestSeq(),
+      now: Date.now(),
+    });
+    if (!opened.ok) return refuse("unavailable", CloseCode.Policy, "the room holds the most MQTT sessions it may");
+    session = opened.session;
+    present = opened.sessionPresent;
+  } else {
+    sessions.drop(decided.clientId);
+  }
+
+  const subs = session?.subscriptions ?? [];
+  st.connected = { v, cid: decided.clientId, persistent, subs };
+  st.will = decided.will;
+  l.codec.setVersion(v);
+  port.setFilters(ws, l.att, subs.map((s) => s.filter)); // also saves the attachment
+  send(ws, l, acceptedConnack(decided, present, packetLimitFor(port.limits.maxMessageBytes)), v);
+  if (present && session !== null) resume(ws, l, port, session);
+}
+
+/** A second connection with the same client id takes the session: the first is closed (5.0: DISCONNECT 0x8E). */
+function takeOver(by: WebSocket, port: RoomPort, clientId: string): void {
+  for (const ws of port.sockets("mqtt")) {
+    if (ws === by) continue;
+    const l = liveOf(ws, port);
+    const st = stateOf(l.att);
+    if (st.connected?.cid !== clientId || st.ended) continue;
+    st.takenOver = true;
+    fail(ws, l, port, st.connected.v, Reason.SessionTakenOver, "session taken over by a new connection", CloseCode.Normal);
+  }
+}
+
+function outboundPayloadSize(will: Will): number {
+  return will.payload.kind === "binary" ? will.payload.value.byteLength : new TextEncoder().encode(String(will.payload.value)).byteLength;
+}

@@ -1,0 +1,88 @@
+/**
+ * One MQTT connection as the adapter's files share it. What must survive
+ * hibernation is in the attachment's `state` (MqttState); the codec and a
+ * copy of the attachment are cached per socket only while the room is awake,
+ * and rebuilt from the attachment when it wakes.
+ */
+import type { Packet } from "mqtt-packet";
+import type { RoomPort } from "../adapters/adapter";
+import { attachmentOf, safeSend, type Attachment } from "../sockets";
+import { MqttCodec, packetLimitFor, type MqttVersion } from "./codec";
+import type { GrantedSubscription, Will } from "./protocol";
+import { SessionStore } from "./session-store";
+
+/** WebSocket close code after an MQTT-level end (5.0 also sends DISCONNECT with its reason first). */
+export const WS_PROTOCOL_ERROR = 1002;
+
+/** What an MQTT socket carries through hibernation (in `Attachment.state`). */
+export interface MqttState {
+  /** AUTH_SECRET is set and the upgrade had no token: CONNECT's password must carry it. */
+  tokenPending?: boolean;
+  /** Set once CONNECT is accepted. */
+  connected?: Connected;
+  will?: Will | null;
+  /** Bytes of a packet split across frames (rarely non-empty). */
+  pending?: Uint8Array;
+  /** The end was handled (will published or dropped, session closed). */
+  ended?: boolean;
+  /** A newer connection took this client id's session: this one must not close it. */
+  takenOver?: boolean;
+}
+
+export interface Connected {
+  v: MqttVersion;
+  cid: string;
+  persistent: boolean;
+  subs: GrantedSubscription[];
+}
+
+export interface Live {
+  att: Attachment;
+  codec: MqttCodec;
+  /** Frames of this socket are handled one after the other (CONNECT awaits the token check). */
+  chain: Promise<void>;
+}
+
+const live = new WeakMap<WebSocket, Live>();
+const sessionStores = new WeakMap<SqlStorage, SessionStore>();
+
+export function liveOf(ws: WebSocket, port: RoomPort): Live {
+  let l = live.get(ws);
+  if (l === undefined) {
+    const att = attachmentOf(ws);
+    const st = stateOf(att);
+    const codec = new MqttCodec(packetLimitFor(port.limits.maxMessageBytes), {
+      version: st.connected?.v ?? null,
+      pending: st.pending ?? new Uint8Array(0),
+    });
+    l = { att, codec, chain: Promise.resolve() };
+    live.set(ws, l);
+  }
+  return l;
+}
+
+export function stateOf(att: Attachment): MqttState {
+  att.state ??= {};
+  return att.state as MqttState;
+}
+
+/** The room's session tables, migrated on first use in each wake: a room no MQTT client reached never has them. */
+export function sessionsOf(port: RoomPort): SessionStore {
+  let s = sessionStores.get(port.sql);
+  if (s === undefined) {
+    s = new SessionStore(port.sql);
+    s.migrate();
+    sessionStores.set(port.sql, s);
+  }
+  return s;
+}
+
+export function save(ws: WebSocket, l: Live): void {
+  ws.serializeAttachment(l.att);
+}
+
+export function send(ws: WebSocket, l: Live, packet: Packet, version?: MqttVersion): number {
+  const bytes = l.codec.encode(packet, version);
+  safeSend(ws, bytes);
+  return bytes.byteLength;
+}

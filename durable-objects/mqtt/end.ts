@@ -1,0 +1,46 @@
+/**
+ * How an MQTT connection ends: a protocol failure, a DISCONNECT, or the
+ * socket going away. Each way runs `end` once, which is where the will is
+ * published and a persistent session is closed.
+ */
+import type { IDisconnectPacket } from "mqtt-packet";
+import { CloseCode } from "../../protocol";
+import { hasScope } from "../../handoff/identity";
+import type { RoomPort } from "../adapters/adapter";
+import type { MqttVersion } from "./codec";
+import { save, send, sessionsOf, stateOf, WS_PROTOCOL_ERROR, type Live } from "./connection";
+import { MAX_SESSION_EXPIRY_SECONDS } from "./protocol";
+
+/** Ends the connection for a protocol reason: 5.0 DISCONNECT first; the will goes out (no DISCONNECT from the client). */
+export function fail(ws: WebSocket, l: Live, port: RoomPort, v: MqttVersion | null, reason: number, message: string, wsCode = WS_PROTOCOL_ERROR): void {
+  if (v === 5) send(ws, l, { cmd: "disconnect", reasonCode: reason } as IDisconnectPacket, 5);
+  end(ws, l, port);
+  port.shed(ws, wsCode, message, l.att);
+}
+
+/** The connection is over: publish the will unless DISCONNECT withdrew it; close the session (once). */
+export function end(ws: WebSocket, l: Live, port: RoomPort): void {
+  const st = stateOf(l.att);
+  if (st.ended) return;
+  st.ended = true;
+  const c = st.connected;
+  if (c !== undefined) {
+    if (st.will && hasScope(l.att, "publish")) {
+      port.publish({ payload: st.will.payload, from: l.att.id, publisher: l.att.sub, publishId: null, topic: st.will.topic, retain: st.will.retain }, ws);
+    }
+    if (c.persistent && !st.takenOver) sessionsOf(port).close(c.cid, Date.now());
+  }
+  st.will = null;
+  save(ws, l);
+}
+
+export function onDisconnect(ws: WebSocket, l: Live, p: IDisconnectPacket, port: RoomPort): void {
+  const st = stateOf(l.att);
+  const c = st.connected!;
+  // 5.0 reason 0x04 "disconnect with will message" keeps the will; any other DISCONNECT withdraws it.
+  if (p.reasonCode !== 0x04) st.will = null;
+  const expiry = p.properties?.sessionExpiryInterval;
+  if (c.v === 5 && expiry !== undefined && c.persistent) sessionsOf(port).setExpiry(c.cid, Math.min(expiry, MAX_SESSION_EXPIRY_SECONDS));
+  end(ws, l, port);
+  port.shed(ws, CloseCode.Normal, "DISCONNECT", l.att);
+}

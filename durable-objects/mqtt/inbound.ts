@@ -1,0 +1,74 @@
+/**
+ * A socket's frames into packets, and each packet to the file that handles
+ * it. Frames are not packets: one frame may hold several, or part of one
+ * (the rest is kept in the attachment until the next frame).
+ */
+import type { Packet } from "mqtt-packet";
+import { CloseCode } from "../../protocol";
+import type { RoomPort } from "../adapters/adapter";
+import type { DecodeError } from "./codec";
+import { save, send, sessionsOf, stateOf, type Live } from "./connection";
+import { onConnect } from "./connect";
+import { fail, onDisconnect } from "./end";
+import { Reason, refuseConnect, unexpectedPacket } from "./protocol";
+import { onPublish } from "./publish";
+import { onSubscribe, onUnsubscribe } from "./subscribe";
+
+export async function onFrame(ws: WebSocket, l: Live, frame: string | ArrayBuffer, port: RoomPort): Promise<void> {
+  const st = stateOf(l.att);
+  if (st.ended) return;
+  const v = st.connected?.v ?? null;
+  // [MQTT-6.0.0-1]: MQTT travels in binary frames only.
+  if (typeof frame === "string") return fail(ws, l, port, v, Reason.MalformedPacket, "MQTT needs binary WebSocket frames");
+  const hadPending = l.codec.state().pending.length > 0;
+  const { packets, error } = l.codec.decode(new Uint8Array(frame));
+  for (const p of packets) {
+    if (stateOf(l.att).ended) return;
+    await onPacket(ws, l, p, port);
+  }
+  if (stateOf(l.att).ended) return;
+  if (error !== undefined) return onDecodeError(ws, l, port, error);
+  // The split-packet bytes ride in the attachment only when there are (or were) some.
+  const pending = l.codec.state().pending;
+  if (pending.length > 0 || hadPending) {
+    st.pending = pending;
+    save(ws, l);
+  }
+}
+
+function onDecodeError(ws: WebSocket, l: Live, port: RoomPort, error: DecodeError): void {
+  const v = stateOf(l.att).connected?.v ?? null;
+  if (error.kind === "bad_protocol_level" && v === null) {
+    const refusal = refuseConnect(error.level >= 5 ? 5 : 4, "bad_version");
+    send(ws, l, refusal.connack, refusal.version);
+    return fail(ws, l, port, null, Reason.UnsupportedProtocolVersion, "unsupported MQTT protocol level");
+  }
+  if (error.kind === "too_large") return fail(ws, l, port, v, Reason.PacketTooLarge, error.message, CloseCode.TooBig);
+  return fail(ws, l, port, v, Reason.MalformedPacket, error.message);
+}
+
+async function onPacket(ws: WebSocket, l: Live, p: Packet, port: RoomPort): Promise<void> {
+  const c = stateOf(l.att).connected;
+  if (c === undefined) {
+    if (p.cmd !== "connect") return fail(ws, l, port, null, Reason.ProtocolError, "the first packet must be CONNECT");
+    return onConnect(ws, l, p, port);
+  }
+  const unexpected = unexpectedPacket(c.v, p.cmd);
+  if (unexpected !== null) return fail(ws, l, port, c.v, unexpected.reason, unexpected.message);
+  switch (p.cmd) {
+    case "publish":
+      return onPublish(ws, l, p, port, c.v, c.cid);
+    case "puback":
+      if (c.persistent && p.messageId !== undefined) sessionsOf(port).acked(c.cid, p.messageId);
+      return;
+    case "subscribe":
+      return onSubscribe(ws, l, p, port);
+    case "unsubscribe":
+      return onUnsubscribe(ws, l, p, port);
+    case "pingreq":
+      send(ws, l, { cmd: "pingresp" });
+      return;
+    case "disconnect":
+      return onDisconnect(ws, l, p, port);
+  }
+}

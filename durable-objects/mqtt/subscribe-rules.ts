@@ -1,0 +1,77 @@
+/**
+ * What a SUBSCRIBE is granted and what an UNSUBACK says. We serve QoS 0 and
+ * 1 only, no shared subscriptions, and a bounded number of filters per client.
+ */
+import type { ISubackPacket, ISubscribePacket, IUnsubackPacket, IUnsubscribePacket } from "mqtt-packet";
+import { MAX_TOPIC_FILTERS, validFilter } from "../../protocol/topics";
+import type { MqttVersion } from "./codec";
+import { Reason } from "./reasons";
+
+export interface GrantedSubscription {
+  filter: string;
+  qos: 0 | 1;
+  /** 5.0 No Local: do not send this client its own messages. */
+  noLocal: boolean;
+  /** 5.0 Retain As Published: keep the retain flag on live deliveries. */
+  retainAsPublished: boolean;
+  /** 5.0 Retain Handling: 0 send retained on subscribe, 1 only if the subscription is new, 2 never. */
+  retainHandling: 0 | 1 | 2;
+}
+
+export interface SubscribeDecision {
+  /** Subscriptions to add (or replace, same filter), in packet order. */
+  granted: GrantedSubscription[];
+  suback: ISubackPacket;
+}
+
+/**
+ * Grants each subscription at min(qos, 1), or refuses it: not allowed
+ * (`canSubscribe` false: 0x80 / 0x87), an invalid filter (0x80 / 0x8F), a
+ * shared subscription (0x80 / 0x9E), a new filter past MAX_TOPIC_FILTERS per
+ * client (0x80 / 0x97). `existing` is the client's current filters.
+ */
+export function decideSubscribe(
+  version: MqttVersion,
+  packet: ISubscribePacket,
+  canSubscribe: boolean,
+  existing: ReadonlySet<string> = new Set(),
+): SubscribeDecision {
+  const granted: GrantedSubscription[] = [];
+  const codes: number[] = [];
+  const filters = new Set(existing);
+  for (const s of packet.subscriptions) {
+    const refused = !canSubscribe
+      ? Reason.NotAuthorized
+      : s.topic.startsWith("$share/")
+        ? Reason.SharedSubscriptionsNotSupported
+        : !validFilter(s.topic)
+          ? Reason.TopicFilterInvalid
+          : !filters.has(s.topic) && filters.size >= MAX_TOPIC_FILTERS
+            ? Reason.QuotaExceeded
+            : null;
+    if (refused !== null) {
+      codes.push(version === 5 ? refused : 0x80);
+      continue;
+    }
+    const qos: 0 | 1 = s.qos > 0 ? 1 : 0;
+    filters.add(s.topic);
+    granted.push({
+      filter: s.topic,
+      qos,
+      noLocal: version === 5 && !!s.nl,
+      retainAsPublished: version === 5 && !!s.rap,
+      retainHandling: version === 5 ? ((s.rh ?? 0) as 0 | 1 | 2) : 0,
+    });
+    codes.push(qos);
+  }
+  return { granted, suback: { cmd: "suback", messageId: packet.messageId, granted: codes } };
+}
+
+/** UNSUBACK: 3.1.1 has no per-filter codes; 5.0 says whether each existed. */
+export function decideUnsubscribe(version: MqttVersion, packet: IUnsubscribePacket, existing: ReadonlySet<string>): IUnsubackPacket {
+  const unsuback: IUnsubackPacket = { cmd: "unsuback", messageId: packet.messageId, granted: [] };
+  if (version === 5) {
+    unsuback.granted = packet.unsubscriptions.map((f) => (existing.has(f) ? Reason.Success : Reason.NoSubscriptionExisted));
+  }
+  return unsuback;
+}

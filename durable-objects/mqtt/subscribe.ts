@@ -1,0 +1,45 @@
+/**
+ * SUBSCRIBE and UNSUBSCRIBE change what a connection is offered: the
+ * attachment's filters (what the core's fan-out matches), the persistent
+ * session's stored subscriptions, and, on subscribe, the retained values
+ * the new subscriptions ask for.
+ */
+import type { ISubscribePacket, IUnsubscribePacket } from "mqtt-packet";
+import { hasScope } from "../../handoff/identity";
+import type { RoomPort } from "../adapters/adapter";
+import { safeSend } from "../sockets";
+import { send, sessionsOf, stateOf, type Live } from "./connection";
+import { deliveryFor, publishBytes } from "./outbound";
+import { decideSubscribe, decideUnsubscribe, outboundPayloadOfEnvelope } from "./protocol";
+
+export function onSubscribe(ws: WebSocket, l: Live, p: ISubscribePacket, port: RoomPort): void {
+  const c = stateOf(l.att).connected!;
+  const existing = new Set(c.subs.map((s) => s.filter));
+  const { granted, suback } = decideSubscribe(c.v, p, hasScope(l.att, "subscribe"), existing);
+  const byFilter = new Map(c.subs.map((s) => [s.filter, s]));
+  for (const g of granted) byFilter.set(g.filter, g);
+  c.subs = [...byFilter.values()];
+  port.setFilters(ws, l.att, c.subs.map((s) => s.filter));
+  if (c.persistent && granted.length > 0) sessionsOf(port).subscribe(c.cid, granted);
+  send(ws, l, suback);
+  // Retained values of the new subscriptions, retain flag set, oldest seq first (5.0 Retain Handling honoured).
+  const wanted = granted.filter((g) => g.retainHandling === 0 || (g.retainHandling === 1 && !existing.has(g.filter)));
+  if (wanted.length === 0) return;
+  for (const r of port.retained(wanted.map((g) => g.filter))) {
+    const d = deliveryFor(wanted, r.topic, false);
+    if (d === null) continue;
+    const { bytes } = outboundPayloadOfEnvelope(r.envelope);
+    safeSend(ws, publishBytes(c.v, r.topic, bytes, d.qos, r.seq, true));
+  }
+}
+
+export function onUnsubscribe(ws: WebSocket, l: Live, p: IUnsubscribePacket, port: RoomPort): void {
+  const c = stateOf(l.att).connected!;
+  const existing = new Set(c.subs.map((s) => s.filter));
+  const unsuback = decideUnsubscribe(c.v, p, existing);
+  const gone = new Set(p.unsubscriptions);
+  c.subs = c.subs.filter((s) => !gone.has(s.filter));
+  port.setFilters(ws, l.att, c.subs.map((s) => s.filter));
+  if (c.persistent) sessionsOf(port).unsubscribe(c.cid, p.unsubscriptions);
+  send(ws, l, unsuback);
+}
