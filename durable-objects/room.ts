@@ -36,7 +36,7 @@ import { backlogWait, fullBucket, take, type Backlog } from "../protocol/token-b
 import { TopicMatcher } from "../protocol/topics";
 import { decodeHandoff, type Handoff } from "../handoff/request";
 import { hasScope, type Identity } from "../handoff/identity";
-import { JOIN_QUEUE_MAX_MS, MAX_RETRY_AFTER_SECONDS, readLimits, type Limits } from "../protocol/limits";
+import { JOIN_QUEUE_MAX_MS, MAX_RETRY_AFTER_SECONDS, readLimits, REPLAY_MESSAGES_PER_JOIN_TOKEN, type Limits } from "../protocol/limits";
 import { ADAPTERS } from "./adapters";
 import { frameSize, type OutboundMessage, type RoomPort, type SocketAdapter } from "./adapters/adapter";
 import { makePort } from "./adapters/port";
@@ -50,6 +50,7 @@ import { RetainedStore, type RetainedMessage } from "./retained-store";
 import type { RoomInternals } from "./room-internals";
 import { answerableCode, attachmentOf, closeSocket, safeSend, TAG_FILTERED, TAG_PRESENCE, type Attachment } from "./sockets";
 import { RoomStore, type StoredMessage } from "./store";
+import { RecentMessages } from "./recent";
 import { shardRole } from "./shards/config";
 import { ShardFanout, type FanoutStats } from "./shards/sequencer";
 import { ShardLink, type Delivery, type ShardStats, type StreamStart } from "./shards/shard";
@@ -95,6 +96,8 @@ const wakes = { constructed: 0, messages: 0 };
 
 export class Room extends DurableObject<Env> {
   private readonly store: RoomStore;
+  /** The newest part of history, in memory too: resumes need no query (recent.ts). */
+  private readonly recent: RecentMessages;
   private readonly retainedStore: RetainedStore;
   /** Retained values set or cleared in `batch`, in accept order: written with it. */
   private retainedOps: Array<{ topic: string; seq: number | null; envelope: string | null }> = [];
@@ -142,6 +145,7 @@ export class Room extends DurableObject<Env> {
     this.store = new RoomStore(ctx.storage.sql);
     this.retainedStore = new RetainedStore(ctx.storage.sql);
     this.limits = readLimits(env);
+    this.recent = new RecentMessages(this.limits.historyLimit);
     this.sse = new SseHub(this.limits.slowConsumerBytes);
     if (role.kind === "shard") {
       const sequencer = () => roomStub<PresenceTarget>(this.env, role.room);
@@ -336,13 +340,22 @@ export class Room extends DurableObject<Env> {
     }
     const now = Date.now();
     const queued = now - handoff.sentAt > JOIN_QUEUE_MAX_MS;
-    if (queued || !take(this.joinBucket, this.limits.joinRate, now)) {
-      const seconds = backlogWait(this.joinBacklog, this.limits.joinRate, now, MAX_RETRY_AFTER_SECONDS);
+    const cost = this.joinCost(handoff.options.since);
+    if (queued || !take(this.joinBucket, this.limits.joinRate, now, cost)) {
+      const seconds = backlogWait(this.joinBacklog, this.limits.joinRate, now, MAX_RETRY_AFTER_SECONDS, cost);
       return jsonError(503, "room_busy", `room ${this.room} is taking too many connections at once; retry in ${seconds} s`, {
         "retry-after": String(seconds),
       });
     }
     return null;
+  }
+
+  /** Join tokens a join takes: one, and more for a resume with much to replay (REPLAY_MESSAGES_PER_JOIN_TOKEN). */
+  private joinCost(since: number | null): number {
+    // A shard's replay is planned by its sequencer: its own seq says nothing of it.
+    if (since === null || this.shard !== null) return 1;
+    const replayed = Math.min(Math.max(0, this.seq + this.batch.length - since), this.limits.historyLimit);
+    return 1 + Math.ceil(replayed / REPLAY_MESSAGES_PER_JOIN_TOKEN);
   }
 
   private async openSocket({ kind, identity, options, mqtt }: Handoff): Promise<Response> {
@@ -448,15 +461,24 @@ export class Room extends DurableObject<Env> {
 
   /** Hands `send` every stored message after `after`, a page at a time; false when `send` stopped it. */
   private replay(after: number, send: (message: StoredMessage) => boolean): boolean {
+    const held = this.recent.after(after, this.seq);
+    if (held !== null) {
+      for (const row of held) if (!send(row)) return false;
+      return true;
+    }
     let cursor = after;
+    const read: StoredMessage[] = [];
     while (cursor < this.seq) {
       const rows = this.store.range(cursor, this.oldestSeq(), REPLAY_PAGE);
       if (rows.length === 0) break;
       for (const row of rows) {
         if (!send(row)) return false;
+        read.push(row);
         cursor = row.seq;
       }
     }
+    // Read up to the newest message: the next resumes after a wake need no query.
+    if (cursor === this.seq) this.recent.seed(read);
     return true;
   }
 
@@ -510,7 +532,10 @@ export class Room extends DurableObject<Env> {
       this.retainedOps = [];
       this.batchKeys.clear();
       this.persist();
-      for (const m of batch) this.store.append(m.seq, m.publishKey, m.envelope, m.ts, m.topic, this.limits.historyLimit);
+      for (const m of batch) {
+        this.store.append(m.seq, m.publishKey, m.envelope, m.ts, m.topic, this.limits.historyLimit);
+        this.recent.add({ seq: m.seq, envelope: m.envelope, topic: m.topic });
+      }
       for (const op of retainedOps) {
         if (op.envelope === null) this.retainedStore.delete(op.topic);
         else if (this.retainedStore.set(op.topic, op.seq!, op.envelope) === "full") {
@@ -691,9 +716,14 @@ function jsonError(status: number, code: ErrorCode, message: string, headers?: H
   return Response.json({ error: { code, message } }, { status, headers });
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** Random bytes as hex: one per join, so without a closure and a string per byte. */
 function randomId(bytes: number): string {
   const b = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  let id = "";
+  for (let i = 0; i < b.length; i++) id += HEX[b[i]!];
+  return id;
 }
 
 const newEpoch = () => randomId(6);

@@ -49,9 +49,12 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   slowConsumerBytes: 2 * 1024 * 1024,
   slowConsumerGraceMs: 30_000,
   // A burst a room takes at once, then a steady rate: past them a wave is
-  // told when to come back (Retry-After) before it can queue up. 500/s is
-  // above what one object takes locally (~350 upgrades/s, docs/performance.md).
-  joinRate: { perSecond: 500, burst: 1000 },
+  // told when to come back (Retry-After) before it can queue up. 2000/s is
+  // a little above what one object takes locally (1000-1700 upgrades/s of
+  // default JSON sockets, docs/performance.md), so the bucket refuses only
+  // what the room could not have taken anyway; joins that queued too long
+  // are refused by JOIN_QUEUE_MAX_MS.
+  joinRate: { perSecond: 2000, burst: 2000 },
   resumeWindowMs: 120_000,
 });
 
@@ -64,11 +67,23 @@ export const PRESENCE_EVENTS_MAX = 100;
 export const PRESENCE_COUNT_INTERVAL_MS = 1000;
 /** The longest `Retry-After` a busy room answers: a refused crowd is spread over at most this. */
 export const MAX_RETRY_AFTER_SECONDS = 30;
+/**
+ * A resume that will replay m messages takes 1 + ceil(m / this) join
+ * tokens: a reconnect wave of resumes is where a room has the most to send
+ * at once, and its replays, not its handshakes, are most of the work.
+ */
+export const REPLAY_MESSAGES_PER_JOIN_TOKEN = 40;
 /** A join that waited this long in the room's queue is answered `room_busy`: its client has likely given up. */
 export const JOIN_QUEUE_MAX_MS = 3000;
 /** `GET /rooms/:room/presence` page size without `limit`, and the largest `limit`. */
 export const DEFAULT_PRESENCE_PAGE = 100;
 export const MAX_PRESENCE_PAGE = 1000;
+
+/**
+ * Bytes of a room's newest messages kept in memory besides SQLite, so that
+ * resumes are served without a query (durable-objects/recent.ts).
+ */
+export const RECENT_HISTORY_BYTES = 1024 * 1024;
 
 /** Largest `limit` accepted by `GET /rooms/:room/messages`. */
 export const MAX_HISTORY_PAGE = 1000;

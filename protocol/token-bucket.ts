@@ -27,11 +27,15 @@ export function refill(bucket: Bucket, rate: Rate, now: number): void {
   bucket.refilledAt = now;
 }
 
-/** Refills, then takes one token if there is one. Updates `bucket` in place. */
-export function take(bucket: Bucket, rate: Rate, now: number): boolean {
+/**
+ * Refills, then takes `cost` tokens (one by default, never more than a
+ * burst) if there are that many. Updates `bucket` in place.
+ */
+export function take(bucket: Bucket, rate: Rate, now: number, cost = 1): boolean {
   refill(bucket, rate, now);
-  if (bucket.tokens < 1) return false;
-  bucket.tokens -= 1;
+  const need = Math.min(cost, rate.burst);
+  if (bucket.tokens < need) return false;
+  bucket.tokens -= need;
   return true;
 }
 
@@ -47,15 +51,15 @@ export interface Backlog {
 }
 
 /**
- * For a request refused now: counts it in the backlog and returns the whole
+ * For a request refused now (worth `cost` tokens): counts it in the backlog and returns the whole
  * seconds it should wait, at least 1: the deeper the backlog, the later each
  * is told to come back, so a crowd retries spread out at about the rate the
  * bucket takes them instead of all at once. The bucket itself is untouched,
  * so a client that comes back when told finds a token.
  */
-export function backlogWait(backlog: Backlog, rate: Rate, now: number, maxWaitSeconds: number): number {
+export function backlogWait(backlog: Backlog, rate: Rate, now: number, maxWaitSeconds: number, cost = 1): number {
   const drained = (Math.max(0, now - backlog.at) / 1000) * rate.perSecond;
-  backlog.waiting = Math.min(Math.max(0, backlog.waiting - drained) + 1, rate.perSecond * maxWaitSeconds);
+  backlog.waiting = Math.min(Math.max(0, backlog.waiting - drained) + Math.min(cost, rate.burst), rate.perSecond * maxWaitSeconds);
   backlog.at = now;
   return Math.min(maxWaitSeconds, Math.max(1, Math.ceil(backlog.waiting / rate.perSecond)));
 }

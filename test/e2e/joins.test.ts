@@ -150,6 +150,22 @@ describe("a room held busy", () => {
     opened.forEach((o) => o.ws.close());
   });
 
+  it("counts a resume with much to replay as more than one join", async () => {
+    const room = uniqueRoom("heavy");
+    for (let i = 1; i <= 80; i++) await postJson(relay.url, room, { i });
+    await sleep(1500); // the bucket is full again (3 tokens)
+    const { json } = await getJson(`${relay.url}/rooms/${room}`);
+    // Replaying 80 messages takes 1 + ceil(80 / REPLAY_MESSAGES_PER_JOIN_TOKEN) = 3 tokens: the whole burst ...
+    const heavy = await attempt(`${relay.wsUrl}/rooms/${room}?since=0&epoch=${json.epoch}`);
+    expect("ws" in heavy).toBe(true);
+    // ... so the next resume of as much is refused, while a join with nothing to replay
+    // would have fitted three times into the same burst.
+    const second = await attempt(`${relay.wsUrl}/rooms/${room}?since=0&epoch=${json.epoch}`);
+    expect("status" in second && second.status).toBe(503);
+    expect("status" in second && JSON.parse(second.body).error.code).toBe("room_busy");
+    if ("ws" in heavy) heavy.ws.close();
+  });
+
   it("the client library waits as told, gets in, and resumes with nothing lost", async () => {
     const room = uniqueRoom("wave");
     for (let i = 1; i <= 5; i++) await postJson(relay.url, room, { i });
