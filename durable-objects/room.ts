@@ -340,7 +340,7 @@ export class Room extends DurableObject<Env> {
     }
     const now = Date.now();
     const queued = now - handoff.sentAt > JOIN_QUEUE_MAX_MS;
-    const cost = this.joinCost(handoff.options.since);
+    const cost = this.joinCost(handoff.options.since, handoff.options.epoch);
     if (queued || !take(this.joinBucket, this.limits.joinRate, now, cost)) {
       const seconds = backlogWait(this.joinBacklog, this.limits.joinRate, now, MAX_RETRY_AFTER_SECONDS, cost);
       return jsonError(503, "room_busy", `room ${this.room} is taking too many connections at once; retry in ${seconds} s`, {
@@ -351,9 +351,11 @@ export class Room extends DurableObject<Env> {
   }
 
   /** Join tokens a join takes: one, and more for a resume with much to replay (REPLAY_MESSAGES_PER_JOIN_TOKEN). */
-  private joinCost(since: number | null): number {
+  private joinCost(since: number | null, epoch: string | null): number {
     // A shard's replay is planned by its sequencer: its own seq says nothing of it.
     if (since === null || this.shard !== null) return 1;
+    // What planResume will not replay at all (another epoch, or older than history) costs nothing more.
+    if ((epoch !== null && epoch !== this.epoch) || since + 1 < this.oldestSeq()) return 1;
     const replayed = Math.min(Math.max(0, this.seq + this.batch.length - since), this.limits.historyLimit);
     return 1 + Math.ceil(replayed / REPLAY_MESSAGES_PER_JOIN_TOKEN);
   }
