@@ -50,10 +50,11 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   slowConsumerGraceMs: 30_000,
   // A burst a room takes at once, then a steady rate: past them a wave is
   // told when to come back (Retry-After) before it can queue up. 2000/s is
-  // a little above what one object takes locally (1000-1700 upgrades/s of
-  // default JSON sockets, docs/performance.md), so the bucket refuses only
-  // what the room could not have taken anyway; joins that queued too long
-  // are refused by JOIN_QUEUE_MAX_MS.
+  // a little above what one object takes locally (about 1000 upgrades/s of
+  // default JSON sockets, up to 1700 of raw ones, docs/performance.md), so
+  // the bucket refuses only what the room could not have taken anyway; joins
+  // that queued too long are refused by JOIN_QUEUE_MAX_MS, and a resume with
+  // much to replay takes more than one token (REPLAY_MESSAGES_PER_JOIN_TOKEN).
   joinRate: { perSecond: 2000, burst: 2000 },
   resumeWindowMs: 120_000,
 });

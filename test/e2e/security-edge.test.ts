@@ -157,6 +157,25 @@ describe("open relay, default settings", () => {
         expect(await res.text()).toContain("/app.js");
       }
     });
+
+    it("serves the page's files with their type, the same headers and an ETag that revalidates (304)", async () => {
+      for (const [path, type] of [["/app.js", "text/javascript"], ["/app.css", "text/css"], ["/style.css", "text/css"], ["/favicon.svg", "image/svg+xml"]]) {
+        const res = await fetch(`${relay.url}${path}`);
+        expect(res.status).toBe(200);
+        expect(res.headers.get("content-type")).toContain(type);
+        expect(res.headers.get("content-security-policy")).toContain("default-src 'self'");
+        const body = await res.arrayBuffer();
+        expect(body.byteLength).toBeGreaterThan(0);
+        const etag = res.headers.get("etag");
+        expect(etag).toMatch(/^".+"$/);
+        const again = await fetch(`${relay.url}${path}`, { headers: { "if-none-match": etag! } });
+        expect(again.status).toBe(304);
+        await again.arrayBuffer();
+        const head = await fetch(`${relay.url}${path}`, { method: "HEAD" });
+        expect(head.status).toBe(200);
+        expect(Number(head.headers.get("content-length"))).toBe(body.byteLength);
+      }
+    });
   });
 });
 

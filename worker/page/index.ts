@@ -33,5 +33,7 @@ export function servePage(c: Context): Response {
   headers.set("cache-control", "public, max-age=0, must-revalidate");
   if (c.req.header("if-none-match") === file.etag) return new Response(null, { status: 304, headers });
   headers.set("content-type", file.type);
-  return new Response(c.req.method === "HEAD" ? null : file.body, { headers });
+  if (c.req.method !== "HEAD") return new Response(file.body, { headers });
+  headers.set("content-length", String(file.bytes));
+  return new Response(null, { headers });
 }
