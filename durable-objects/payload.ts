@@ -23,6 +23,17 @@ export interface Routing {
   retain: boolean;
 }
 
+/** A publish as it enters the Room core, from any wire format or the Worker. */
+export interface PublishInput extends Routing {
+  payload: Payload;
+  /** The publisher's id as shown in `from`. */
+  from: string;
+  /** Whose idempotency keys these are: the token's `sub`; null in open mode (keys are shared). */
+  publisher: string | null;
+  /** Idempotency key; null when the publish has none. */
+  publishId: string | null;
+}
+
 export function buildEnvelope(room: string, seq: number, from: string, ts: number, payload: Payload, routing: Routing): string {
   const envelope: MessageEnvelope = { type: "message", room, seq, from, ts, data: null };
   if (routing.topic !== null) envelope.topic = routing.topic;

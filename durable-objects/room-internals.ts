@@ -9,7 +9,7 @@
 import type { Identity } from "../handoff/identity";
 import type { Limits } from "../protocol/limits";
 import type { RetainedMessage } from "./retained-store";
-import type { PublishInput } from "./room";
+import type { PublishInput } from "./payload";
 import type { Delivery } from "./shards/shard";
 import type { Attachment } from "./sockets";
 import type { RoomStore, StoredMessage } from "./store";

@@ -42,7 +42,7 @@ import { frameSize, type OutboundMessage, type RoomPort, type SocketAdapter } fr
 import { makePort } from "./adapters/port";
 import { passes, SseHub, sseMessage } from "./adapters/sse";
 import { earliestExpiry, isExpired, scheduleExpirySweep } from "./expiry";
-import { buildEnvelope, isEmptyPayload, textExceeds, type Payload, type Routing } from "./payload";
+import { buildEnvelope, isEmptyPayload, textExceeds, type PublishInput } from "./payload";
 import { Presence } from "./presence";
 import { connectionBucket, takeToken } from "./rate-limit";
 import { SendBudget } from "./slow-consumer";
@@ -71,16 +71,6 @@ interface Accepted extends OutboundMessage {
   echo: boolean;
   /** Connection id of the publishing socket when a shard forwarded it (sender exclusion in that shard). */
   origin: string | null;
-}
-
-export interface PublishInput extends Routing {
-  payload: Payload;
-  /** The publisher's id as shown in `from`. */
-  from: string;
-  /** Whose idempotency keys these are: the token's `sub`; null in open mode (keys are shared). */
-  publisher: string | null;
-  /** Idempotency key; null when the publish has none. */
-  publishId: string | null;
 }
 
 /** History rows read per query while a resume is replayed. */
@@ -599,7 +589,7 @@ export class Room extends DurableObject<Env> {
   }
 
   private sequencerStub(): DurableObjectStub<Room> {
-    return roomStub(this.env, this.room);
+    return roomStub<DurableObjectStub<Room>>(this.env, this.room);
   }
 
 

@@ -12,11 +12,8 @@
  * `forbidden` (room or scope not granted).
  */
 import type { MiddlewareHandler } from "hono";
-import { hmacKey, JwtError, verifyJwt } from "../client/jwt";
-import { CONNECTION_ID_PREFIX } from "../protocol";
-import { MIN_SECRET_LENGTH, roomAllowed, scopesOf } from "../protocol/claims";
 import { OPEN_IDENTITY, type Identity, type Scope } from "../handoff/identity";
-import { MAX_META_BYTES } from "../protocol/limits";
+import { TokenError, verifyRoomToken } from "../handoff/token";
 import { apiError } from "./errors";
 
 /** What the middleware reads from the context: the room (set by the name gate) and where it puts the identity. */
@@ -43,11 +40,6 @@ export interface TokenAuthOptions<E extends object> {
 
 /** No scopes at all: what a request whose token comes later holds until then. */
 export const PENDING_IDENTITY: Readonly<Identity> = Object.freeze({ sub: null, scopes: [], meta: {}, exp: null });
-
-/** Longest `sub` accepted: it is shown as `from` on HTTP publishes. */
-const MAX_SUB_LENGTH = 128;
-
-const encoder = new TextEncoder();
 
 const unauthorized = (message: string) =>
   apiError(401, "unauthorized", message, { "www-authenticate": 'Bearer realm="roomcast"' });
@@ -78,37 +70,21 @@ export function tokenAuth<E extends object>(
       c.set("tokenPending", true);
       return next();
     }
-    c.set("identity", await verifyRoomToken(tokenOf(authorization, query), secret, c.get("room")));
+    c.set("identity", await verified(tokenOf(authorization, query), secret, c.get("room")));
     return next();
   };
 }
 
-// Worked out once per secret, not per request: importing the HMAC key. A
-// CryptoKey rather than the string also keeps Hono from reading a secret
-// that happens to contain "PUBLIC" or "PRIVATE" as a PEM key.
-let keyFor: string | null = null;
-let key: Promise<CryptoKey> | null = null;
-
-function cachedKey(secret: string): Promise<CryptoKey> {
-  if (secret !== keyFor || key === null) {
-    keyFor = secret;
-    if (secret.length < MIN_SECRET_LENGTH) {
-      console.warn(`roomcast: AUTH_SECRET is shorter than ${MIN_SECRET_LENGTH} characters: tokens signed with it can be forged by guessing it. Use \`openssl rand -base64 32\`.`);
-    }
-    key = hmacKey(secret);
+/** The token check (handoff/token.ts), its refusal as this Worker's HTTP answer. */
+async function verified(token: string, secret: string, room: string): Promise<Identity> {
+  try {
+    return await verifyRoomToken(token, secret, room);
+  } catch (error) {
+    if (!(error instanceof TokenError)) throw error;
+    if (error.code === "token_expired") throw expired();
+    if (error.code === "forbidden") throw forbidden(error.message);
+    throw unauthorized(error.message);
   }
-  return key;
-}
-
-/**
- * The one token check: signature, claims, and the room. The Worker uses it
- * for every request; the Room uses it for a token that arrives inside a
- * protocol (the MQTT CONNECT password). Throws the HTTP error it would answer.
- */
-export async function verifyRoomToken(token: string, secret: string, room: string): Promise<Identity> {
-  const verified = await verifyToken(token, await cachedKey(secret), Math.floor(Date.now() / 1000));
-  if (!roomAllowed(verified.rooms, room)) throw forbidden(`this token does not grant room ${JSON.stringify(room)}`);
-  return verified.identity;
 }
 
 /** Route guard: the verified identity must carry `scope`. */
@@ -135,48 +111,3 @@ function tokenOf(authorization: string | undefined, query: string | undefined): 
   throw unauthorized("this relay needs a token: Authorization: Bearer <token> or ?token=<token>");
 }
 
-interface Verified {
-  identity: Identity;
-  rooms: string[];
-}
-
-/**
- * Signature and algorithm first (Hono's verify, HS256 only, so `alg: none`
- * and algorithm confusion fail), then the time claims, then the shape of the
- * rest: nothing about a token is believed before its signature is.
- */
-async function verifyToken(token: string, key: CryptoKey, now: number): Promise<Verified> {
-  // The one JWT implementation (client/jwt.ts): HS256 only, exp required, nbf checked.
-  let claims: Record<string, unknown>;
-  try {
-    claims = await verifyJwt<Record<string, unknown>>(token, key, { now });
-  } catch (error) {
-    if (error instanceof JwtError && error.code === "expired") throw expired();
-    throw unauthorized(error instanceof JwtError ? error.message : "invalid token");
-  }
-  const { sub, rooms, scope, exp, meta } = claims as { exp: number } & Record<string, unknown>;
-  if (sub !== undefined && (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_SUB_LENGTH)) {
-    throw unauthorized(`token sub must be a string of 1 to ${MAX_SUB_LENGTH} characters`);
-  }
-  if (typeof sub === "string" && sub.startsWith(CONNECTION_ID_PREFIX)) {
-    throw unauthorized(`token sub must not start with "${CONNECTION_ID_PREFIX}": that prefix belongs to connection ids`);
-  }
-  if (!Array.isArray(rooms) || !rooms.every((r) => typeof r === "string")) throw unauthorized("token rooms claim must be an array of room names");
-  if (scope !== undefined && typeof scope !== "string") throw unauthorized("token scope claim must be a space-separated string");
-  return {
-    rooms: rooms as string[],
-    identity: {
-      sub: (sub as string | undefined) ?? null,
-      scopes: scopesOf((scope as string | undefined) ?? ""),
-      meta: checkMeta(meta),
-      exp,
-    },
-  };
-}
-
-function checkMeta(meta: unknown): Record<string, unknown> {
-  if (meta === undefined) return {};
-  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) throw unauthorized("token meta claim must be an object");
-  if (encoder.encode(JSON.stringify(meta)).byteLength > MAX_META_BYTES) throw unauthorized(`token meta claim is larger than ${MAX_META_BYTES} bytes`);
-  return meta as Record<string, unknown>;
-}

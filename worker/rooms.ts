@@ -8,7 +8,7 @@ import { isValidRoomName, MAX_PUBLISH_ID_LENGTH } from "../protocol";
 import { encodeHandoff, type MqttHandoff, type StreamKind } from "../handoff/request";
 import { DEFAULT_HISTORY_PAGE, DEFAULT_PRESENCE_PAGE, MAX_HISTORY_PAGE, MAX_PRESENCE_PAGE, readLimits } from "../protocol/limits";
 import { parseCursor, parseSeq, parseStreamOptions, parseTopic, parseTopicsParam } from "../handoff/options";
-import type { PublishInput } from "../durable-objects/room";
+import type { PublishInput } from "../durable-objects/payload";
 import { assertScope, requireScope, tokenAuth, type AuthVariables } from "./auth";
 import { readPayload } from "./body";
 import { checkPublishRate, publisherKey } from "./publish-rate";

@@ -12,7 +12,7 @@ import type { Limits } from "../../protocol/limits";
 import type { Payload, Routing } from "../payload";
 import type { BucketVerdict } from "../rate-limit";
 import type { RetainedMessage } from "../retained-store";
-import type { PublishInput } from "../room";
+import type { PublishInput } from "../payload";
 import type { Attachment, SocketKind } from "../sockets";
 import type { StoredMessage } from "../store";
 

@@ -6,7 +6,7 @@
  */
 import type { IConnectPacket } from "mqtt-packet";
 import { CloseCode } from "../../protocol";
-import { verifyRoomToken } from "../../worker/auth";
+import { verifyRoomToken } from "../../handoff/token";
 import type { RoomPort } from "../adapters/adapter";
 import { packetLimitFor } from "./codec";
 import { liveOf, send, sessionsOf, stateOf, WS_PROTOCOL_ERROR, type Live } from "./connection";

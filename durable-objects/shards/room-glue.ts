@@ -4,7 +4,6 @@
  * shards' RPCs. The RPC methods themselves stay on Room (workerd dispatches
  * RPC on the class) and only delegate here.
  */
-import type { Room } from "../room";
 import type { RoomInternals } from "../room-internals";
 import type { StoredMessage } from "../store";
 import { shardName } from "./config";
@@ -14,7 +13,7 @@ import { CATCH_UP_PAGE, type SequencerTarget, type ShardHost } from "./shard";
 import type { ForwardedPublish, OpenAnswer, OpenRequest } from "./wire";
 
 /** The Room object of `name` (a room or one of its shards), typed as the caller talks to it. */
-export function roomStub<T = DurableObjectStub<Room>>(env: Env, name: string): T {
+export function roomStub<T>(env: Env, name: string): T {
   return env.ROOM.get(env.ROOM.idFromName(name)) as unknown as T;
 }
 

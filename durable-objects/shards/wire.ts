@@ -4,7 +4,7 @@
  */
 import type { Identity } from "../../handoff/identity";
 import type { Payload, Routing } from "../payload";
-import type { PublishInput } from "../room";
+import type { PublishInput } from "../payload";
 import type { StoredMessage } from "../store";
 
 /** A committed message as a shard delivers it. */
