@@ -16,6 +16,7 @@
  * (docs/performance.md says what it costs when they do).
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -38,6 +39,18 @@ const sockets = Number(flag("sockets") ?? 2000);
 if (!Number.isInteger(sockets) || sockets < 1 || sockets > 10_000) {
   console.error("--sockets must be a whole number from 1 to 10000");
   process.exit(2);
+}
+
+/** A loopback port nothing listens on now (kept across the restart). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** wrangler dev on `port` with its state in `state`; resolves once it is Ready. */
@@ -105,8 +118,8 @@ async function measure(name: "roomcast" | "bare", port: number): Promise<{ fill:
 }
 
 console.log(`wrangler dev, ${sockets} ws clients, 50 handshakes in flight`);
-const roomcast = await measure("roomcast", 8790);
-const bare = await measure("bare", 8791);
+const roomcast = await measure("roomcast", await freePort());
+const bare = await measure("bare", await freePort());
 const rows: Array<[string, string, string, string]> = [];
 const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? "–" : `${(a / b).toFixed(2)}×`);
 rows.push(["fill rate (upgrades/s)", String(roomcast.fill.upgradesPerSec), String(bare.fill.upgradesPerSec), ratio(roomcast.fill.upgradesPerSec, bare.fill.upgradesPerSec)]);
