@@ -9,7 +9,7 @@
  */
 import { spawn } from "node:child_process";
 import { copyFile, mkdtemp, readdir, readFile, rm, symlink } from "node:fs/promises";
-import { createServer } from "node:net";
+import { freePort } from "../../tools/local/ports";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -49,17 +49,6 @@ function run(command: string, cwd: string): Promise<Run> {
     child.stderr.on("data", (d: Buffer) => (output += d));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, output }));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
   });
 }
 

@@ -16,7 +16,6 @@
  * (docs/performance.md says what it costs when they do).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -25,6 +24,7 @@ import { connect } from "../driver/scenarios/connect.js";
 import { wave } from "../driver/scenarios/wave.js";
 import type { ConnectResult, WaveResult } from "../driver/jobs.js";
 import type { SystemEndpoint, SystemName } from "../systems/system.js";
+import { freePort } from "../../local/ports.js";
 import { childPids } from "../../local/processes.js";
 
 const ROOT = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
@@ -39,18 +39,6 @@ const sockets = Number(flag("sockets") ?? 2000);
 if (!Number.isInteger(sockets) || sockets < 1 || sockets > 10_000) {
   console.error("--sockets must be a whole number from 1 to 10000");
   process.exit(2);
-}
-
-/** A loopback port nothing listens on now (kept across the restart). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** wrangler dev on `port` with its state in `state`; resolves once it is Ready. */
