@@ -343,11 +343,10 @@ export class Room extends DurableObject<Env> {
   /** Join tokens a join takes: one, and more for a resume with much to replay (REPLAY_MESSAGES_PER_JOIN_TOKEN). */
   private joinCost(since: number | null, epoch: string | null): number {
     // A shard's replay is planned by its sequencer: its own seq says nothing of it.
-    if (since === null || this.shard !== null) return 1;
-    // What planResume will not replay at all (another epoch, or older than history) costs nothing more.
-    if ((epoch !== null && epoch !== this.epoch) || since + 1 < this.oldestSeq()) return 1;
-    const replayed = Math.min(Math.max(0, this.seq + this.batch.length - since), this.limits.historyLimit);
-    return 1 + Math.ceil(replayed / REPLAY_MESSAGES_PER_JOIN_TOKEN);
+    const from = this.shard === null ? this.resumableFrom(since, epoch, this.seq + this.batch.length) : null;
+    if (from === null) return 1;
+    // At most this many (the resume window may replay fewer): counted before any query.
+    return 1 + Math.ceil((this.seq + this.batch.length - from) / REPLAY_MESSAGES_PER_JOIN_TOKEN);
   }
 
   private async openSocket({ kind, identity, options, mqtt }: Handoff): Promise<Response> {
@@ -440,15 +439,27 @@ export class Room extends DurableObject<Env> {
    */
   private planResume(since: number | null, epoch: string | null, identity: Identity): { recovered: boolean; after: number } {
     const none = { recovered: false, after: this.seq };
-    if (since === null || since > this.seq) return none;
-    if (epoch !== null && epoch !== this.epoch) return none;
-    if (since + 1 < this.oldestSeq()) return none;
-    if (since < this.seq && !hasScope(identity, "history")) {
-      const first = this.store.firstSeqSince(since, Date.now() - this.limits.resumeWindowMs);
+    const from = this.resumableFrom(since, epoch, this.seq);
+    if (from === null) return none;
+    if (from < this.seq && !hasScope(identity, "history")) {
+      const first = this.store.firstSeqSince(from, Date.now() - this.limits.resumeWindowMs);
       if (first === null) return none;
-      if (first > since + 1) return { recovered: false, after: first - 1 };
+      if (first > from + 1) return { recovered: false, after: first - 1 };
     }
-    return { recovered: true, after: since };
+    return { recovered: true, after: from };
+  }
+
+  /**
+   * `since` when history can resume from it: the room's epoch (or none
+   * given), not past `newest`, and not older than history keeps; null when a
+   * resume from it replays nothing. The checks of planResume that need no
+   * query, which joinCost also uses.
+   */
+  private resumableFrom(since: number | null, epoch: string | null, newest: number): number | null {
+    if (since === null || since > newest) return null;
+    if (epoch !== null && epoch !== this.epoch) return null;
+    if (since + 1 < this.oldestSeq()) return null;
+    return since;
   }
 
   /** Hands `send` every stored message after `after`, a page at a time; false when `send` stopped it. */

@@ -4,7 +4,7 @@
  * the ratios the targets are about.
  */
 import type { SystemName } from "../systems/system.js";
-import { CONNECT_VARIANTS } from "../driver/jobs.js";
+import { CONNECT_VARIANTS, type ConnectVariant } from "../driver/jobs.js";
 import { connectPoint, connectSizes, ratio, systemFaults, type BenchResults } from "./results.js";
 
 type Row = [string, ...string[]];
@@ -43,8 +43,7 @@ export function summaryTable(r: BenchResults): string {
   const plain = (label: string, cell: (s: SystemName) => string | undefined) => rows.push([label, ...systems.map((s) => cell(s) ?? "–"), ...blanks]);
   for (const n of connectSizes(r)) {
     for (const variant of CONNECT_VARIANTS) {
-      const kind = variant === "json" ? "JSON sockets" : variant === "raw" ? "roomcast raw" : `roomcast ${variant}`;
-      withRatios(`connection setup N=${n}, ${kind} (upgrades/s)`, (s) => connectPoint(r, s, n, variant)?.upgradesPerSec);
+      withRatios(`connection setup N=${n}, ${variantLabel(variant)} (upgrades/s)`, (s) => connectPoint(r, s, n, variant)?.upgradesPerSec);
     }
     const cut = CONNECT_VARIANTS.some((v) => systems.some((s) => (connectPoint(r, s, n, v)?.opened ?? n) < n));
     if (cut) {
@@ -57,8 +56,7 @@ export function summaryTable(r: BenchResults): string {
       return p && fmt(p.framesPerSocket);
     });
     for (const variant of CONNECT_VARIANTS) {
-      const kind = variant === "json" ? "JSON sockets" : variant === "raw" ? "roomcast raw" : `roomcast ${variant}`;
-      withRatios(`runtime CPU per upgrade N=${n}, ${kind} (µs)`, (s) => connectPoint(r, s, n, variant)?.runtimeCpuUsPerUpgrade);
+      withRatios(`runtime CPU per upgrade N=${n}, ${variantLabel(variant)} (µs)`, (s) => connectPoint(r, s, n, variant)?.runtimeCpuUsPerUpgrade);
     }
     plain(`load-process CPU per upgrade N=${n}, JSON sockets (µs)`, (s) => {
       const p = connectPoint(r, s, n, "json");
@@ -114,4 +112,9 @@ function fmt(v: number): string {
 
 function firstOf<T>(record: Partial<Record<SystemName, T>>): T | undefined {
   return Object.values(record).find((v): v is T => v !== undefined);
+}
+
+/** How a connect variant is named in the table's rows. */
+function variantLabel(variant: ConnectVariant): string {
+  return variant === "json" ? "JSON sockets" : variant === "raw" ? "roomcast raw" : `roomcast ${variant}`;
 }
