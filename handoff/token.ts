@@ -27,9 +27,7 @@ const encoder = new TextEncoder();
 
 const unauthorized = (message: string) => new TokenError("unauthorized", message);
 
-// Worked out once per secret, not per request: importing the HMAC key. A
-// CryptoKey rather than the string also keeps Hono from reading a secret
-// that happens to contain "PUBLIC" or "PRIVATE" as a PEM key.
+// Worked out once per secret, not per request: importing the HMAC key.
 let keyFor: string | null = null;
 let key: Promise<CryptoKey> | null = null;
 
@@ -61,7 +59,7 @@ interface Verified {
 }
 
 /**
- * Signature and algorithm first (Hono's verify, HS256 only, so `alg: none`
+ * Signature and algorithm first (client/jwt.ts's verify, HS256 only, so `alg: none`
  * and algorithm confusion fail), then the time claims, then the shape of the
  * rest: nothing about a token is believed before its signature is.
  */
