@@ -49,13 +49,16 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   slowConsumerBytes: 2 * 1024 * 1024,
   slowConsumerGraceMs: 30_000,
   // A burst a room takes at once, then a steady rate: past them a wave is
-  // told when to come back (Retry-After) before it can queue up. 2000/s is
-  // a little above what one object takes locally (about 1000 upgrades/s of
-  // default JSON sockets, up to 1700 of raw ones, docs/performance.md), so
-  // the bucket refuses only what the room could not have taken anyway; joins
-  // that queued too long are refused by JOIN_QUEUE_MAX_MS, and a resume with
-  // much to replay takes more than one token (REPLAY_MESSAGES_PER_JOIN_TOKEN).
-  joinRate: { perSecond: 2000, burst: 2000 },
+  // told when to come back (Retry-After) before it can queue up. One object
+  // takes about 2000-3400 plain upgrades a second locally, and about 1300
+  // resumes that replay 100 messages each (docs/performance.md): a resume
+  // that will replay m messages takes 1 + ceil(m / 40) tokens
+  // (REPLAY_MESSAGES_PER_JOIN_TOKEN), so 8000 tokens a second is a little
+  // above what the room takes either way, and the bucket refuses only what
+  // the room could not have taken anyway. Joins that queued too long are
+  // refused by JOIN_QUEUE_MAX_MS. (2000/s, the earlier default, was the
+  // bound of a reconnect wave: 500 resumes a second, 11 s for 5000.)
+  joinRate: { perSecond: 8000, burst: 2000 },
   resumeWindowMs: 120_000,
 });
 

@@ -92,6 +92,7 @@ async function measure(name: "roomcast" | "bare", port: number): Promise<{ fill:
       await stopDev(dev);
       dev = await startDev(CONFIGS[name], port, state);
       endpoint.pid = workerdOf(dev);
+      return endpoint.pid;
     };
     const result = await wave(
       { scenario: "wave", endpoint, sockets, concurrency: 50, before: 5, messages: 100, deadlineMs: 120_000, handshakeTimeoutMs: 10_000 },

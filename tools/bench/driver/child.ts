@@ -9,21 +9,21 @@ import { connect } from "./scenarios/connect.js";
 import { fanout } from "./scenarios/fanout.js";
 import { idle } from "./scenarios/idle.js";
 import { latency } from "./scenarios/latency.js";
-import { wave } from "./scenarios/wave.js";
+import { wave, type Restart } from "./scenarios/wave.js";
 import { mqttFanout, mqttIdle } from "./scenarios/mqtt.js";
 
 /** Parent → child: a job, or the answer to a job's restart request. */
-export type JobRequest = { id: number; job: Job } | { id: number; restarted: true } | { id: number; restartError: string };
+export type JobRequest = { id: number; job: Job } | { id: number; restarted: true; pid?: number } | { id: number; restartError: string };
 
 /** Child → parent: a job's result or error, or its request to restart the system (the wave's outage). */
 export type JobReply = { id: number; result: JobResult } | { id: number; error: string } | { id: number; restart: true };
 
-const restarts = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+const restarts = new Map<number, { resolve: (pid: number | undefined) => void; reject: (e: Error) => void }>();
 
 /** Asks the bench (which owns the system's process) to restart it, and waits until it is back up. */
-function restartFor(id: number): () => Promise<void> {
+function restartFor(id: number): Restart {
   return () =>
-    new Promise<void>((resolve, reject) => {
+    new Promise<number | undefined>((resolve, reject) => {
       restarts.set(id, { resolve, reject });
       process.send!({ id, restart: true } satisfies JobReply);
     });
@@ -57,7 +57,7 @@ process.on("message", (request: JobRequest) => {
     const waiting = restarts.get(id);
     restarts.delete(id);
     if ("restartError" in request) waiting?.reject(new Error(request.restartError));
-    else waiting?.resolve();
+    else waiting?.resolve("pid" in request ? request.pid : undefined);
     return;
   }
   run(id, request.job).then(

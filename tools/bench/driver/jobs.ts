@@ -151,6 +151,8 @@ export interface ConnectResult {
   runtimeCpuUsPerUpgrade: number;
   /** The same for this load process: the handshake, and every frame the room sent while it filled. */
   clientCpuUsPerUpgrade: number;
+  /** Upgrades/s of every round of this point, in the order run; the fields above are of the median round. */
+  roundsUpgradesPerSec?: number[];
 }
 
 export interface WaveResult extends Delivery {
@@ -172,6 +174,10 @@ export interface WaveResult extends Delivery {
   attempts: number;
   /** Clients dropped again after they were back (each reconnected and resumed). */
   dropped: number;
+  /** CPU time of the runtime process from letting the clients go until all were back (absent when its pid is unknown). */
+  runtimeCpuSeconds?: number;
+  /** The same for the load process, which reads every frame the clients get. */
+  clientCpuSeconds?: number;
 }
 
 export interface IdlePoint {

@@ -3,13 +3,14 @@ import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { JobReply, JobRequest } from "./child.js";
 import type { Job, JobResult } from "./jobs.js";
+import type { Restart } from "./scenarios/wave.js";
 
 const CHILD = fileURLToPath(new URL("./child.ts", import.meta.url));
 
 export class LoadProcess {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (r: JobResult) => void; reject: (e: Error) => void }>();
-  private readonly restarters = new Map<number, () => Promise<void>>();
+  private readonly restarters = new Map<number, Restart>();
 
   private constructor(private readonly child: ChildProcess) {
     child.on("message", (reply: JobReply) => {
@@ -42,7 +43,7 @@ export class LoadProcess {
       return;
     }
     restart().then(
-      () => answer({ id, restarted: true }),
+      (pid) => answer({ id, restarted: true, ...(pid === undefined ? {} : { pid }) }),
       (error: unknown) => answer({ id, restartError: error instanceof Error ? error.message : String(error) }),
     );
   }
@@ -52,7 +53,7 @@ export class LoadProcess {
    * process is killed). `restart` serves the job's requests to restart its
    * system (the reconnect wave).
    */
-  run<R extends JobResult>(job: Job, timeoutMs: number, restart?: () => Promise<void>): Promise<R> {
+  run<R extends JobResult>(job: Job, timeoutMs: number, restart?: Restart): Promise<R> {
     const id = this.nextId++;
     if (restart) this.restarters.set(id, restart);
     return new Promise<R>((resolve, reject) => {

@@ -74,6 +74,11 @@ export function summaryTable(r: BenchResults): string {
       const w = r.wave[s];
       return w && (s === "roomcast" ? `${w.notRecovered} / ${w.lost} / ${w.duplicated}` : "n/a (no resume)");
     });
+    withRatios(`reconnect wave: runtime CPU (s)`, (s) => r.wave[s]?.runtimeCpuSeconds);
+    plain(`reconnect wave: load-process CPU (s)`, (s) => {
+      const w = r.wave[s];
+      return w?.clientCpuSeconds === undefined ? undefined : fmt(w.clientCpuSeconds);
+    });
   }
   const idleCounts = firstOf(r.idle)?.points.map((p) => p.sockets) ?? [];
   for (const n of idleCounts) {

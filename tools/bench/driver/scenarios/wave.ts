@@ -14,11 +14,12 @@ import { waitFor } from "../../../load/wait.js";
 import type { WaveJob, WaveResult } from "../jobs.js";
 import { newWaveCounters, RejoiningClient } from "../rejoining-client.js";
 import { settle } from "../room-state.js";
+import { cpuMs, ownCpuMs } from "../../../local/processes.js";
 import { roomPath, type SystemEndpoint } from "../../systems/system.js";
 import { deliveryOf } from "./delivery.js";
 
-/** Stops the system and starts it again on the same port with the same storage. */
-export type Restart = () => Promise<void>;
+/** Stops the system and starts it again on the same port with the same storage; resolves with its runtime's new pid, if known. */
+export type Restart = () => Promise<number | undefined>;
 
 export async function wave(job: WaveJob, progress: (line: string) => void, restart: Restart): Promise<WaveResult> {
   const { endpoint, sockets: count } = job;
@@ -47,7 +48,7 @@ export async function wave(job: WaveJob, progress: (line: string) => void, resta
     progress(`${count} in; restarting with storage`);
     for (const c of clients) c.holding = true;
     const fillCounters = { ...counters };
-    await restart();
+    const pid = await restart();
     await waitFor(() => counters.back === 0, 30_000, 50);
     for (let n = before + 1; n <= before + messages; n++) await publish(endpoint, room, n);
     tally.endRoom(room, before + messages);
@@ -55,6 +56,8 @@ export async function wave(job: WaveJob, progress: (line: string) => void, resta
 
     const expected = count * (before + messages);
     const letGo = Date.now();
+    const runtimeCpu0 = pid === undefined ? null : cpuMs(pid);
+    const clientCpu0 = ownCpuMs();
     const deadline = letGo + job.deadlineMs;
     for (const c of clients) {
       c.holding = false;
@@ -63,6 +66,9 @@ export async function wave(job: WaveJob, progress: (line: string) => void, resta
     }
     const allBack = await waitFor(() => counters.back === count && tally.deliveredCount >= expected, job.deadlineMs, 20);
     const seconds = allBack ? Math.round(Date.now() - letGo) / 1000 : null;
+    // Over the wave alone: what it cost the runtime, and the load process that reads every replayed frame.
+    const runtimeCpuSeconds = pid === undefined || runtimeCpu0 === null ? undefined : Math.round(cpuMs(pid) - runtimeCpu0) / 1000;
+    const clientCpuSeconds = Math.round(ownCpuMs() - clientCpu0) / 1000;
     const back = counters.back;
     progress(allBack ? `all ${count} back in ${seconds} s` : `${back} of ${count} back at the deadline`);
     for (const c of clients) c.stop();
@@ -80,6 +86,8 @@ export async function wave(job: WaveJob, progress: (line: string) => void, resta
       timedOut: during("timedOut"),
       attempts: during("attempts"),
       dropped: during("dropped"),
+      ...(runtimeCpuSeconds === undefined ? {} : { runtimeCpuSeconds }),
+      clientCpuSeconds,
       ...delivery,
     };
   } finally {
