@@ -10,6 +10,9 @@
  * Room in memory; it wakes a hibernated Room at that time, once.
  */
 
+/** The alarm looks again no sooner than this after it ran (a stateful adapter's sweep, e.g. MQTT keep-alive). */
+export const SWEEP_MIN_GAP_MS = 1000;
+
 /** Whether a token with this `exp` (seconds) has expired at `nowMs`. */
 export function isExpired(exp: number | null, nowMs: number): boolean {
   return exp !== null && nowMs >= exp * 1000;

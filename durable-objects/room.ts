@@ -41,7 +41,7 @@ import { ADAPTERS } from "./adapters";
 import { frameSize, type OutboundMessage, type RoomPort, type SocketAdapter } from "./adapters/adapter";
 import { makePort } from "./adapters/port";
 import { passes, SseHub, sseMessage } from "./adapters/sse";
-import { earliestExpiry, isExpired, scheduleExpirySweep } from "./expiry";
+import { earliestExpiry, isExpired, scheduleExpirySweep, SWEEP_MIN_GAP_MS } from "./expiry";
 import { buildEnvelope, isEmptyPayload, textExceeds, type PublishInput } from "./payload";
 import { Presence } from "./presence";
 import { connectionBucket, takeToken } from "./rate-limit";
@@ -293,19 +293,30 @@ export class Room extends DurableObject<Env> {
     this.shard?.forget(att);
   }
 
-  /** The expiry sweep: closes sockets whose token has expired, then waits for the next one. */
+  /**
+   * The sweep: closes sockets whose token has expired and lets a stateful
+   * adapter end its overdue ones (MQTT keep-alive), then waits for the next.
+   */
   override async alarm(): Promise<void> {
     const now = Date.now();
     const remaining: Array<number | null> = [];
+    let lookAgain: number | null = null;
     for (const ws of this.ctx.getWebSockets()) {
       if (ws.readyState !== WebSocket.OPEN) continue;
       const att = attachmentOf(ws);
-      if (isExpired(att.exp, now)) this.shed(ws, CloseCode.TokenExpired, "token expired", att);
-      else remaining.push(att.exp);
+      if (isExpired(att.exp, now)) {
+        this.shed(ws, CloseCode.TokenExpired, "token expired", att);
+        continue;
+      }
+      remaining.push(att.exp);
+      const due = ADAPTERS[att.kind].session?.sweep?.(ws, now, this.port) ?? null;
+      if (due !== null && (lookAgain === null || due < lookAgain)) lookAgain = due;
     }
+    const expiry = earliestExpiry(remaining);
+    const sweep = lookAgain === null ? null : Math.max(lookAgain, now + SWEEP_MIN_GAP_MS);
+    const next = expiry === null ? sweep : sweep === null ? expiry : Math.min(expiry, sweep);
     // Set directly: while this handler runs, getAlarm() may still report the
     // alarm now firing.
-    const next = earliestExpiry(remaining);
     if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 

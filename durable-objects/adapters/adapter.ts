@@ -70,6 +70,11 @@ export interface SessionProtocol {
   afterBatch(room: RoomPort): void;
   /** The socket is gone (close or error); called at most once per socket that counts. */
   ended(ws: WebSocket, room: RoomPort): void;
+  /**
+   * The room's alarm looks at one open socket of this kind: the hook ends it
+   * if it is overdue (MQTT keep-alive), else says when to look again (null: never).
+   */
+  sweep?(ws: WebSocket, now: number, room: RoomPort): number | null;
 }
 
 /** The Room as a stateful adapter sees it: its few entry points, no more. */
@@ -96,7 +101,7 @@ export interface RoomPort {
   rate(att: Attachment): BucketVerdict;
   /** The room closes a socket (it leaves presence at once). */
   shed(ws: WebSocket, code: number, reason: string, att?: Attachment): void;
-  /** The token-expiry sweep must run by then (ms since the epoch). */
+  /** The room's alarm (token expiry, keep-alive) must run by then (ms since the epoch). */
   expireAt(ms: number): Promise<void>;
   /** Open sockets of a tag: for rare events only (a session take-over), never per message. */
   sockets(tag: string): WebSocket[];

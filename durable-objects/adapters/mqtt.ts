@@ -6,14 +6,15 @@
  *
  * This file is only the registration; the protocol is in ../mqtt/:
  * inbound.ts (frames to packets), connect.ts, publish.ts, subscribe.ts,
- * end.ts (will, DISCONNECT, failures), session-delivery.ts (live and resumed
- * PUBLISH), on the pure rules of protocol.ts, the bytes of codec.ts and
+ * end.ts (will, DISCONNECT, failures), keep-alive.ts (silent clients ended
+ * by the room's alarm), session-delivery.ts (live and resumed PUBLISH), on the pure rules of protocol.ts, the bytes of codec.ts and
  * outbound.ts, and the tables of session-store.ts.
  */
 import { closeSocket } from "../sockets";
 import { liveOf, WS_PROTOCOL_ERROR } from "../mqtt/connection";
 import { end } from "../mqtt/end";
 import { onFrame } from "../mqtt/inbound";
+import { sweep } from "../mqtt/keep-alive";
 import { afterBatch, deliver } from "../mqtt/session-delivery";
 import type { SessionProtocol, SocketAdapter } from "./adapter";
 
@@ -30,6 +31,7 @@ const session: SessionProtocol = {
   },
   deliver,
   afterBatch,
+  sweep,
   ended(ws, port) {
     end(ws, liveOf(ws, port), port);
   },

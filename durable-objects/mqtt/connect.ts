@@ -12,6 +12,7 @@ import { packetLimitFor } from "./codec";
 import { liveOf, send, sessionsOf, stateOf, WS_PROTOCOL_ERROR, type Live } from "./connection";
 import { fail } from "./end";
 import { acceptConnect, acceptedConnack, Reason, refuseConnect, type Will } from "./protocol";
+import { allowedSilenceMs } from "./keep-alive";
 import { resume } from "./session-delivery";
 import type { SessionState } from "./session-store";
 
@@ -68,12 +69,16 @@ export async function onConnect(ws: WebSocket, l: Live, p: IConnectPacket, port:
   }
 
   const subs = session?.subscriptions ?? [];
-  st.connected = { v, cid: decided.clientId, persistent, subs };
+  st.connected = { v, cid: decided.clientId, persistent, subs, ka: decided.keepaliveSeconds };
+  st.seenAt = Date.now();
   st.will = decided.will;
   l.codec.setVersion(v);
   port.setFilters(ws, l.att, subs.map((s) => s.filter)); // also saves the attachment
   send(ws, l, acceptedConnack(decided, present, packetLimitFor(port.limits.maxMessageBytes)), v);
   if (present && session !== null) resume(ws, l, port, session);
+  // The room's alarm times the keep-alive (keep-alive.ts).
+  const silence = allowedSilenceMs(decided.keepaliveSeconds);
+  if (silence !== null) await port.expireAt(Date.now() + silence);
 }
 
 /** A second connection with the same client id takes the session: the first is closed (5.0: DISCONNECT 0x8E). */

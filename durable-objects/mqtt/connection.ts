@@ -23,6 +23,8 @@ export interface MqttState {
   will?: Will | null;
   /** Bytes of a packet split across frames (rarely non-empty). */
   pending?: Uint8Array;
+  /** When the client was last heard, ms (keep-alive.ts: at most a second or a quarter of its Keep Alive stale). */
+  seenAt?: number;
   /** The end was handled (will published or dropped, session closed). */
   ended?: boolean;
   /** A newer connection took this client id's session: this one must not close it. */
@@ -34,6 +36,8 @@ export interface Connected {
   cid: string;
   persistent: boolean;
   subs: GrantedSubscription[];
+  /** Keep Alive from CONNECT, seconds (0: none); absent in attachments written before keep-alive was timed. */
+  ka?: number;
 }
 
 export interface Live {
@@ -41,6 +45,8 @@ export interface Live {
   codec: MqttCodec;
   /** Frames of this socket are handled one after the other (CONNECT awaits the token check). */
   chain: Promise<void>;
+  /** When a frame last arrived, while the room is awake (keep-alive.ts). */
+  seenAt?: number;
 }
 
 const live = new WeakMap<WebSocket, Live>();
@@ -59,6 +65,11 @@ export function liveOf(ws: WebSocket, port: RoomPort): Live {
     live.set(ws, l);
   }
   return l;
+}
+
+/** The socket's cached state if the room built it in this wake; never builds it. */
+export function peekLive(ws: WebSocket): Live | undefined {
+  return live.get(ws);
 }
 
 export function stateOf(att: Attachment): MqttState {

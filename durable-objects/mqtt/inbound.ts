@@ -9,6 +9,7 @@ import type { RoomPort } from "../adapters/adapter";
 import type { DecodeError } from "./codec";
 import { save, send, sessionsOf, stateOf, type Live } from "./connection";
 import { onConnect } from "./connect";
+import { heard } from "./keep-alive";
 import { fail, onDisconnect } from "./end";
 import { Reason, refuseConnect, unexpectedPacket } from "./protocol";
 import { onPublish } from "./publish";
@@ -17,6 +18,7 @@ import { onSubscribe, onUnsubscribe } from "./subscribe";
 export async function onFrame(ws: WebSocket, l: Live, frame: string | ArrayBuffer, port: RoomPort): Promise<void> {
   const st = stateOf(l.att);
   if (st.ended) return;
+  heard(ws, l, Date.now());
   const v = st.connected?.v ?? null;
   // [MQTT-6.0.0-1]: MQTT travels in binary frames only.
   if (typeof frame === "string") return fail(ws, l, port, v, Reason.MalformedPacket, "MQTT needs binary WebSocket frames");

@@ -21,6 +21,7 @@ export const Reason = {
   NotAuthorized: 0x87,
   ServerUnavailable: 0x88,
   ServerBusy: 0x89,
+  KeepAliveTimeout: 0x8d,
   SessionTakenOver: 0x8e,
   TopicFilterInvalid: 0x8f,
   TopicNameInvalid: 0x90,

@@ -95,6 +95,24 @@ describe("MQTT persistent sessions", () => {
     await sub.client.endAsync();
   }, 30_000);
 
+  it("a client silent past 1.5 × its Keep Alive is ended by the room's alarm after a hibernation too, and its will goes out", async () => {
+    const room = uniqueRoom("mqtt-ka-hib");
+    // The watcher never pings (Keep Alive 0), so nothing but the alarm wakes the room.
+    const watcher = await connectCollecting(url(room), { protocolVersion: 4, keepalive: 0 });
+    await watcher.client.subscribeAsync("dev/+/status", { qos: 1 });
+    const silent = await RawMqtt.open(url(room), 4);
+    silent.connect({ keepalive: 10, will: { topic: "dev/quiet/status", payload: Buffer.from("lost"), qos: 1, retain: false } } as never);
+    await silent.next("connack");
+    const before = await roomInstance(relay.url, room);
+    await until(() => watcher.got.length === 1, 25_000);
+    expect(watcher.got[0]).toMatchObject({ topic: "dev/quiet/status", payload: "lost" });
+    await until(() => silent.closed !== null);
+    expect(silent.closed!.code).toBe(1008);
+    // The room hibernated (about 10 s idle) before the 15 s deadline: a new instance sent the will.
+    expect(await roomInstance(relay.url, room)).not.toBe(before);
+    await watcher.client.endAsync();
+  }, 40_000);
+
   it("resends what was not acknowledged, with DUP and the same packet id, and nothing that was", async () => {
     const room = uniqueRoom("mqtt-dup");
     const clientId = "raw-dup";

@@ -118,6 +118,31 @@ for (const protocolVersion of [4, 5] as const) {
       const retained = await getJson(`${relay.url}/rooms/${room}/retained?topics=dev/%2B/status`);
       expect(retained.json.messages).toEqual([expect.objectContaining({ topic: "dev/dropped/status", data: "offline", retain: true })]);
     });
+
+    it("disconnects a client silent for 1.5 × its Keep Alive and publishes its will; a client that pings stays", async () => {
+      const room = uniqueRoom("mqtt-keepalive");
+      const watcher = await connect(room, { protocolVersion });
+      const got = collect(watcher);
+      await watcher.subscribeAsync("dev/+/status", { qos: 1 });
+      // mqtt.js sends PINGREQ every Keep Alive when it has nothing else to send.
+      const pinger = await connect(room, { protocolVersion, keepalive: 1, will: { topic: "dev/pinger/status", payload: Buffer.from("lost"), qos: 0, retain: false } });
+      // A device whose link died without a FIN: connected, then never a byte again.
+      const silent = await RawMqtt.open(mqttUrl(room), protocolVersion);
+      silent.connect({ keepalive: 1, will: { topic: "dev/silent/status", payload: Buffer.from("lost"), qos: 0, retain: false } } as never);
+      await silent.next("connack");
+      const connackAt = Date.now();
+      await until(() => got.length >= 1, 8000);
+      const silentFor = Date.now() - connackAt;
+      expect(got[0]).toMatchObject({ topic: "dev/silent/status", payload: "lost" });
+      expect(silentFor).toBeGreaterThanOrEqual(1300); // not before 1.5 × Keep Alive (less the connack's trip)
+      await until(() => silent.closed !== null);
+      expect(silent.closed!.code).toBe(1008);
+      if (protocolVersion === 5) expect(silent.packets).toContainEqual(expect.objectContaining({ cmd: "disconnect", reasonCode: 0x8d }));
+      // Three more Keep Alive periods: the pinging client is still there, its will unsent.
+      await sleep(3000);
+      expect(pinger.connected).toBe(true);
+      expect(got.map((m) => m.topic)).toEqual(["dev/silent/status"]);
+    }, 20_000);
   });
 }
 
