@@ -4,9 +4,10 @@
  * by an alarm set for the earliest `exp` of the room's sockets, so a socket
  * that only listens is closed on time too.
  *
- * The alarm exists only while some socket has an `exp`: a room whose sockets
- * never expire (open mode) or that has none never gets one, and the alarm
- * handler reschedules only for sockets still open. An alarm does not keep the
+ * The same alarm times MQTT keep-alive (mqtt/keep-alive.ts): it exists only
+ * while some socket has an `exp` or an MQTT Keep Alive. A room whose sockets
+ * have neither (open mode, JSON only) or that has none never gets one, and
+ * the alarm handler reschedules only for sockets still open. An alarm does not keep the
  * Room in memory; it wakes a hibernated Room at that time, once.
  */
 

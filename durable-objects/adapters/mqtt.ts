@@ -7,8 +7,9 @@
  * This file is only the registration; the protocol is in ../mqtt/:
  * inbound.ts (frames to packets), connect.ts, publish.ts, subscribe.ts,
  * end.ts (will, DISCONNECT, failures), keep-alive.ts (silent clients ended
- * by the room's alarm), session-delivery.ts (live and resumed PUBLISH), on the pure rules of protocol.ts, the bytes of codec.ts and
- * outbound.ts, and the tables of session-store.ts.
+ * by the room's alarm), session-delivery.ts (live and resumed PUBLISH), on
+ * the pure rules of protocol.ts, the bytes of codec.ts and outbound.ts, and
+ * the tables of session-store.ts.
  */
 import { closeSocket } from "../sockets";
 import { liveOf, WS_PROTOCOL_ERROR } from "../mqtt/connection";
