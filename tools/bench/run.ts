@@ -118,7 +118,7 @@ async function main(): Promise<void> {
         const samples = new Map<string, ConnectResult[]>();
         for (let round = 0; round < rounds; round++) {
           for (const name of systems) {
-            const variants: readonly ConnectVariant[] = name === "roomcast" ? rotated(CONNECT_VARIANTS, round) : ["json"];
+            const variants = rotated(variantsOf(name), round);
             for (const variant of variants) {
               const job = { scenario: "connect", endpoint: endpoint(name), variant, sockets, concurrency, capMs } as const;
               const label = `connect ${name}${name === "roomcast" ? ` ${variant}` : ""} N=${sockets}${rounds > 1 ? ` round ${round + 1}` : ""}`;
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
           }
         }
         for (const name of systems) {
-          for (const variant of name === "roomcast" ? CONNECT_VARIANTS : (["json"] as const)) {
+          for (const variant of variantsOf(name)) {
             const runs = samples.get(`${name} ${variant}`);
             if (runs !== undefined) (results.connect[name] ??= []).push(medianRound(runs));
           }
@@ -197,24 +197,37 @@ async function main(): Promise<void> {
   log(`wrote ${stem}.json and .svg in ${final.seconds} s`);
 }
 
-/**
- * Keeps, per subscriber count, the round with the highest throughput: noise
- * from a shared machine only ever slows a run down. A round that lost
- * anything is kept whatever its speed, so a loss is never hidden.
- */
+/** The socket kinds a system's connect runs fill: Roomcast's three, one for the others. */
+function variantsOf(name: SystemName): readonly ConnectVariant[] {
+  return name === "roomcast" ? CONNECT_VARIANTS : ["json"];
+}
+
 /** `items` started `by` places later, wrapping around: round r of the connect scenario runs Roomcast's variants in this order. */
 function rotated<T>(items: readonly T[], by: number): T[] {
   const k = by % items.length;
   return [...items.slice(k), ...items.slice(0, k)];
 }
 
-/** The round with the median fill rate (the lower middle of an even count), with every round's rate beside it. */
+/**
+ * The round reported for one connect point: the one with the median fill
+ * rate (the lower middle of an even count), unless a round refused or
+ * failed handshakes or hit its cap. Then the worst such round is reported,
+ * so a failure is never hidden behind a faster round (as keepBest does for
+ * fan-out losses). Every round's rate is kept beside it.
+ */
 function medianRound(runs: ConnectResult[]): ConnectResult {
+  const shortfall = (r: ConnectResult) => r.failed + (r.sockets - r.opened);
+  const worst = [...runs].sort((a, b) => shortfall(b) - shortfall(a))[0]!;
   const sorted = [...runs].sort((a, b) => a.upgradesPerSec - b.upgradesPerSec);
-  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
-  return runs.length > 1 ? { ...median, roundsUpgradesPerSec: runs.map((r) => r.upgradesPerSec) } : median;
+  const chosen = shortfall(worst) > 0 ? worst : sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return runs.length > 1 ? { ...chosen, roundsUpgradesPerSec: runs.map((r) => r.upgradesPerSec) } : chosen;
 }
 
+/**
+ * Keeps, per subscriber count, the round with the highest throughput: noise
+ * from a shared machine only ever slows a run down. A round that lost
+ * anything is kept whatever its speed, so a loss is never hidden.
+ */
 function keepBest(points: FanoutResult[], r: FanoutResult): void {
   const i = points.findIndex((p) => p.subscribers === r.subscribers);
   const faulty = (p: FanoutResult) => faults(p) > 0;

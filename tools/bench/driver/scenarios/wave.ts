@@ -56,7 +56,7 @@ export async function wave(job: WaveJob, progress: (line: string) => void, resta
 
     const expected = count * (before + messages);
     const letGo = Date.now();
-    const runtimeCpu0 = pid === undefined ? null : cpuMs(pid);
+    const runtimeCpu0 = pid === undefined ? undefined : cpuMs(pid);
     const clientCpu0 = ownCpuMs();
     const deadline = letGo + job.deadlineMs;
     for (const c of clients) {
@@ -67,7 +67,7 @@ export async function wave(job: WaveJob, progress: (line: string) => void, resta
     const allBack = await waitFor(() => counters.back === count && tally.deliveredCount >= expected, job.deadlineMs, 20);
     const seconds = allBack ? Math.round(Date.now() - letGo) / 1000 : null;
     // Over the wave alone: what it cost the runtime, and the load process that reads every replayed frame.
-    const runtimeCpuSeconds = pid === undefined || runtimeCpu0 === null ? undefined : Math.round(cpuMs(pid) - runtimeCpu0) / 1000;
+    const runtimeCpuSeconds = pid === undefined || runtimeCpu0 === undefined ? undefined : Math.round(cpuMs(pid) - runtimeCpu0) / 1000;
     const clientCpuSeconds = Math.round(ownCpuMs() - clientCpu0) / 1000;
     const back = counters.back;
     progress(allBack ? `all ${count} back in ${seconds} s` : `${back} of ${count} back at the deadline`);
