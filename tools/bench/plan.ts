@@ -10,7 +10,8 @@ export interface Plan {
   latency: { subscribers: number; rate: number; seconds: number };
   /**
    * Room sizes; each is filled by every system (Roomcast: once per socket
-   * variant) in each of `rounds` rounds, and the median round is reported.
+   * variant) in each of `rounds` rounds, and the median round is reported
+   * (a round with refused or failed handshakes instead, if there was one).
    */
   connect: { sockets: number[]; concurrency: number; capMs: number; rounds: number };
   wave: { sockets: number; concurrency: number; before: number; messages: number; deadlineMs: number; handshakeTimeoutMs: number };
