@@ -19,6 +19,7 @@
  * - every close from a client is answered with a close frame.
  */
 import { DurableObject } from "cloudflare:workers";
+import type { RelayHooks } from "../protocol/hooks";
 import {
   CloseCode,
   CONNECTION_ID_PREFIX,
@@ -83,6 +84,8 @@ const REPLAY_PAGE = 100;
  * would show here. Surfaced by `GET /rooms/:room/diagnostics` (DIAGNOSTICS on).
  */
 const wakes = { constructed: 0, messages: 0 };
+
+const NO_HOOKS: RelayHooks = Object.freeze({});
 
 export class Room extends DurableObject<Env> {
   private readonly store: RoomStore;
@@ -162,6 +165,11 @@ export class Room extends DurableObject<Env> {
       this.fanout?.wake();
       this.shard?.wake();
     });
+  }
+
+  /** The deployer's hooks: none here; `createRelay({ hooks })` (worker/relay.ts) makes the subclass that has them. */
+  protected relayHooks(): RelayHooks {
+    return NO_HOOKS;
   }
 
   // ---- entry points from the Worker ---------------------------------------

@@ -4,7 +4,7 @@
  * with AUTH_SECRET, its claims, and the room. It answers an Identity or
  * throws a TokenError, which the Worker turns into its HTTP answer.
  */
-import { hmacKey, JwtError, verifyJwt } from "../client/jwt";
+import { hmacKey, JwtError, verifyJwt } from "../protocol/jwt";
 import { CONNECTION_ID_PREFIX } from "../protocol";
 import { MIN_SECRET_LENGTH, roomAllowed, scopesOf } from "../protocol/claims";
 import { MAX_META_BYTES } from "../protocol/limits";

@@ -1,30 +1,13 @@
 /**
- * The Worker: Roomcast's edge. It checks Origin (and, with AUTH_SECRET, the
- * token), validates input, and routes each room to its Durable Object. It
- * holds no socket state.
+ * The repository's own Worker (`npm start`, `wrangler deploy`): the relay
+ * with no hooks. A deployer's project does the same with its own hooks,
+ * importing `createRelay` from `roomcast/server` (README, examples/).
  */
-import { Hono } from "hono";
-import { onError, onNotFound, methodNotAllowed } from "./errors";
-import { originGate } from "./origin";
-import { PAGE_PATHS, servePage } from "./page";
-import { rooms } from "./rooms";
-import { VERSION } from "./version";
+import { createRelay } from "./relay";
 
-export { Room } from "../durable-objects/room";
+const relay = createRelay();
 
-const app = new Hono<{ Bindings: Env }>();
-
-app.onError(onError);
-app.notFound(onNotFound);
-
-// The dashboard page: before the Origin gate, as a page load sends no Origin.
-for (const path of PAGE_PATHS) app.on(["GET", "HEAD"], path, servePage);
-
-app.use("*", originGate<Env>({ allowed: (env) => env.ALLOWED_ORIGINS }));
-
-app.get("/health", (c) => c.json({ ok: true, version: VERSION }));
-app.all("/health", () => methodNotAllowed(["GET"]));
-
-app.route("/rooms", rooms);
-
-export default app;
+export const Room = relay.Room;
+export default relay;
+/** The class's instance type too, as wrangler's generated Env names it (`DurableObjectNamespace<Room>`). */
+export type Room = InstanceType<typeof Room>;
