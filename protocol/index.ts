@@ -62,11 +62,22 @@ export type ErrorCode =
   | "room_full"
   | "room_busy"
   | "bad_topic"
+  | "hook_failed"
+  | "unavailable"
   | "internal";
 
-/** Body of every HTTP error. */
+/**
+ * Body of every HTTP error, the edge's and the room's alike. A deployer's
+ * hook may refuse with a code of its own (snake_case), hence the open string.
+ */
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string };
+  error: { code: ErrorCode | (string & {}); message: string };
+}
+
+/** The one JSON error answer: `{"error":{"code","message"}}` with its status. */
+export function errorResponse(status: number, code: ErrorBody["error"]["code"], message: string, headers?: HeadersInit): Response {
+  const body: ErrorBody = { error: { code, message } };
+  return Response.json(body, { status, headers });
 }
 
 // ---- server to client -------------------------------------------------------
@@ -131,7 +142,8 @@ export interface AckFrame {
 
 export interface ErrorFrame {
   type: "error";
-  code: ErrorCode;
+  /** An ErrorCode, or a deployer's hook's own refusal code (snake_case). */
+  code: ErrorCode | (string & {});
   message: string;
 }
 

@@ -6,12 +6,9 @@
 import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { ErrorBody, ErrorCode } from "../protocol";
+import { errorResponse, type ErrorCode } from "../protocol";
 
-export function errorResponse(status: ContentfulStatusCode, code: ErrorCode, message: string, headers?: HeadersInit): Response {
-  const body: ErrorBody = { error: { code, message } };
-  return Response.json(body, { status, headers });
-}
+export { errorResponse };
 
 export function apiError(status: ContentfulStatusCode, code: ErrorCode, message: string, headers?: HeadersInit): HTTPException {
   return new HTTPException(status, { res: errorResponse(status, code, message, headers) });

@@ -12,7 +12,7 @@ import type { PublishInput } from "../durable-objects/payload";
 import { assertScope, requireScope, tokenAuth, type AuthVariables } from "./auth";
 import { readPayload } from "./body";
 import { checkPublishRate, publisherKey } from "./publish-rate";
-import { apiError, methodNotAllowed } from "./errors";
+import { apiError, errorResponse, methodNotAllowed } from "./errors";
 import { describeRoom, presenceAcross, sequencer, shardObject, streamObject } from "./shards";
 
 export type RoomVariables = AuthVariables;
@@ -136,7 +136,8 @@ rooms.get("/:room/retained", requireScope("subscribe"), async (c) => {
   return envelopesBody(c, { room }, messages);
 });
 
-rooms.post("/:room/messages", requireScope("publish"), async (c) => {
+// The publish scope, like every rule of a publish, is the Room's pipeline's to check (durable-objects/publish/).
+rooms.post("/:room/messages", async (c) => {
   const key = c.req.header("idempotency-key") ?? null;
   if (key !== null && (key.length === 0 || key.length > MAX_PUBLISH_ID_LENGTH)) {
     throw apiError(400, "bad_request", `Idempotency-Key must be 1 to ${MAX_PUBLISH_ID_LENGTH} characters`);
@@ -153,7 +154,9 @@ rooms.post("/:room/messages", requireScope("publish"), async (c) => {
   if (retain && topic.value === null) throw apiError(400, "bad_topic", "a retained publish needs a topic");
   // With a token, `from` is who signed in (its sub); in open mode, "http".
   const input: PublishInput = { payload: body.payload, from: identity.sub ?? "http", publisher: identity.sub, publishId: key, topic: topic.value, retain };
-  return c.json(await stub(c).publishMessage(input), 201);
+  const answer = await stub(c).publishMessage(input, identity);
+  if ("refused" in answer) return errorResponse(answer.refused.status, answer.refused.code, answer.refused.message);
+  return c.json({ seq: answer.seq, epoch: answer.epoch }, 201);
 });
 
 // Known paths, other methods.

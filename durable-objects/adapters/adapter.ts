@@ -10,9 +10,8 @@
 import type { ErrorCode, PresenceEvent, WelcomeFrame } from "../../protocol";
 import type { Limits } from "../../protocol/limits";
 import type { Payload, Routing } from "../payload";
-import type { BucketVerdict } from "../rate-limit";
+import type { PublishJob } from "../publish/pipeline";
 import type { RetainedMessage } from "../retained-store";
-import type { PublishInput } from "../payload";
 import type { Attachment, SocketKind } from "../sockets";
 import type { StoredMessage } from "../store";
 
@@ -43,7 +42,8 @@ export interface SocketAdapter {
   welcome(frame: WelcomeFrame): string | null;
   presence(event: PresenceEvent): string | null;
   ack(id: string, seq: number): string | null;
-  error(code: ErrorCode, message: string): string | null;
+  /** An error frame; `code` is an ErrorCode or a deployer's hook's own refusal code. */
+  error(code: ErrorCode | (string & {}), message: string): string | null;
   /**
    * Only for a stateful protocol (MQTT): it takes its sockets' frames itself
    * (a frame is not one publish there) and delivers per socket. Adapters
@@ -87,18 +87,14 @@ export interface RoomPort {
   latestSeq(): number;
   /** Oldest seq history still serves. */
   oldestSeq(): number;
-  /** Accepts a publish into the batch; returns its seq (see Room.accept). */
-  publish(input: PublishInput, sender: WebSocket | null): number;
-  /** Sends `frame` to `ws` once the batch holding what it acknowledges is committed. */
-  ackAfterCommit(ws: WebSocket, frame: string | Uint8Array): void;
+  /** Hands a publish to the room's pipeline (publish/pipeline.ts); its answer comes once committed, or refused. */
+  publish(job: PublishJob): void | Promise<void>;
   /** Stored messages after `after`, oldest first, until `send` returns false; false then. */
   replay(after: number, send: (m: StoredMessage) => boolean): boolean;
   /** The retained values matching `filters`, oldest seq first. */
   retained(filters: readonly string[]): RetainedMessage[];
   /** Replaces a socket's topic filters (its attachment and the fan-out's cached matcher). */
   setFilters(ws: WebSocket, att: Attachment, filters: string[]): void;
-  /** Takes one publish token from the socket's bucket (attachment written by the caller). */
-  rate(att: Attachment): BucketVerdict;
   /** The room closes a socket (it leaves presence at once). */
   shed(ws: WebSocket, code: number, reason: string, att?: Attachment): void;
   /** The room's alarm (token expiry, keep-alive) must run by then (ms since the epoch). */

@@ -1,30 +1,42 @@
-/** The narrow view of the room a stateful adapter gets (RoomPort in ./adapter.ts), made of the core's internals. */
-import type { RoomInternals } from "../room-internals";
+/** The narrow view of the room a stateful adapter gets (RoomPort in ./adapter.ts), made of the Room's parts. */
+import type { Limits } from "../../protocol/limits";
 import { scheduleExpirySweep } from "../expiry";
-import { takeToken } from "../rate-limit";
+import type { SocketFanout } from "../fanout";
+import type { History } from "../history";
+import type { PublishPipeline } from "../publish/pipeline";
+import type { Attachment } from "../sockets";
 import type { RoomPort } from "./adapter";
 
-export function makePort(room: RoomInternals): RoomPort {
+export interface PortParts {
+  room: string;
+  ctx: DurableObjectState;
+  env: Env;
+  limits: Limits;
+  /** A stateful adapter's sockets live where history is (a plain room or a sequencer). */
+  history: History;
+  pipeline: PublishPipeline;
+  fanout: SocketFanout;
+  shed(ws: WebSocket, code: number, reason: string, att?: Attachment): void;
+}
+
+export function makePort({ room, ctx, env, limits, history, pipeline, fanout, shed }: PortParts): RoomPort {
   return {
-    name: room.name,
-    limits: room.limits,
-    sql: room.ctx.storage.sql,
-    env: room.env,
-    latestSeq: () => room.position().seq,
-    oldestSeq: () => room.oldestSeq(),
-    // Echo on: a stateful adapter decides itself whether its own socket gets its message (MQTT No Local).
-    publish: (input, sender) => room.accept(input, sender, true),
-    ackAfterCommit: (ws, frame) => room.ackAfterCommit(ws, frame),
-    replay: (after, send) => room.replay(after, send),
-    retained: (filters) => room.storedRetained(filters),
+    name: room,
+    limits,
+    sql: ctx.storage.sql,
+    env,
+    latestSeq: () => history.seq,
+    oldestSeq: () => history.oldestSeq(),
+    publish: (job) => pipeline.publish(job),
+    replay: (after, send) => history.replay(after, send),
+    retained: (filters) => history.retained(filters),
     setFilters(ws, att, filters) {
       att.filters = filters;
       ws.serializeAttachment(att);
-      room.forgetMatcher(ws);
+      fanout.forget(ws);
     },
-    rate: (att) => takeToken(att.bucket, room.limits, Date.now()),
-    shed: (ws, code, reason, att) => room.shed(ws, code, reason, att),
-    expireAt: (ms) => scheduleExpirySweep(room.ctx.storage, ms),
-    sockets: (tag) => room.ctx.getWebSockets(tag),
+    shed,
+    expireAt: (ms) => scheduleExpirySweep(ctx.storage, ms),
+    sockets: (tag) => ctx.getWebSockets(tag),
   };
 }

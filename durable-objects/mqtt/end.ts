@@ -5,7 +5,6 @@
  */
 import type { IDisconnectPacket } from "mqtt-packet";
 import { CloseCode } from "../../protocol";
-import { hasScope } from "../../handoff/identity";
 import type { RoomPort } from "../adapters/adapter";
 import type { MqttVersion } from "./codec";
 import { save, send, sessionsOf, stateOf, WS_PROTOCOL_ERROR, type Live } from "./connection";
@@ -25,8 +24,18 @@ export function end(ws: WebSocket, l: Live, port: RoomPort): void {
   st.ended = true;
   const c = st.connected;
   if (c !== undefined) {
-    if (st.will && hasScope(l.att, "publish")) {
-      port.publish({ payload: st.will.payload, from: l.att.id, publisher: l.att.sub, publishId: null, topic: st.will.topic, retain: st.will.retain }, ws);
+    const will = st.will;
+    if (will) {
+      // Through the pipeline like any publish (scope, the deployer's hook); nobody is left to answer.
+      void port.publish({
+        by: { kind: "mqtt", id: l.att.id, identity: l.att, bucket: null },
+        size: will.payload.kind === "binary" ? will.payload.value.byteLength : 0,
+        read: () => ({ payload: will.payload, from: l.att.id, publisher: l.att.sub, publishId: null, topic: will.topic, retain: will.retain }),
+        sender: ws,
+        echo: true,
+        origin: l.att.id,
+        answer: () => undefined,
+      });
     }
     if (c.persistent && !st.takenOver) sessionsOf(port).close(c.cid, Date.now());
   }

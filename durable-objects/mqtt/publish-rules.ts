@@ -29,15 +29,12 @@ export type PublishDecision =
   /** A protocol violation: send `disconnect` (5.0) if set, then close. */
   | { kind: "close"; reason: number; message: string; disconnect: IDisconnectPacket | null };
 
-export function decidePublish(version: MqttVersion, packet: IPublishPacket, canPublish: boolean): PublishDecision {
+/** The protocol's own rules for an inbound PUBLISH; the room's (size, rate, scope, hooks) follow in its pipeline. */
+export function decidePublish(version: MqttVersion, packet: IPublishPacket): PublishDecision {
   if (packet.qos === 2) return closeWith(version, Reason.QoSNotSupported, "QoS 2 is not supported");
   if (packet.properties?.topicAlias !== undefined) return closeWith(version, Reason.TopicAliasInvalid, "topic aliases are not supported (Topic Alias Maximum is 0)");
   if (!validTopic(packet.topic)) return closeWith(version, Reason.TopicNameInvalid, "PUBLISH topic is not a valid topic name");
   const packetId = packet.qos === 1 ? (packet.messageId ?? null) : null;
-  if (!canPublish) {
-    // 3.1.1 cannot refuse a PUBLISH: acknowledge and drop (as Mosquitto does). 5.0 says why in the PUBACK.
-    return { kind: "drop", ack: packetId === null ? null : puback(version, packetId, Reason.NotAuthorized) };
-  }
   const payload = inboundPayload(packet.payload);
   const empty = payload.kind === "text" ? payload.value === "" : payload.kind === "binary" && payload.value.length === 0;
   return {

@@ -1,48 +1,68 @@
 /**
- * An inbound PUBLISH becomes a room publish: checked by decidePublish,
- * bounded by the room's message size and rate like any socket's frame, and
- * at QoS 1 acknowledged only once its batch is committed (a DUP retry of one
- * already published is acknowledged again, not published twice).
+ * An inbound PUBLISH becomes a room publish: checked by decidePublish (the
+ * protocol's own rules), then handed to the room's publish pipeline like
+ * every other door (size, rate, scope, the deployer's hook, sequencing). At
+ * QoS 1 it is acknowledged once its batch is committed; a DUP retry of one
+ * already published is acknowledged again, not published twice. The
+ * pipeline's refusals become this wire's answers (`answerPublish`).
  */
 import type { IPublishPacket } from "mqtt-packet";
-import { CloseCode } from "../../protocol";
-import { hasScope } from "../../handoff/identity";
+import { HOOK_FAILED } from "../../protocol/hooks";
 import type { RoomPort } from "../adapters/adapter";
+import type { Verdict } from "../publish/verdict";
 import type { MqttVersion } from "./codec";
 import { save, send, sessionsOf, type Live } from "./connection";
 import { fail } from "./end";
 import { decidePublish, isRetriedPublish, publishFingerprint, puback, Reason } from "./protocol";
 
-export function onPublish(ws: WebSocket, l: Live, p: IPublishPacket, port: RoomPort, v: MqttVersion, cid: string): void {
-  const decision = decidePublish(v, p, hasScope(l.att, "publish"));
+export function onPublish(ws: WebSocket, l: Live, p: IPublishPacket, port: RoomPort, v: MqttVersion, cid: string): void | Promise<void> {
+  const decision = decidePublish(v, p);
   if (decision.kind === "close") return fail(ws, l, port, v, decision.reason, decision.message);
   if (decision.kind === "drop") {
     if (decision.ack !== null) send(ws, l, decision.ack);
     return;
   }
-  const size = typeof p.payload === "string" ? new TextEncoder().encode(p.payload).byteLength : p.payload.byteLength;
-  if (size > port.limits.maxMessageBytes) {
-    return fail(ws, l, port, v, Reason.PacketTooLarge, `payload larger than ${port.limits.maxMessageBytes} bytes`, CloseCode.TooBig);
-  }
-  const verdict = port.rate(l.att);
-  save(ws, l);
-  if (verdict === "close") return fail(ws, l, port, v, 0x96, "rate limit exceeded", CloseCode.Policy);
-  if (verdict === "limited") {
-    // Dropped: 5.0 says why (quota exceeded); 3.1.1 has no way to, so it is acknowledged and dropped.
-    if (decision.packetId !== null) send(ws, l, puback(v, decision.packetId, Reason.QuotaExceeded));
-    return;
-  }
-  const input = { payload: decision.payload, from: l.att.id, publisher: l.att.sub, publishId: null, topic: decision.topic, retain: decision.retain };
-  if (decision.packetId === null) {
-    port.publish(input, ws);
-    return;
-  }
+  const { packetId } = decision;
+  const sessions = packetId === null ? null : sessionsOf(port);
+  const fingerprint = packetId === null ? "" : publishFingerprint(decision.topic, decision.payload);
   // QoS 1: a DUP retry of a packet id already published (same topic and payload) is acknowledged, not published again.
-  const sessions = sessionsOf(port);
-  const fingerprint = publishFingerprint(decision.topic, decision.payload);
-  if (!isRetriedPublish(decision.dup, fingerprint, sessions.inbound(cid, decision.packetId))) {
-    const seq = port.publish(input, ws);
-    sessions.recordInbound(cid, decision.packetId, seq, fingerprint, Date.now());
+  if (packetId !== null && isRetriedPublish(decision.dup, fingerprint, sessions!.inbound(cid, packetId))) {
+    send(ws, l, puback(v, packetId));
+    return;
   }
-  port.ackAfterCommit(ws, l.codec.encode(puback(v, decision.packetId)));
+  const pending = port.publish({
+    by: { kind: "mqtt", id: l.att.id, identity: l.att, bucket: l.att.bucket },
+    size: typeof p.payload === "string" ? p.payload : p.payload.byteLength,
+    read: () => ({ payload: decision.payload, from: l.att.id, publisher: l.att.sub, publishId: null, topic: decision.topic, retain: decision.retain }),
+    sender: ws,
+    echo: true, // a stateful adapter decides itself whether its own socket gets its message (MQTT No Local)
+    origin: l.att.id,
+    answer: (verdict) => {
+      if (verdict.ok && packetId !== null) sessions!.recordInbound(cid, packetId, verdict.seq, fingerprint, Date.now());
+      answerPublish(ws, l, port, v, packetId, verdict);
+    },
+  });
+  save(ws, l); // the rate step took a token from the bucket in the attachment
+  return pending;
+}
+
+/**
+ * The pipeline's verdict as MQTT says it: PUBACK at QoS 1; a refusal is
+ * 5.0's PUBACK reason (not authorised for a scope or a hook's refusal, quota
+ * exceeded for the rate, unspecified error for a failed hook), while 3.1.1,
+ * which cannot refuse a PUBLISH, acknowledges and drops it (as Mosquitto
+ * does). A rule that ends the connection ends it, with its 5.0 reason.
+ */
+function answerPublish(ws: WebSocket, l: Live, port: RoomPort, v: MqttVersion, packetId: number | null, verdict: Verdict): void {
+  if (!verdict.ok && verdict.close !== undefined) {
+    const reason = verdict.code === "too_large" ? Reason.PacketTooLarge : verdict.code === "rate_limited" ? Reason.MessageRateTooHigh : Reason.UnspecifiedError;
+    return fail(ws, l, port, v, reason, verdict.message, verdict.close);
+  }
+  if (packetId === null) return;
+  if (verdict.ok) {
+    send(ws, l, puback(v, packetId));
+    return;
+  }
+  const reason = verdict.code === "rate_limited" ? Reason.QuotaExceeded : verdict.code === HOOK_FAILED ? Reason.UnspecifiedError : Reason.NotAuthorized;
+  send(ws, l, puback(v, packetId, reason));
 }

@@ -26,6 +26,7 @@ export const Reason = {
   TopicFilterInvalid: 0x8f,
   TopicNameInvalid: 0x90,
   PacketTooLarge: 0x95,
+  MessageRateTooHigh: 0x96,
   QuotaExceeded: 0x97,
   PayloadFormatInvalid: 0x99,
   QoSNotSupported: 0x9b,

@@ -4,8 +4,13 @@
  * shards' RPCs. The RPC methods themselves stay on Room (workerd dispatches
  * RPC on the class) and only delegate here.
  */
-import type { RoomInternals } from "../room-internals";
+import type { History } from "../history";
+import type { Sequencing } from "../publish/sequencing";
+import type { RetainedMessage } from "../retained-store";
+import type { RoleParts } from "../roles";
+import { planResume } from "../resume";
 import type { StoredMessage } from "../store";
+import type { Limits } from "../../protocol/limits";
 import { shardName } from "./config";
 import type { ShardPresence } from "./presence";
 import type { SequencerHost, ShardFanout, ShardTarget } from "./sequencer";
@@ -17,67 +22,82 @@ export function roomStub<T>(env: Env, name: string): T {
   return env.ROOM.get(env.ROOM.idFromName(name)) as unknown as T;
 }
 
-export function sequencerHost(room: RoomInternals): SequencerHost {
+/** What a shard reads of its sequencer's retained values for a new reader. */
+export interface RetainedSource {
+  retainedRows(topics: string[] | null): Promise<RetainedMessage[]>;
+}
+
+export function sequencerHost(room: string, env: Env, history: History): SequencerHost {
   return {
-    name: room.name,
-    store: room.store,
-    position: () => room.position(),
-    persist: () => room.persist(),
-    shard: (index) => roomStub<ShardTarget>(room.env, shardName(room.name, index)),
+    name: room,
+    store: history.store,
+    position: () => ({ seq: history.seq, epoch: history.epoch }),
+    persist: () => history.persist(),
+    shard: (index) => roomStub<ShardTarget>(env, shardName(room, index)),
   };
 }
 
-export function shardHost(room: RoomInternals, index: number, roomWide: ShardPresence | null): ShardHost {
+export function shardHost(room: string, index: number, parts: RoleParts, roomWide: ShardPresence): ShardHost {
   let sequencer: SequencerTarget | null = null;
   return {
-    name: shardName(room.name, index),
+    name: shardName(room, index),
     index,
-    store: room.store,
+    store: parts.history.store,
     // One stub for the whole wake: calls on one stub arrive in the order they were made.
-    sequencer: () => (sequencer ??= roomStub<SequencerTarget>(room.env, room.name)),
-    deliver: (messages) => room.fanOut(messages),
-    members: () => room.members(),
-    setOthers: (n) => roomWide?.setOthers(n),
-    shed: (ws, code, reason) => room.shed(ws, code, reason),
+    sequencer: () => (sequencer ??= roomStub<SequencerTarget>(parts.env, room)),
+    deliver: (messages) => parts.fanout.deliver(messages),
+    members: parts.members,
+    setOthers: (n) => roomWide.setOthers(n),
+    shed: parts.shed,
   };
+}
+
+/** What the sequencer answers its shards with. */
+export interface SequencerParts {
+  history: History;
+  limits: Limits;
+  sequencing: Sequencing;
+  shards: ShardFanout;
 }
 
 /** Room.shardOpen: registers the shard, plans the reader's resume and sends its first replay page. */
-export function openForShard(room: RoomInternals, fanout: ShardFanout | null, request: OpenRequest): OpenAnswer {
-  room.flush();
-  const fresh = requireFanout(room, fanout).register(request.index);
-  const plan = room.planResume(request.since, request.epoch, request.identity);
+export function openForShard({ history, limits, sequencing, shards }: SequencerParts, request: OpenRequest): OpenAnswer {
+  sequencing.flush();
+  const fresh = shards.register(request.index);
+  const plan = planResume(history, limits, request.since, request.epoch, request.identity);
   const rows: StoredMessage[] = [];
   let bytes = 0;
   const complete =
     request.since === null ||
-    room.replay(plan.after, (row) => {
+    history.replay(plan.after, (row) => {
       if (bytes > 0 && bytes + row.envelope.length > request.budget) return false;
       bytes += row.envelope.length;
       rows.push(row);
       return true;
     });
-  const others = requireFanout(room, fanout).othersThan(request.index);
-  const { seq, epoch } = room.position();
-  return { seq, epoch, recovered: plan.recovered, after: plan.after, rows, complete, fresh, others };
+  const others = shards.othersThan(request.index);
+  return { seq: history.seq, epoch: history.epoch, recovered: plan.recovered, after: plan.after, rows, complete, fresh, others };
 }
 
-/** Room.shardPublish: the seqs (for the acks) leave once the batch is committed. */
-export function publishForShard(room: RoomInternals, fanout: ShardFanout | null, publishes: ForwardedPublish[]): number[] {
-  requireFanout(room, fanout);
-  const seqs = publishes.map((p) => room.accept(p.input, null, p.echo, p.origin));
-  room.flush();
+/**
+ * Room.shardPublish: the shard already ran the publish pipeline (hooks
+ * included); here the messages only get their seqs, which leave once the
+ * batch is committed.
+ */
+export function publishForShard({ sequencing }: SequencerParts, publishes: ForwardedPublish[]): number[] {
+  const seqs: number[] = [];
+  publishes.forEach((p, k) => {
+    sequencing.sequence(p.input, { sender: null, echo: p.echo, origin: p.origin }, (verdict) => {
+      seqs[k] = verdict.ok ? verdict.seq : 0;
+    });
+  });
+  sequencing.flush();
   return seqs;
 }
 
 /** Room.shardRange: history a shard missed, `after < seq <= upTo`, a page at a time. */
-export function rangeForShard(room: RoomInternals, after: number, upTo: number): StoredMessage[] {
-  room.flush();
+export function rangeForShard({ history, sequencing }: SequencerParts, after: number, upTo: number): StoredMessage[] {
+  sequencing.flush();
   const limit = Math.max(0, Math.min(CATCH_UP_PAGE, upTo - after));
-  return room.store.range(after, room.oldestSeq(), limit).filter((row) => row.seq <= upTo);
-}
-
-export function requireFanout(room: RoomInternals, fanout: ShardFanout | null): ShardFanout {
-  if (fanout === null) throw new Error(`room ${room.name} is not sharded`);
-  return fanout;
+  return history.store.range(after, history.oldestSeq(), limit).filter((row) => row.seq <= upTo);
 }

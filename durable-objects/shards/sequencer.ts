@@ -15,6 +15,7 @@
  *   committed just before the restart fetches it at once.
  */
 import type { PresenceEvent } from "../../protocol";
+import type { CommittedMessage, Sink } from "../publish/sinks";
 import type { RoomStore } from "../store";
 import { PresenceHub, type PresenceReport } from "./presence";
 import { statsOf } from "./shard";
@@ -50,7 +51,7 @@ export interface FanoutStats {
   shards: number;
 }
 
-export class ShardFanout {
+export class ShardFanout implements Sink {
   private readonly registered = new Set<number>();
   private readonly pending = new Map<number, PushedMessage[]>();
   /** Seq the next push to each shard starts after (what it was last sent). */
@@ -113,6 +114,11 @@ export class ShardFanout {
         .shardPresence(frames, this.presence.othersThan(i))
         .catch((error: unknown) => console.warn(`shard ${i}: presence push failed`, error));
     }
+  }
+
+  /** The sequencer's sink: each committed batch, without what only this object can use (its sockets). */
+  committed(batch: readonly CommittedMessage[]): void {
+    this.enqueue(batch.map(({ seq, envelope, payload, origin, echo, topic, retain }) => ({ seq, envelope, payload, origin, echo, topic, retain })));
   }
 
   /** A batch was committed: queue it for every registered shard. */

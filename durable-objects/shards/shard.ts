@@ -18,10 +18,12 @@
  * and the live stream meet at `delivered`, inside one synchronous section.
  */
 import type { Identity } from "../../handoff/identity";
-import type { SocketAdapter } from "../adapters/adapter";
-import { payloadOfEnvelope, type Payload, type Routing } from "../payload";
+import { CloseCode } from "../../protocol";
+import type { Delivery } from "../fanout";
+import { payloadOfEnvelope, type PublishInput } from "../payload";
+import type { Sender, Sequencing } from "../publish/sequencing";
+import { accepted, refused, type Answer } from "../publish/verdict";
 import type { Attachment } from "../sockets";
-import { safeSend } from "../sockets";
 import type { RoomStore, StoredMessage } from "../store";
 import type { ForwardedPublish, OpenAnswer, OpenRequest, Push, PushedMessage, PushResult } from "./wire";
 
@@ -36,15 +38,6 @@ export interface SequencerTarget {
   shardOpen(request: OpenRequest): Promise<OpenAnswer>;
   shardPublish(publishes: ForwardedPublish[]): Promise<number[]>;
   shardRange(after: number, upTo: number): Promise<StoredMessage[]>;
-}
-
-/** A message ready for the Room's fan-out. */
-export interface Delivery extends Routing {
-  seq: number;
-  envelope: string;
-  payload: Payload;
-  sender: WebSocket | null;
-  echo: boolean;
 }
 
 export interface ShardHost {
@@ -98,13 +91,12 @@ export function statsOf<T>(map: Map<string, T>, name: string, fresh: () => T): T
 }
 
 interface Outgoing {
-  ws: WebSocket;
-  adapter: SocketAdapter;
-  publishId: string | null;
+  ws: WebSocket | null;
+  answer: Answer;
   forwarded: ForwardedPublish;
 }
 
-export class ShardLink {
+export class ShardLink implements Sequencing {
   private delivered: number | null = null;
   private epoch = "";
   /** Whether the sequencer has spoken to this shard in this wake (an open answer or a push). */
@@ -183,19 +175,21 @@ export class ShardLink {
 
   // ---- publishing -----------------------------------------------------------
 
-  /** Queues a publish from one of this shard's sockets; the ack follows the sequencer's commit. */
-  publish(ws: WebSocket, adapter: SocketAdapter, att: Attachment, payload: Payload, publishId: string | null, routing: Routing): void {
-    this.senders.set(att.id, ws);
-    this.outbox.push({
-      ws,
-      adapter,
-      publishId,
-      forwarded: { input: { payload, from: att.id, publisher: att.sub, publishId, ...routing }, origin: att.id, echo: att.echo },
-    });
+  /**
+   * Sequencing for a shard: the publish (past the pipeline's steps and hooks
+   * here) goes to the sequencer, one RPC per turn of the event loop whatever
+   * arrived in it; the answer follows the sequencer's commit.
+   */
+  sequence(input: PublishInput, from: Sender, answer: Answer): void {
+    if (from.sender !== null && from.origin !== null) this.senders.set(from.origin, from.sender);
+    this.outbox.push({ ws: from.sender, answer, forwarded: { input, origin: from.origin ?? "", echo: from.echo } });
     if (this.outboxScheduled) return;
     this.outboxScheduled = true;
     setTimeout(() => void this.sendOutbox(), 0);
   }
+
+  /** Nothing of a shard's waits to be committed here: its forwards are the sequencer's to commit. */
+  flush(): void {}
 
   /** The socket closed: it will not be named as a sender again. */
   forget(att: Attachment): void {
@@ -214,14 +208,11 @@ export class ShardLink {
       // Not known to be accepted: the publishers reconnect, resume, and send
       // again with their ids (idempotent), as after any dropped link.
       console.warn(`shard ${this.host.index}: forwarding ${items.length} publishes failed`, error);
-      for (const ws of new Set(items.map((i) => i.ws))) this.host.shed(ws, 1011, "room restarting: reconnect and resume");
+      const failed = refused("unavailable", "room restarting: reconnect and resume", CloseCode.Internal);
+      for (const item of items) item.answer(failed);
       return;
     }
-    items.forEach((item, k) => {
-      if (item.publishId === null) return;
-      const ack = item.adapter.ack(item.publishId, seqs[k]!);
-      if (ack !== null) safeSend(item.ws, ack);
-    });
+    items.forEach((item, k) => item.answer(accepted(seqs[k]!)));
   }
 
   // ---- pushes ---------------------------------------------------------------

@@ -192,39 +192,33 @@ describe("PUBLISH", () => {
     wire<IPublishPacket>({ cmd: "publish", topic: "a/b", payload: Buffer.from("hi"), qos: 1, messageId: 5, dup: false, retain: false, ...over } as IPublishPacket, version);
 
   it("publishes a UTF-8 payload as text, anything else as binary", () => {
-    expect(decidePublish(4, pub({}), true)).toMatchObject({ kind: "publish", topic: "a/b", payload: { kind: "text", value: "hi" }, qos: 1, packetId: 5, retain: false, clearsRetained: false });
-    const d = decidePublish(4, pub({ payload: Buffer.from([0xc3, 0x28]), qos: 0, messageId: undefined }), true);
+    expect(decidePublish(4, pub({}))).toMatchObject({ kind: "publish", topic: "a/b", payload: { kind: "text", value: "hi" }, qos: 1, packetId: 5, retain: false, clearsRetained: false });
+    const d = decidePublish(4, pub({ payload: Buffer.from([0xc3, 0x28]), qos: 0, messageId: undefined }));
     expect(d).toMatchObject({ kind: "publish", payload: { kind: "binary" }, packetId: null });
     if (d.kind === "publish" && d.payload.kind === "binary") expect([...d.payload.value]).toEqual([0xc3, 0x28]);
   });
 
   it("retain with an empty payload clears the retained value", () => {
-    expect(decidePublish(4, pub({ retain: true, payload: Buffer.alloc(0) }), true)).toMatchObject({ kind: "publish", retain: true, clearsRetained: true });
-    expect(decidePublish(4, pub({ retain: true }), true)).toMatchObject({ retain: true, clearsRetained: false });
+    expect(decidePublish(4, pub({ retain: true, payload: Buffer.alloc(0) }))).toMatchObject({ kind: "publish", retain: true, clearsRetained: true });
+    expect(decidePublish(4, pub({ retain: true }))).toMatchObject({ retain: true, clearsRetained: false });
   });
 
   it("QoS 2 is refused: 5.0 DISCONNECT 0x9B, 3.1.1 a plain close", () => {
-    const v5 = decidePublish(5, pub({ qos: 2 }, 5), true);
+    const v5 = decidePublish(5, pub({ qos: 2 }, 5));
     expect(v5).toMatchObject({ kind: "close", reason: 0x9b, disconnect: { cmd: "disconnect", reasonCode: 0x9b } });
     if (v5.kind === "close") expect(asClientReads<any>(v5.disconnect!, 5).reasonCode).toBe(0x9b);
-    expect(decidePublish(4, pub({ qos: 2 }), true)).toMatchObject({ kind: "close", disconnect: null });
+    expect(decidePublish(4, pub({ qos: 2 }))).toMatchObject({ kind: "close", disconnect: null });
   });
 
   it("a wildcard topic is a protocol error close (5.0: Topic Name invalid)", () => {
     // The generator refuses to write a wildcard topic; build the packet as the parser would hand it over.
     const packet: IPublishPacket = { cmd: "publish", topic: "a/+", payload: Buffer.from("x"), qos: 0, dup: false, retain: false };
-    expect(decidePublish(5, packet, true)).toMatchObject({ kind: "close", reason: 0x90 });
-    expect(decidePublish(4, { ...packet, topic: "a/#" }, true)).toMatchObject({ kind: "close", disconnect: null });
+    expect(decidePublish(5, packet)).toMatchObject({ kind: "close", reason: 0x90 });
+    expect(decidePublish(4, { ...packet, topic: "a/#" })).toMatchObject({ kind: "close", disconnect: null });
   });
 
   it("a topic alias is refused (Topic Alias Maximum is 0)", () => {
-    expect(decidePublish(5, pub({ properties: { topicAlias: 1 } }, 5), true)).toMatchObject({ kind: "close", reason: Reason.TopicAliasInvalid });
-  });
-
-  it("without the publish scope: dropped; QoS 1 still PUBACKed (5.0 with 0x87)", () => {
-    expect(decidePublish(4, pub({}), false)).toEqual({ kind: "drop", ack: { cmd: "puback", messageId: 5 } });
-    expect(decidePublish(5, pub({}, 5), false)).toEqual({ kind: "drop", ack: { cmd: "puback", messageId: 5, reasonCode: 0x87 } });
-    expect(decidePublish(4, pub({ qos: 0, messageId: undefined }), false)).toEqual({ kind: "drop", ack: null });
+    expect(decidePublish(5, pub({ properties: { topicAlias: 1 } }, 5))).toMatchObject({ kind: "close", reason: Reason.TopicAliasInvalid });
   });
 
   it("a DUP retry of the same packet id, topic and payload is recognised; a reused id for a new message is not", () => {

@@ -1,4 +1,6 @@
 /** Retained values in a room's SQLite storage (durable-objects/retained-store.ts), inside a real Room object. */
+import { OPEN_IDENTITY } from "../../handoff/identity";
+import type { PublishResult } from "../../protocol";
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { RetainedStore } from "../../durable-objects/retained-store";
@@ -67,7 +69,7 @@ describe("RetainedStore", () => {
   it("lives beside the room's own tables without touching them", async () => {
     // The room writes its schema with its first message (reads write nothing).
     const stub = env.ROOM.get(env.ROOM.idFromName("unit-retained-beside"));
-    await stub.publishMessage({ payload: { kind: "json", value: 1 }, from: "t", publisher: null, topic: null, retain: false, publishId: null });
+    (await stub.publishMessage({ payload: { kind: "json", value: 1 }, from: "t", publisher: null, topic: null, retain: false, publishId: null }, OPEN_IDENTITY)) as PublishResult;
     await withStore("unit-retained-beside", undefined, (store, sql) => {
       store.set("a", 1, envelope("a", 1, 1));
       const tables = sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).toArray().map((r) => r.name);

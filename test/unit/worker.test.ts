@@ -1,4 +1,6 @@
 /** The Worker and the Room inside workerd, through the pool's SELF binding. */
+import { OPEN_IDENTITY } from "../../handoff/identity";
+import type { PublishResult } from "../../protocol";
 import { SELF, env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { isValidRoomName } from "../../protocol";
@@ -32,9 +34,9 @@ describe("room names", () => {
 describe("Room object", () => {
   it("publishes with consecutive seqs, the same epoch, and returns the original seq for a repeated id", async () => {
     const stub = env.ROOM.get(env.ROOM.idFromName("unit-seq"));
-    const first = await stub.publishMessage({ payload: { kind: "json", value: 1 }, from: "t", publisher: null, topic: null, retain: false, publishId: "a" });
-    const second = await stub.publishMessage({ payload: { kind: "text", value: "two" }, from: "t", publisher: null, topic: null, retain: false, publishId: null });
-    const again = await stub.publishMessage({ payload: { kind: "json", value: 1 }, from: "t", publisher: null, topic: null, retain: false, publishId: "a" });
+    const first = (await stub.publishMessage({ payload: { kind: "json", value: 1 }, from: "t", publisher: null, topic: null, retain: false, publishId: "a" }, OPEN_IDENTITY)) as PublishResult;
+    const second = (await stub.publishMessage({ payload: { kind: "text", value: "two" }, from: "t", publisher: null, topic: null, retain: false, publishId: null }, OPEN_IDENTITY)) as PublishResult;
+    const again = (await stub.publishMessage({ payload: { kind: "json", value: 1 }, from: "t", publisher: null, topic: null, retain: false, publishId: "a" }, OPEN_IDENTITY)) as PublishResult;
     expect(first.seq).toBe(1);
     expect(second).toEqual({ seq: 2, epoch: first.epoch });
     expect(again.seq).toBe(1);
@@ -44,7 +46,7 @@ describe("Room object", () => {
 
   it("keeps seq and epoch in SQLite storage", async () => {
     const stub = env.ROOM.get(env.ROOM.idFromName("unit-storage"));
-    const { epoch } = await stub.publishMessage({ payload: { kind: "json", value: "x" }, from: "t", publisher: null, topic: null, retain: false, publishId: null });
+    const { epoch } = (await stub.publishMessage({ payload: { kind: "json", value: "x" }, from: "t", publisher: null, topic: null, retain: false, publishId: null }, OPEN_IDENTITY)) as PublishResult;
     await runInDurableObject(stub, async (_instance, state) => {
       const meta = state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'epoch'").one();
       expect(meta.value).toBe(epoch);

@@ -1,0 +1,53 @@
+/**
+ * The rules every publish meets before the deployer's hook, one function
+ * each, in the order the pipeline runs them (./pipeline.ts). Each answers
+ * null (go on) or the refusal; none knows which wire the publish came by.
+ */
+import { CloseCode } from "../../protocol";
+import type { ConnectionKind } from "../../protocol/hooks";
+import type { Limits } from "../../protocol/limits";
+import { hasScope, type Identity } from "../../handoff/identity";
+import { textExceeds } from "../payload";
+import { takeToken, type ConnectionBucket } from "../rate-limit";
+import { refused, type Refused } from "./verdict";
+
+/** Who publishes, as the steps and the hook see them. */
+export interface Publisher {
+  kind: ConnectionKind;
+  /** The connection's id; null for an HTTP publish. */
+  id: string | null;
+  identity: Identity;
+  /**
+   * The connection's publish bucket (a WebSocket's, in its attachment: the
+   * door writes the attachment back). Null where the rate is counted
+   * elsewhere (HTTP, at the edge) or not at all (a will).
+   */
+  bucket: ConnectionBucket | null;
+}
+
+/** What the size rule measures: a frame as it arrived, or a payload's byte length. */
+export type Measured = string | ArrayBuffer | ArrayBufferView | number;
+
+/** Runs before anything is parsed: a flood or an oversized frame costs no parse. */
+export type EntryStep = (by: Publisher, size: Measured, limits: Limits, now: number) => Refused | null;
+
+export const size: EntryStep = (_by, measured, limits) =>
+  exceeds(measured, limits.maxMessageBytes) ? refused("too_large", `message larger than ${limits.maxMessageBytes} bytes`, CloseCode.TooBig) : null;
+
+export const rate: EntryStep = (by, _measured, limits, now) => {
+  if (by.bucket === null) return null;
+  const verdict = takeToken(by.bucket, limits, now);
+  if (verdict === "ok") return null;
+  if (verdict === "close") return refused("rate_limited", "rate limit exceeded", CloseCode.Policy);
+  return refused("rate_limited", `more than ${limits.rateLimitPerSecond} messages per second; message dropped`);
+};
+
+export const scope: EntryStep = (by) => (hasScope(by.identity, "publish") ? null : refused("forbidden", "this token may not publish in this room"));
+
+export const ENTRY_STEPS: readonly EntryStep[] = [size, rate, scope];
+
+function exceeds(measured: Measured, limit: number): boolean {
+  if (typeof measured === "number") return measured > limit;
+  if (typeof measured === "string") return textExceeds(measured, limit);
+  return measured.byteLength > limit;
+}

@@ -1,0 +1,159 @@
+/**
+ * New readers: admission (the cap, the join bucket), then a WebSocket or an
+ * SSE stream opened with its welcome, retained values and replay, and the
+ * live stream after them with no gap and no repeat. Where a reader starts is
+ * the role's decision (roles.ts); what it is sent counts against its byte
+ * budget like everything else (fanout.ts).
+ */
+import { CloseCode, CONNECTION_ID_PREFIX, type WelcomeFrame } from "../protocol";
+import { backlogWait, fullBucket, take, type Backlog } from "../protocol/token-bucket";
+import { TopicMatcher } from "../protocol/topics";
+import { JOIN_QUEUE_MAX_MS, MAX_RETRY_AFTER_SECONDS, type Limits } from "../protocol/limits";
+import { hasScope } from "../handoff/identity";
+import type { Handoff } from "../handoff/request";
+import { ADAPTERS } from "./adapters";
+import { frameSize } from "./adapters/adapter";
+import { passes, sseMessage, type SseHub } from "./adapters/sse";
+import { scheduleExpirySweep } from "./expiry";
+import type { SocketFanout } from "./fanout";
+import type { Presence } from "./presence";
+import { connectionBucket } from "./rate-limit";
+import type { Role } from "./roles";
+import { errorResponse } from "../protocol";
+import { safeSend, TAG_FILTERED, TAG_PRESENCE, type Attachment } from "./sockets";
+
+export interface ReaderParts {
+  ctx: DurableObjectState;
+  limits: Limits;
+  role: Role;
+  presence: Presence;
+  sse: SseHub;
+  fanout: SocketFanout;
+  shed(ws: WebSocket, code: number, reason: string, att?: Attachment): void;
+}
+
+export class Readers {
+  /** Joins this room takes before it answers `room_busy` (in memory: a woken room starts full). */
+  private readonly joinBucket;
+  /** Joins refused and told when to come back (Retry-After spreads them). */
+  private readonly joinBacklog: Backlog = { waiting: 0, at: 0 };
+
+  constructor(private readonly parts: ReaderParts) {
+    this.joinBucket = fullBucket(parts.limits.joinRate, Date.now());
+  }
+
+  /** Every connection this object holds: its WebSocket members and SSE streams. */
+  connections(): number {
+    return this.parts.presence.count() + this.parts.sse.size;
+  }
+
+  /**
+   * Whether the room takes this reader now: `room_full` past the cap,
+   * `room_busy` (with Retry-After) when joins arrive faster than the room
+   * takes them or one waited so long in its queue that its client has likely
+   * given up. Either way the answer is immediate: no handshake is left hanging.
+   */
+  admit(handoff: Handoff): Response | null {
+    const { limits, role } = this.parts;
+    const max = limits.maxConnectionsPerRoom;
+    if (this.connections() + (role.roomWide?.others() ?? 0) >= max) {
+      return errorResponse(503, "room_full", `room ${role.room} is full (${max} connections)`);
+    }
+    const now = Date.now();
+    const queued = now - handoff.sentAt > JOIN_QUEUE_MAX_MS;
+    const cost = role.joinCost(handoff.options.since, handoff.options.epoch);
+    if (queued || !take(this.joinBucket, limits.joinRate, now, cost)) {
+      const seconds = backlogWait(this.joinBacklog, limits.joinRate, now, MAX_RETRY_AFTER_SECONDS, cost);
+      return errorResponse(503, "room_busy", `room ${role.room} is taking too many connections at once; retry in ${seconds} s`, {
+        "retry-after": String(seconds),
+      });
+    }
+    return null;
+  }
+
+  async openSocket({ kind, identity, options, mqtt }: Handoff): Promise<Response> {
+    const { ctx, limits, role, presence, fanout } = this.parts;
+    // Awaited first (a shard asks the sequencer); after these, nothing awaits until the replay is sent.
+    const retained = options.retained ? await role.retained(options.topics) : [];
+    const resume = await role.start(options.since, options.epoch, identity);
+    const { 0: client, 1: server } = new WebSocketPair();
+    const adapter = ADAPTERS[kind === "mqtt" ? "mqtt" : options.mode];
+    // A stateful adapter's socket starts with no filter at all (it subscribes
+    // later), so it never gets a message without a topic.
+    const filters = adapter.session !== undefined ? [] : options.topics;
+    const attachment: Attachment = {
+      ...identity,
+      id: newConnectionId(),
+      kind: adapter.kind,
+      // MQTT delivers a client's own messages to its matching subscriptions (5.0 No Local aside).
+      echo: adapter.session !== undefined || options.echo,
+      connectedAt: Date.now(),
+      bucket: connectionBucket(limits, Date.now()),
+      filters,
+    };
+    if (mqtt?.tokenPending) attachment.state = { tokenPending: true };
+    const tags: string[] = [adapter.kind];
+    if (adapter.control && options.presence && hasScope(identity, "presence")) tags.push(TAG_PRESENCE);
+    if (filters !== null) tags.push(TAG_FILTERED);
+    ctx.acceptWebSocket(server, tags);
+    server.serializeAttachment(attachment);
+
+    // All of this runs without an await, so no publish can slip in between
+    // the replay and the live stream.
+    const count = presence.joined(server, attachment);
+    const welcome: WelcomeFrame = {
+      type: "welcome",
+      room: role.room,
+      id: attachment.id,
+      seq: resume.seq,
+      epoch: resume.epoch,
+      recovered: resume.recovered,
+      count,
+    };
+    const hello = adapter.welcome(welcome);
+    if (hello !== null) safeSend(server, hello);
+    const filter = options.topics === null ? null : new TopicMatcher(options.topics);
+    if (filter !== null) fanout.remember(server, filter);
+    for (const { envelope } of retained) safeSend(server, adapter.replayed(envelope));
+    let bytes = 0;
+    const complete = resume.replay(({ envelope, topic }) => {
+      if (!passes(filter, topic)) return true;
+      const frame = adapter.replayed(envelope);
+      if (bytes > 0 && bytes + frameSize(frame) > limits.slowConsumerBytes) return false;
+      bytes += frameSize(frame);
+      safeSend(server, frame);
+      return true;
+    });
+    // A replay larger than one reader may hold goes out a page per connection:
+    // the client resumes from the last seq it got.
+    if (!complete) this.parts.shed(server, CloseCode.SlowConsumer, "replay continues: resume from your last seq", attachment);
+    if (identity.exp !== null) await scheduleExpirySweep(ctx.storage, identity.exp * 1000);
+    const headers = mqtt ? { "sec-websocket-protocol": mqtt.subprotocol } : undefined;
+    return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  async openSse({ identity, options }: Handoff): Promise<Response> {
+    const { role, sse } = this.parts;
+    const resume = await role.start(options.since, options.epoch, identity);
+    const presence = options.presence && hasScope(identity, "presence");
+    const endAt = identity.exp === null ? null : identity.exp * 1000;
+    const filter = options.topics === null ? null : new TopicMatcher(options.topics);
+    const retained = options.retained ? await role.retained(options.topics) : [];
+    return sse.open({ presence, endAt, filter }, (write) => {
+      for (const { seq, envelope } of retained) if (!write(sseMessage(seq, envelope))) return false;
+      return resume.replay(({ seq, envelope, topic }) => !passes(filter, topic) || write(sseMessage(seq, envelope)));
+    });
+  }
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** Random bytes as hex: one per join, so without a closure and a string per byte. */
+export function randomId(bytes: number): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  let id = "";
+  for (let i = 0; i < b.length; i++) id += HEX[b[i]!];
+  return id;
+}
+
+const newConnectionId = () => `${CONNECTION_ID_PREFIX}${randomId(8)}`;

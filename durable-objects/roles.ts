@@ -1,0 +1,122 @@
+/**
+ * A Room plays one of three roles, decided here once, from its object's
+ * name: a plain room, a sharded room's sequencer, or one of its shards
+ * (docs/scale.md). They differ in three decisions only, which this module
+ * makes into strategies the Room uses without asking which role it plays:
+ * - who assigns a seq: the room itself (publish/batch.ts), or the sequencer
+ *   a shard forwards to (shards/shard.ts);
+ * - where a new reader starts: from this room's history (resume.ts), or
+ *   from what the sequencer answers a shard;
+ * - who else gets a committed batch: the sinks (this room's sockets always;
+ *   a sequencer's shards; the deployer's committed hook).
+ */
+import type { RelayHooks } from "../protocol/hooks";
+import type { Limits } from "../protocol/limits";
+import type { Identity } from "../handoff/identity";
+import type { SocketFanout } from "./fanout";
+import type { History } from "./history";
+import { LocalSequencing } from "./publish/batch";
+import { CommittedHookSink } from "./publish/committed-hook";
+import type { Sequencing } from "./publish/sequencing";
+import type { Sink } from "./publish/sinks";
+import type { RetainedMessage } from "./retained-store";
+import { joinCost, planResume } from "./resume";
+import { shardRole } from "./shards/config";
+import { ShardPresence, type PresenceTarget } from "./shards/presence";
+import { roomStub, sequencerHost, shardHost, type RetainedSource } from "./shards/room-glue";
+import { ShardFanout } from "./shards/sequencer";
+import { ShardLink, type StreamStart } from "./shards/shard";
+
+/** What every role is built from: the Room's own parts. */
+export interface RoleParts {
+  ctx: DurableObjectState;
+  env: Env;
+  limits: Limits;
+  history: History;
+  fanout: SocketFanout;
+  hooks: RelayHooks;
+  /** This object's WebSocket members. */
+  members(): number;
+  shed(ws: WebSocket, code: number, reason: string): void;
+}
+
+export interface Role {
+  readonly kind: "room" | "sequencer" | "shard";
+  /** The room's name (a shard's too: `room`, not `room#i`). */
+  readonly room: string;
+  /** Who assigns a seq. */
+  readonly sequencing: Sequencing;
+  /** The sequencer's side of a sharded room (its shards' RPCs); null in any other role. */
+  readonly shards: ShardFanout | null;
+  /** A shard's link to its sequencer (its pushes); null in any other role. */
+  readonly link: ShardLink | null;
+  /** A shard's view of the other shards' members (presence and the cap); null in any other role. */
+  readonly roomWide: ShardPresence | null;
+  /** The room's seq and epoch as this object's readers see them. */
+  position(): { seq: number; epoch: string };
+  /** Where a new reader starts: welcome seq and epoch, whether its resume is served in full, its replay. */
+  start(since: number | null, epoch: string | null, identity: Identity): StreamStart | Promise<StreamStart>;
+  /** The retained values a new reader asked for. */
+  retained(topics: string[] | null): RetainedMessage[] | Promise<RetainedMessage[]>;
+  /** Join tokens this reader takes (a resume with much to replay takes more). */
+  joinCost(since: number | null, epoch: string | null): number;
+  /** A reader that will resume holds this epoch: keep it (a shard's is the sequencer's). */
+  keepEpoch(): void;
+  /** After storage is read (inside the constructor's blockConcurrencyWhile). */
+  wake(): void;
+}
+
+export function decideRole(objectName: string, parts: RoleParts): Role {
+  const where = shardRole(objectName, parts.env);
+  return where.kind === "shard" ? shardRoleOf(where.room, where.index, parts) : localRole(where.room, where.kind === "sequencer" ? where.count : 0, parts);
+}
+
+/** A plain room, or a sharded room's sequencer: it sequences, keeps history and plans resumes itself. */
+function localRole(room: string, shardCount: number, parts: RoleParts): Role {
+  const { history, limits } = parts;
+  const shards = shardCount > 1 ? new ShardFanout(sequencerHost(room, parts.env, history), shardCount) : null;
+  const sinks: Sink[] = [parts.fanout];
+  if (shards !== null) sinks.push(shards);
+  const committed = parts.hooks.committed;
+  if (committed !== undefined) sinks.push(new CommittedHookSink(room, () => history.epoch, committed, (p) => parts.ctx.waitUntil(p)));
+  const sequencing = new LocalSequencing(room, history, sinks);
+  return {
+    kind: shards === null ? "room" : "sequencer",
+    room,
+    sequencing,
+    shards,
+    link: null,
+    roomWide: null,
+    position: () => ({ seq: history.seq, epoch: history.epoch }),
+    start(since, epoch, identity) {
+      const plan = planResume(history, limits, since, epoch, identity);
+      return { recovered: plan.recovered, seq: history.seq, epoch: history.epoch, replay: (send) => history.replay(plan.after, send) };
+    },
+    retained: (topics) => history.retained(topics),
+    joinCost: (since, epoch) => joinCost(history, since, epoch, sequencing.pending),
+    keepEpoch: () => history.persist(),
+    wake: () => shards?.wake(),
+  };
+}
+
+/** A shard: it forwards publishes, delivers the sequencer's pushes, and asks the sequencer where readers start. */
+function shardRoleOf(room: string, index: number, parts: RoleParts): Role {
+  const sequencer = () => roomStub<PresenceTarget & RetainedSource>(parts.env, room);
+  const roomWide = new ShardPresence(index, sequencer, parts.members);
+  const link = new ShardLink(shardHost(room, index, parts, roomWide));
+  return {
+    kind: "shard",
+    room,
+    sequencing: link,
+    shards: null,
+    link,
+    roomWide,
+    position: () => link.position(),
+    start: (since, epoch, identity) => link.prepareResume(since, epoch, identity, parts.limits.slowConsumerBytes),
+    retained: (topics) => sequencer().retainedRows(topics),
+    // The sequencer plans a shard's replay: its own seq says nothing of it.
+    joinCost: () => 1,
+    keepEpoch: () => undefined,
+    wake: () => link.wake(),
+  };
+}
