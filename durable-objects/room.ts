@@ -104,7 +104,7 @@ export class Room extends DurableObject<Env> {
     this.presence = new Presence(ctx, this.sse, this.role.roomWide);
     this.pipeline = new PublishPipeline(this.role.room, this.limits, this.hooks.publish ?? null, this.role.sequencing);
     this.readers = new Readers({ ctx, limits: this.limits, role: this.role, presence: this.presence, sse: this.sse, fanout: this.fanout, shed });
-    this.port = makePort({ room: this.role.room, ctx, env, limits: this.limits, history: this.log, pipeline: this.pipeline, fanout: this.fanout, shed });
+    this.port = makePort({ room: this.role.room, ctx, env, limits: this.limits, history: this.log, pipeline: this.pipeline, connectHook: this.hooks.connect, fanout: this.fanout, shed });
     // Answered by the runtime itself, so a pinging device never wakes the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {

@@ -10,6 +10,8 @@
 import type { ErrorCode, PresenceEvent, WelcomeFrame } from "../../protocol";
 import type { Limits } from "../../protocol/limits";
 import type { Payload, Routing } from "../payload";
+import type { Identity } from "../../handoff/identity";
+import type { ConnectVerdict } from "../connect-hook";
 import type { PublishJob } from "../publish/pipeline";
 import type { RetainedMessage } from "../retained-store";
 import type { Attachment, SocketKind } from "../sockets";
@@ -87,6 +89,8 @@ export interface RoomPort {
   latestSeq(): number;
   /** Oldest seq history still serves. */
   oldestSeq(): number;
+  /** Runs the deployer's connect hook for this connection (an MQTT client's, at its CONNECT). */
+  connecting(id: string, identity: Identity): Promise<ConnectVerdict>;
   /** Hands a publish to the room's pipeline (publish/pipeline.ts); its answer comes once committed, or refused. */
   publish(job: PublishJob): void | Promise<void>;
   /** Stored messages after `after`, oldest first, until `send` returns false; false then. */

@@ -1,5 +1,6 @@
 /** The narrow view of the room a stateful adapter gets (RoomPort in ./adapter.ts), made of the Room's parts. */
 import type { Limits } from "../../protocol/limits";
+import { decideConnect, type ConnectHook } from "../connect-hook";
 import { scheduleExpirySweep } from "../expiry";
 import type { SocketFanout } from "../fanout";
 import type { History } from "../history";
@@ -15,11 +16,12 @@ export interface PortParts {
   /** A stateful adapter's sockets live where history is (a plain room or a sequencer). */
   history: History;
   pipeline: PublishPipeline;
+  connectHook: ConnectHook | undefined;
   fanout: SocketFanout;
   shed(ws: WebSocket, code: number, reason: string, att?: Attachment): void;
 }
 
-export function makePort({ room, ctx, env, limits, history, pipeline, fanout, shed }: PortParts): RoomPort {
+export function makePort({ room, ctx, env, limits, history, pipeline, connectHook, fanout, shed }: PortParts): RoomPort {
   return {
     name: room,
     limits,
@@ -27,6 +29,7 @@ export function makePort({ room, ctx, env, limits, history, pipeline, fanout, sh
     env,
     latestSeq: () => history.seq,
     oldestSeq: () => history.oldestSeq(),
+    connecting: async (id, identity) => (connectHook === undefined ? { identity } : decideConnect(connectHook, room, "mqtt", id, identity)),
     publish: (job) => pipeline.publish(job),
     replay: (after, send) => history.replay(after, send),
     retained: (filters) => history.retained(filters),

@@ -47,6 +47,11 @@ export async function onConnect(ws: WebSocket, l: Live, p: IConnectPacket, port:
     }
     if (stateOf(l.att).ended) return;
   }
+  // The deployer's connect hook, now that the client's identity is known.
+  const admitted = await port.connecting(l.att.id, l.att);
+  if (stateOf(l.att).ended) return;
+  if (!("identity" in admitted)) return refuse("not_authorized", CloseCode.Policy, `${admitted.refuse}: ${admitted.message}`);
+  l.att.meta = admitted.identity.meta;
 
   // A session: kept unless clean start with no expiry (then any stored one is dropped).
   const sessions = sessionsOf(port);

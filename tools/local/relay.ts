@@ -5,9 +5,9 @@
  * end-to-end tests use it whenever they need a relay of their own.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, stat } from "node:fs/promises";
+import { mkdtemp, readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
@@ -21,18 +21,22 @@ const DEFAULT_OUTDIR = join(ROOT, "dist", "worker");
  * Builds the deployable bundle with `wrangler deploy --dry-run` and returns
  * the path of its entry module.
  */
-export async function buildBundle(outdir = DEFAULT_OUTDIR): Promise<string> {
+export async function buildBundle(outdir = DEFAULT_OUTDIR, config = CONFIG): Promise<string> {
   const wrangler = join(ROOT, "node_modules", ".bin", "wrangler");
-  await promisify(execFile)(wrangler, ["deploy", "--dry-run", "--outdir", outdir, "--config", CONFIG], {
+  await promisify(execFile)(wrangler, ["deploy", "--dry-run", "--outdir", outdir, "--config", config], {
     cwd: ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
   });
-  return join(outdir, "index.js");
+  // wrangler names the bundle after the config's `main` (worker/index.ts: index.js).
+  const main = /^main\s*=\s*"([^"]+)"/m.exec(await readFile(config, "utf8"))?.[1] ?? "index.ts";
+  return join(outdir, `${basename(main).replace(/\.[cm]?[jt]s$/, "")}.js`);
 }
 
 export interface RelayOptions {
   /** Entry module of a built bundle; built when omitted. */
   bundle?: string;
+  /** The wrangler.toml the bundle was built from (its bindings and vars); the repository's when omitted. */
+  config?: string;
   /** Where Durable Object storage lives; a fresh temporary folder when omitted. */
   persistDir?: string;
   /** Loopback port; a free one when omitted (and kept across restarts). */
@@ -58,6 +62,7 @@ export class EmbeddedRelay {
     private readonly vars: Record<string, string>,
     private readonly verbose: boolean,
     private readonly httpPublishLimit: RelayOptions["httpPublishLimit"],
+    private readonly config: string,
   ) {
     this.currentPort = port;
   }
@@ -67,7 +72,7 @@ export class EmbeddedRelay {
     await stat(bundle); // a clear ENOENT now rather than a runtime error later
     const persistDir = options.persistDir ?? (await mkdtemp(join(tmpdir(), "roomcast-relay-")));
     const vars = { ...(options.diagnostics ? { DIAGNOSTICS: "1" } : {}), ...options.vars };
-    const relay = new EmbeddedRelay(bundle, persistDir, options.port ?? 0, vars, options.verbose ?? false, options.httpPublishLimit);
+    const relay = new EmbeddedRelay(bundle, persistDir, options.port ?? 0, vars, options.verbose ?? false, options.httpPublishLimit, options.config ?? CONFIG);
     await relay.boot();
     return relay;
   }
@@ -90,7 +95,7 @@ export class EmbeddedRelay {
   }
 
   private async boot(): Promise<void> {
-    const { workerOptions } = unstable_getMiniflareWorkerOptions(CONFIG);
+    const { workerOptions } = unstable_getMiniflareWorkerOptions(this.config);
     const mf = new Miniflare({
       ...workerOptions,
       name: "roomcast",
