@@ -7,7 +7,7 @@
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
@@ -101,6 +101,8 @@ export class EmbeddedRelay {
       name: "roomcast",
       modules: true,
       scriptPath: this.bundle,
+      // Module names are paths below this; the default (the working directory) cannot reach a bundle outside it.
+      modulesRoot: dirname(this.bundle),
       bindings: { ...workerOptions.bindings, ...this.vars },
       ...(this.httpPublishLimit ? { ratelimits: { ...workerOptions.ratelimits, HTTP_PUBLISH_LIMITER: { simple: this.httpPublishLimit } } } : {}),
       host: "127.0.0.1",
