@@ -55,6 +55,7 @@ import { shardRole } from "./shards/config";
 import { ShardFanout, type FanoutStats } from "./shards/sequencer";
 import { ShardLink, type Delivery, type ShardStats, type StreamStart } from "./shards/shard";
 import { ShardPresence, type PresenceReport, type PresenceTarget } from "./shards/presence";
+import { ShardSlots, type SlotTarget } from "./shards/slots";
 import { openForShard, publishForShard, rangeForShard, requireFanout, roomStub, sequencerHost, shardHost } from "./shards/room-glue";
 import type { ForwardedPublish, OpenAnswer, OpenRequest, Push, PushResult } from "./shards/wire";
 
@@ -126,6 +127,8 @@ export class Room extends DurableObject<Env> {
   private readonly shard: ShardLink | null = null;
   /** A shard's view of the other shards' members (shards/presence.ts). */
   private readonly roomWide: ShardPresence | null = null;
+  /** A shard's connection slots, granted by the sequencer (shards/slots.ts). */
+  private readonly slots: ShardSlots | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -136,10 +139,11 @@ export class Room extends DurableObject<Env> {
     this.retainedStore = new RetainedStore(ctx.storage.sql);
     this.limits = readLimits(env);
     this.recent = new RecentMessages(this.limits.historyLimit);
-    this.sse = new SseHub(this.limits.slowConsumerBytes);
+    this.sse = new SseHub(this.limits.slowConsumerBytes, () => this.slots?.changed());
     if (role.kind === "shard") {
       const sequencer = () => roomStub<PresenceTarget>(this.env, role.room);
       this.roomWide = new ShardPresence(role.index, sequencer, () => this.presence.count());
+      this.slots = new ShardSlots(role.index, () => roomStub<SlotTarget>(this.env, role.room), () => this.connections());
     }
     this.presence = new Presence(ctx, this.sse, this.roomWide);
     this.joinBucket = fullBucket(this.limits.joinRate, Date.now());
@@ -161,6 +165,7 @@ export class Room extends DurableObject<Env> {
       this.seq = this.store.latestSeq();
       this.fanout?.wake();
       this.shard?.wake();
+      this.slots?.wake();
     });
   }
 
@@ -172,6 +177,12 @@ export class Room extends DurableObject<Env> {
     if (handoff === null) return jsonError(400, "bad_request", "a Room is reached through the Worker only");
     const refused = this.admit(handoff);
     if (refused !== null) return refused;
+    // In a shard, the room-wide cap is the sequencer's to hold: a slot is granted before the open.
+    if (this.slots !== null) return (await this.slots.holding(() => this.open(handoff))) ?? this.roomFull();
+    return this.open(handoff);
+  }
+
+  private open(handoff: Handoff): Promise<Response> {
     this.flush(); // the replay and the welcome's seq must include every accepted message
     if (this.shard === null) this.persist(); // a reader that will resume holds this epoch: keep it (a shard's is the sequencer's)
     return handoff.kind === "sse" ? this.openSse(handoff) : this.openSocket(handoff);
@@ -180,7 +191,7 @@ export class Room extends DurableObject<Env> {
   describe(): RoomDescription {
     this.flush();
     const { seq, epoch } = this.shard?.position() ?? { seq: this.seq, epoch: this.epoch };
-    return { room: this.room, seq, epoch, connections: this.presence.count() + this.sse.size };
+    return { room: this.room, seq, epoch, connections: this.connections() };
   }
 
   /** For the benchmark and tests only; the Worker serves it only when DIAGNOSTICS is on. */
@@ -291,6 +302,7 @@ export class Room extends DurableObject<Env> {
     ADAPTERS[att.kind].session?.ended(ws, this.port);
     if (!att.closing) this.presence.left(ws, att);
     this.shard?.forget(att);
+    this.slots?.changed();
   }
 
   /**
@@ -335,10 +347,8 @@ export class Room extends DurableObject<Env> {
    * given up. Either way the answer is immediate: no handshake is left hanging.
    */
   private admit(handoff: Handoff): Response | null {
-    const max = this.limits.maxConnectionsPerRoom;
-    if (this.presence.count() + this.sse.size + (this.roomWide?.others() ?? 0) >= max) {
-      return jsonError(503, "room_full", `room ${this.room} is full (${max} connections)`);
-    }
+    // A sequencer adds its shards' slots; a shard checks its own here, and the room's with the sequencer (fetch).
+    if (this.connections() + (this.fanout?.slots.total() ?? 0) >= this.limits.maxConnectionsPerRoom) return this.roomFull();
     const now = Date.now();
     const queued = now - handoff.sentAt > JOIN_QUEUE_MAX_MS;
     const cost = this.joinCost(handoff.options.since, handoff.options.epoch);
@@ -349,6 +359,16 @@ export class Room extends DurableObject<Env> {
       });
     }
     return null;
+  }
+
+  private roomFull(): Response {
+    const max = this.limits.maxConnectionsPerRoom;
+    return jsonError(503, "room_full", `room ${this.room} is full (${max} connections)`);
+  }
+
+  /** Connections this object holds: WebSockets and SSE streams. */
+  private connections(): number {
+    return this.presence.count() + this.sse.size;
   }
 
   /** Join tokens a join takes: one, and more for a resume with much to replay (REPLAY_MESSAGES_PER_JOIN_TOKEN). */
@@ -660,6 +680,7 @@ export class Room extends DurableObject<Env> {
       att.closing = true;
       ws.serializeAttachment(att);
       this.presence.left(ws, att);
+      this.slots?.changed();
     }
     closeSocket(ws, code, reason);
   }
@@ -678,6 +699,12 @@ export class Room extends DurableObject<Env> {
   /** History a shard missed, `after < seq <= upTo`, a page at a time. */
   shardRange(after: number, upTo: number): StoredMessage[] {
     return rangeForShard(this.inside, after, upTo);
+  }
+
+  /** A shard asks for a connection slot, or reports the slots it holds (shards/slots.ts). */
+  shardSlots(index: number, claim: number, want: boolean): boolean {
+    const slots = requireFanout(this.inside, this.fanout).slots;
+    return slots.claim(index, claim, want, this.connections(), this.limits.maxConnectionsPerRoom);
   }
 
   /** A shard reports its joins and leaves. */

@@ -18,6 +18,7 @@ import type { PresenceEvent } from "../../protocol";
 import type { RoomStore } from "../store";
 import { PresenceHub, type PresenceReport } from "./presence";
 import { statsOf } from "./shard";
+import { SlotLedger } from "./slots";
 import type { Push, PushedMessage, PushResult } from "./wire";
 
 const REGISTRY_KEY = "shards";
@@ -60,16 +61,20 @@ export class ShardFanout {
   /** Per room name in module scope (see shard.ts's counters). */
   readonly stats: FanoutStats;
   private readonly presence = new PresenceHub((frames) => this.sendPresence(frames));
+  /** The connection slots the shards hold (slots.ts): the room's cap is checked here. */
+  readonly slots: SlotLedger;
 
   constructor(
     private readonly host: SequencerHost,
     private readonly count: number,
   ) {
     this.stats = statsOf(STATS, host.name, () => ({ batches: 0, messages: 0, pushes: 0, failedPushes: 0, shards: 0 }));
+    this.slots = new SlotLedger(host, count);
   }
 
-  /** Reads the registry (inside the constructor's blockConcurrencyWhile) and tells each shard where the room is. */
+  /** Reads the registry and the slot ledger (inside the constructor's blockConcurrencyWhile) and tells each shard where the room is. */
   wake(): void {
+    this.slots.wake();
     const raw = this.host.store.getMeta(REGISTRY_KEY);
     if (raw === null) return;
     for (const i of JSON.parse(raw) as number[]) if (i >= 0 && i < this.count) this.registered.add(i);

@@ -24,7 +24,7 @@ export interface PushedMessage extends Routing {
  */
 export interface Push {
   epoch: string;
-  /** WebSocket members in the other shards (presence counts and the room's connection cap). */
+  /** WebSocket members in the other shards (presence counts; the connection cap is slots.ts's). */
   others: number;
   from: number;
   to: number;
