@@ -165,7 +165,7 @@ export class Room extends DurableObject<Env> {
       this.seq = this.store.latestSeq();
       this.fanout?.wake();
       this.shard?.wake();
-      this.slots?.wake();
+      this.slots?.recount();
     });
   }
 
@@ -721,6 +721,7 @@ export class Room extends DurableObject<Env> {
   /** A shard's RPC: the sequencer's push of committed messages. */
   shardPush(push: Push): Promise<PushResult> {
     if (this.shard === null) throw new Error(`room ${this.room} is not a shard`);
+    if (push.recount) this.slots?.recount();
     return this.shard.push(push);
   }
 

@@ -58,6 +58,8 @@ export class ShardFanout {
   private readonly sentUpTo = new Map<number, number>();
   private readonly inFlight = new Set<number>();
   private readonly attempts = new Map<number, number>();
+  /** Shards whose next push asks for a slot report (the ledger woke at its stored bounds). */
+  private readonly recount = new Set<number>();
   /** Per room name in module scope (see shard.ts's counters). */
   readonly stats: FanoutStats;
   private readonly presence = new PresenceHub((frames) => this.sendPresence(frames));
@@ -74,10 +76,11 @@ export class ShardFanout {
 
   /** Reads the registry and the slot ledger (inside the constructor's blockConcurrencyWhile) and tells each shard where the room is. */
   wake(): void {
-    this.slots.wake();
+    const recount = this.slots.wake();
     const raw = this.host.store.getMeta(REGISTRY_KEY);
     if (raw === null) return;
     for (const i of JSON.parse(raw) as number[]) if (i >= 0 && i < this.count) this.registered.add(i);
+    if (recount) for (const i of this.registered) this.recount.add(i);
     this.stats.shards = this.registered.size;
     const { seq } = this.host.position();
     for (const i of this.registered) {
@@ -142,7 +145,8 @@ export class ShardFanout {
         this.pending.set(index, []);
         const after = this.sentUpTo.get(index)!;
         const to = messages.length > 0 ? messages[messages.length - 1]!.seq : this.host.position().seq;
-        const push: Push = { epoch: this.host.position().epoch, others: this.presence.othersThan(index), from: after + 1, to, messages };
+        const recount = this.recount.delete(index);
+        const push: Push = { epoch: this.host.position().epoch, others: this.presence.othersThan(index), from: after + 1, to, messages, recount };
         this.stats.pushes++;
         try {
           const result = await this.host.shard(index).shardPush(push);
@@ -151,6 +155,7 @@ export class ShardFanout {
           this.attempts.delete(index);
         } catch (error) {
           this.stats.failedPushes++;
+          if (recount) this.recount.add(index);
           const attempt = this.attempts.get(index) ?? 0;
           if (attempt >= RETRY_MS.length) {
             // Give up on this push: the next one starts at `after + 1` still,

@@ -49,20 +49,36 @@ export interface LedgerHost {
   persist(): void;
 }
 
-/** The sequencer's ledger: slots each shard holds, never fewer than it has. */
+/**
+ * The sequencer's ledger: slots each shard holds, never fewer than it has.
+ *
+ * Storage keeps, per shard, a *bound* at least its entry, not the entry
+ * itself: a write with every grant is what a join would cost most (a commit
+ * the answer waits for: measured in docs/scale.md). The bound is raised, with
+ * headroom, only when an entry passes it, and lowered when it is far above;
+ * the headroom is a share of the free slots (half of them, over the shards),
+ * so it shrinks to nothing near the cap, where every grant writes. A woken
+ * sequencer starts each entry at its bound (never an undercount) and asks the
+ * shards to report (their first push says so), which brings the entries back to their claims.
+ */
 export class SlotLedger {
   private readonly held = new Map<number, number>();
-
+  private readonly bound = new Map<number, number>();
   constructor(
     private readonly host: LedgerHost,
     private readonly count: number,
   ) {}
 
-  /** Reads the ledger (inside the constructor's blockConcurrencyWhile). */
-  wake(): void {
+  /** Reads the bounds (inside the constructor's blockConcurrencyWhile); true when the shards should report. */
+  wake(): boolean {
     const raw = this.host.store.getMeta(SLOTS_KEY);
-    if (raw === null) return;
-    for (const [index, n] of JSON.parse(raw) as Array<[number, number]>) if (index >= 0 && index < this.count) this.held.set(index, n);
+    if (raw === null) return false;
+    for (const [index, n] of JSON.parse(raw) as Array<[number, number]>) {
+      if (index < 0 || index >= this.count || n <= 0) continue;
+      this.held.set(index, n);
+      this.bound.set(index, n);
+    }
+    return this.held.size > 0;
   }
 
   /** Slots held by all the shards. */
@@ -81,17 +97,22 @@ export class SlotLedger {
     const mine = Number.isInteger(claim) && claim > 0 ? claim : 0;
     const others = this.total() - (this.held.get(index) ?? 0);
     const granted = want && local + others + mine < max;
-    this.set(index, mine + (granted ? 1 : 0));
+    const n = mine + (granted ? 1 : 0);
+    if (n === 0) this.held.delete(index);
+    else this.held.set(index, n);
+    this.keepBound(index, n, Math.max(0, Math.floor((max - local - this.total()) / (2 * this.count))));
     return granted;
   }
 
-  private set(index: number, n: number): void {
-    if ((this.held.get(index) ?? 0) === n) return;
-    if (n === 0) this.held.delete(index);
-    else this.held.set(index, n);
+  private keepBound(index: number, n: number, headroom: number): void {
+    const bound = this.bound.get(index) ?? 0;
+    if (n <= bound && bound <= n + 2 * headroom) return;
+    const next = n === 0 && headroom === 0 ? 0 : n + headroom;
+    if (next === 0) this.bound.delete(index);
+    else this.bound.set(index, next);
     // Written with the answer (the output gate holds it until committed): a restarted sequencer never undercounts.
     this.host.persist();
-    this.host.store.setMeta(SLOTS_KEY, JSON.stringify([...this.held]));
+    this.host.store.setMeta(SLOTS_KEY, JSON.stringify([...this.bound]));
   }
 }
 
@@ -118,8 +139,13 @@ export class ShardSlots {
     private readonly local: () => number,
   ) {}
 
-  /** On wake: the sequencer may count streams this shard no longer has (a restart): report. */
-  wake(): void {
+  /**
+   * Reports the claim whatever the sequencer holds: on the shard's wake (it
+   * may count streams this shard no longer has, after a restart) and when a
+   * woken sequencer asks (its entries are bounds).
+   */
+  recount(): void {
+    this.told = Number.POSITIVE_INFINITY;
     this.changed();
   }
 

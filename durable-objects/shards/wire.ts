@@ -29,6 +29,8 @@ export interface Push {
   from: number;
   to: number;
   messages: PushedMessage[];
+  /** The sequencer woke with its slot ledger at stored bounds: report the slots you hold (slots.ts). */
+  recount?: boolean;
 }
 
 export interface PushResult {
