@@ -26,11 +26,11 @@
  *   report) can refuse a join early, never admit one too many.
  * - Hibernation and restarts: a shard reports its claim each time it wakes
  *   (its streams are counted from the runtime's socket list, so a shard whose
- *   sockets died with a restart reports what is left). The sequencer keeps its
- *   ledger in storage, so an evicted or restarted sequencer starts from upper
- *   bounds, not zeros; and on its wake it pushes to every registered shard
- *   (sequencer.ts), which wakes them and brings their reports. Nothing stays
- *   counted past the next wake of the shard that held it.
+ *   sockets died with a restart reports what is left). The sequencer keeps a
+ *   bound of each entry in storage (SlotLedger), so an evicted or restarted
+ *   sequencer starts from upper bounds, not zeros; its first push to each
+ *   registered shard (sequencer.ts) asks for a report. Nothing stays counted
+ *   past the next wake of the shard that held it.
  */
 import type { RoomStore } from "../store";
 
