@@ -56,9 +56,8 @@ export class Readers {
   admit(handoff: Handoff): Response | null {
     const { limits, role } = this.parts;
     const max = limits.maxConnectionsPerRoom;
-    if (this.connections() + (role.roomWide?.others() ?? 0) >= max) {
-      return errorResponse(503, "room_full", `room ${role.room} is full (${max} connections)`);
-    }
+    // A sequencer adds its shards' slots; a shard checks its own here, and the room's with its sequencer (open).
+    if (this.connections() + role.heldElsewhere() >= max) return this.roomFull();
     const now = Date.now();
     const queued = now - handoff.sentAt > JOIN_QUEUE_MAX_MS;
     const cost = role.joinCost(handoff.options.since, handoff.options.epoch);
@@ -71,7 +70,24 @@ export class Readers {
     return null;
   }
 
-  async openSocket({ kind, identity, options, mqtt }: Handoff): Promise<Response> {
+  /** Opens the reader; in a shard, only with a slot its sequencer granted. */
+  async open(handoff: Handoff): Promise<Response> {
+    const { role } = this.parts;
+    const start = () => {
+      role.sequencing.flush(); // the replay and the welcome's seq must include every accepted message
+      role.keepEpoch(); // a reader that will resume holds this epoch
+      return handoff.kind === "sse" ? this.openSse(handoff) : this.openSocket(handoff);
+    };
+    if (role.slots === null) return start();
+    return (await role.slots.holding(start)) ?? this.roomFull();
+  }
+
+  private roomFull(): Response {
+    const { limits, role } = this.parts;
+    return errorResponse(503, "room_full", `room ${role.room} is full (${limits.maxConnectionsPerRoom} connections)`);
+  }
+
+  private async openSocket({ kind, identity, options, mqtt }: Handoff): Promise<Response> {
     const { ctx, limits, role, presence, fanout } = this.parts;
     // Awaited first (a shard asks the sequencer); after these, nothing awaits until the replay is sent.
     const retained = options.retained ? await role.retained(options.topics) : [];
@@ -132,7 +148,7 @@ export class Readers {
     return new Response(null, { status: 101, webSocket: client, headers });
   }
 
-  async openSse({ identity, options }: Handoff): Promise<Response> {
+  private async openSse({ identity, options }: Handoff): Promise<Response> {
     const { role, sse } = this.parts;
     const resume = await role.start(options.since, options.epoch, identity);
     const presence = options.presence && hasScope(identity, "presence");

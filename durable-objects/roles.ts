@@ -26,6 +26,7 @@ import { ShardPresence, type PresenceTarget } from "./shards/presence";
 import { roomStub, sequencerHost, shardHost, type RetainedSource } from "./shards/room-glue";
 import { ShardFanout } from "./shards/sequencer";
 import { ShardLink, type StreamStart } from "./shards/shard";
+import { ShardSlots, type SlotTarget } from "./shards/slots";
 
 /** What every role is built from: the Room's own parts. */
 export interface RoleParts {
@@ -37,6 +38,8 @@ export interface RoleParts {
   hooks: RelayHooks;
   /** This object's WebSocket members. */
   members(): number;
+  /** This object's connections: WebSocket members and SSE streams. */
+  connections(): number;
   shed(ws: WebSocket, code: number, reason: string): void;
 }
 
@@ -50,8 +53,12 @@ export interface Role {
   readonly shards: ShardFanout | null;
   /** A shard's link to its sequencer (its pushes); null in any other role. */
   readonly link: ShardLink | null;
-  /** A shard's view of the other shards' members (presence and the cap); null in any other role. */
+  /** A shard's view of the other shards' members (presence); null in any other role. */
   readonly roomWide: ShardPresence | null;
+  /** A shard's connection slots, granted by its sequencer (shards/slots.ts); null in any other role. */
+  readonly slots: ShardSlots | null;
+  /** Connections held elsewhere in the room that count toward this object's cap: a sequencer's shards' slots. */
+  heldElsewhere(): number;
   /** The room's seq and epoch as this object's readers see them. */
   position(): { seq: number; epoch: string };
   /** Where a new reader starts: welcome seq and epoch, whether its resume is served in full, its replay. */
@@ -87,6 +94,8 @@ function localRole(room: string, shardCount: number, parts: RoleParts): Role {
     shards,
     link: null,
     roomWide: null,
+    slots: null,
+    heldElsewhere: () => shards?.slots.total() ?? 0,
     position: () => ({ seq: history.seq, epoch: history.epoch }),
     start(since, epoch, identity) {
       const plan = planResume(history, limits, since, epoch, identity);
@@ -104,6 +113,7 @@ function shardRoleOf(room: string, index: number, parts: RoleParts): Role {
   const sequencer = () => roomStub<PresenceTarget & RetainedSource>(parts.env, room);
   const roomWide = new ShardPresence(index, sequencer, parts.members);
   const link = new ShardLink(shardHost(room, index, parts, roomWide));
+  const slots = new ShardSlots(index, () => roomStub<SlotTarget>(parts.env, room), parts.connections);
   return {
     kind: "shard",
     room,
@@ -111,12 +121,18 @@ function shardRoleOf(room: string, index: number, parts: RoleParts): Role {
     shards: null,
     link,
     roomWide,
+    slots,
+    // The room-wide cap is the sequencer's to hold: a shard asks it for a slot before each open.
+    heldElsewhere: () => 0,
     position: () => link.position(),
     start: (since, epoch, identity) => link.prepareResume(since, epoch, identity, parts.limits.slowConsumerBytes),
     retained: (topics) => sequencer().retainedRows(topics),
     // The sequencer plans a shard's replay: its own seq says nothing of it.
     joinCost: () => 1,
     keepEpoch: () => undefined,
-    wake: () => link.wake(),
+    wake() {
+      link.wake();
+      slots.recount();
+    },
   };
 }

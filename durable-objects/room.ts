@@ -94,13 +94,15 @@ export class Room extends DurableObject<Env> {
     this.limits = readLimits(env);
     this.hooks = this.relayHooks();
     const name = ctx.id.name ?? "";
-    this.sse = new SseHub(this.limits.slowConsumerBytes);
+    // A stream that ends gives its slot back (a shard's, shards/slots.ts).
+    this.sse = new SseHub(this.limits.slowConsumerBytes, () => this.role.slots?.changed());
     this.budget = new SendBudget(this.limits.slowConsumerBytes, this.limits.slowConsumerGraceMs, (ws) => ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0);
     const shed = (ws: WebSocket, code: number, reason: string, att?: Attachment) => this.shed(ws, code, reason, att);
     this.fanout = new SocketFanout({ ctx, sse: this.sse, budget: this.budget, port: () => this.port, shed });
     this.log = new History(ctx.storage.sql, this.limits, name);
     const members = () => this.presence.count();
-    this.role = decideRole(name, { ctx, env, limits: this.limits, history: this.log, fanout: this.fanout, hooks: this.hooks, members, shed });
+    const connections = () => this.readers.connections();
+    this.role = decideRole(name, { ctx, env, limits: this.limits, history: this.log, fanout: this.fanout, hooks: this.hooks, members, connections, shed });
     this.presence = new Presence(ctx, this.sse, this.role.roomWide);
     this.pipeline = new PublishPipeline(this.role.room, this.limits, this.hooks.publish ?? null, this.role.sequencing);
     this.readers = new Readers({ ctx, limits: this.limits, role: this.role, presence: this.presence, sse: this.sse, fanout: this.fanout, shed });
@@ -126,11 +128,7 @@ export class Room extends DurableObject<Env> {
     if (handoff === null) return errorResponse(400, "bad_request", "a Room is reached through the Worker only");
     const refusedByHook = await runConnectHook(this.hooks.connect, this.role.room, handoff);
     if (refusedByHook !== null) return refusedByHook;
-    const refusedHere = this.readers.admit(handoff);
-    if (refusedHere !== null) return refusedHere;
-    this.role.sequencing.flush(); // the replay and the welcome's seq must include every accepted message
-    this.role.keepEpoch(); // a reader that will resume holds this epoch
-    return handoff.kind === "sse" ? this.readers.openSse(handoff) : this.readers.openSocket(handoff);
+    return this.readers.admit(handoff) ?? this.readers.open(handoff);
   }
 
   describe(): RoomDescription {
@@ -225,6 +223,7 @@ export class Room extends DurableObject<Env> {
     ADAPTERS[att.kind].session?.ended(ws, this.port);
     if (!att.closing) this.presence.left(ws, att);
     this.role.link?.forget(att);
+    this.role.slots?.changed();
   }
 
   /**
@@ -276,6 +275,11 @@ export class Room extends DurableObject<Env> {
     return rangeForShard(this.sequencerParts("shardRange"), after, upTo);
   }
 
+  /** A shard asks for a connection slot, or reports the slots it holds (shards/slots.ts). */
+  shardSlots(index: number, claim: number, want: boolean): boolean {
+    return this.sequencerParts("shardSlots").shards.slots.claim(index, claim, want, this.readers.connections(), this.limits.maxConnectionsPerRoom);
+  }
+
   /** A shard reports its joins and leaves. */
   shardPresenceReport(report: PresenceReport): { others: number } {
     return this.sequencerParts("shardPresenceReport").shards.presenceReport(report);
@@ -290,6 +294,7 @@ export class Room extends DurableObject<Env> {
   /** The sequencer's push of committed messages. */
   shardPush(push: Push): Promise<PushResult> {
     this.shardOnly("shardPush");
+    if (push.recount) this.role.slots!.recount();
     return this.role.link!.push(push);
   }
 
@@ -326,6 +331,7 @@ export class Room extends DurableObject<Env> {
       att.closing = true;
       ws.serializeAttachment(att);
       this.presence.left(ws, att);
+      this.role.slots?.changed();
     }
     closeSocket(ws, code, reason);
   }

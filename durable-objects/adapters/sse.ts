@@ -43,7 +43,11 @@ export class SseHub {
   private readonly streams = new Set<Stream>();
   private heartbeat: ReturnType<typeof setInterval> | null = null;
 
-  constructor(private readonly maxQueuedBytes: number) {}
+  constructor(
+    private readonly maxQueuedBytes: number,
+    /** A stream ended, however it ended (a sharded room's shard gives its connection slot back). */
+    private readonly dropped: () => void = () => {},
+  ) {}
 
   get size(): number {
     return this.streams.size;
@@ -131,7 +135,7 @@ export class SseHub {
   }
 
   private drop(stream: Stream): void {
-    this.streams.delete(stream);
+    if (this.streams.delete(stream)) this.dropped();
     if (this.streams.size === 0 && this.heartbeat !== null) {
       clearInterval(this.heartbeat);
       this.heartbeat = null;

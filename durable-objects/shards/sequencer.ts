@@ -19,6 +19,7 @@ import type { CommittedMessage, Sink } from "../publish/sinks";
 import type { RoomStore } from "../store";
 import { PresenceHub, type PresenceReport } from "./presence";
 import { statsOf } from "./shard";
+import { SlotLedger } from "./slots";
 import type { Push, PushedMessage, PushResult } from "./wire";
 
 const REGISTRY_KEY = "shards";
@@ -58,22 +59,29 @@ export class ShardFanout implements Sink {
   private readonly sentUpTo = new Map<number, number>();
   private readonly inFlight = new Set<number>();
   private readonly attempts = new Map<number, number>();
+  /** Shards whose next push asks for a slot report (the ledger woke at its stored bounds). */
+  private readonly recount = new Set<number>();
   /** Per room name in module scope (see shard.ts's counters). */
   readonly stats: FanoutStats;
   private readonly presence = new PresenceHub((frames) => this.sendPresence(frames));
+  /** The connection slots the shards hold (slots.ts): the room's cap is checked here. */
+  readonly slots: SlotLedger;
 
   constructor(
     private readonly host: SequencerHost,
     private readonly count: number,
   ) {
     this.stats = statsOf(STATS, host.name, () => ({ batches: 0, messages: 0, pushes: 0, failedPushes: 0, shards: 0 }));
+    this.slots = new SlotLedger(host, count);
   }
 
-  /** Reads the registry (inside the constructor's blockConcurrencyWhile) and tells each shard where the room is. */
+  /** Reads the registry and the slot ledger (inside the constructor's blockConcurrencyWhile) and tells each shard where the room is. */
   wake(): void {
+    const recount = this.slots.wake();
     const raw = this.host.store.getMeta(REGISTRY_KEY);
     if (raw === null) return;
     for (const i of JSON.parse(raw) as number[]) if (i >= 0 && i < this.count) this.registered.add(i);
+    if (recount) for (const i of this.registered) this.recount.add(i);
     this.stats.shards = this.registered.size;
     const { seq } = this.host.position();
     for (const i of this.registered) {
@@ -143,7 +151,8 @@ export class ShardFanout implements Sink {
         this.pending.set(index, []);
         const after = this.sentUpTo.get(index)!;
         const to = messages.length > 0 ? messages[messages.length - 1]!.seq : this.host.position().seq;
-        const push: Push = { epoch: this.host.position().epoch, others: this.presence.othersThan(index), from: after + 1, to, messages };
+        const recount = this.recount.delete(index);
+        const push: Push = { epoch: this.host.position().epoch, others: this.presence.othersThan(index), from: after + 1, to, messages, recount };
         this.stats.pushes++;
         try {
           const result = await this.host.shard(index).shardPush(push);
@@ -152,6 +161,7 @@ export class ShardFanout implements Sink {
           this.attempts.delete(index);
         } catch (error) {
           this.stats.failedPushes++;
+          if (recount) this.recount.add(index);
           const attempt = this.attempts.get(index) ?? 0;
           if (attempt >= RETRY_MS.length) {
             // Give up on this push: the next one starts at `after + 1` still,

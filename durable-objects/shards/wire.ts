@@ -24,11 +24,13 @@ export interface PushedMessage extends Routing {
  */
 export interface Push {
   epoch: string;
-  /** WebSocket members in the other shards (presence counts and the room's connection cap). */
+  /** WebSocket members in the other shards (presence counts; the connection cap is slots.ts's). */
   others: number;
   from: number;
   to: number;
   messages: PushedMessage[];
+  /** The sequencer woke with its slot ledger at stored bounds: report the slots you hold (slots.ts). */
+  recount?: boolean;
 }
 
 export interface PushResult {
