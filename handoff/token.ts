@@ -59,12 +59,12 @@ interface Verified {
 }
 
 /**
- * Signature and algorithm first (client/jwt.ts's verify, HS256 only, so `alg: none`
+ * Signature and algorithm first (protocol/jwt.ts's verify, HS256 only, so `alg: none`
  * and algorithm confusion fail), then the time claims, then the shape of the
  * rest: nothing about a token is believed before its signature is.
  */
 async function verifyToken(token: string, key: CryptoKey, now: number): Promise<Verified> {
-  // The one JWT implementation (client/jwt.ts): HS256 only, exp required, nbf checked.
+  // The one JWT implementation (protocol/jwt.ts): HS256 only, exp required, nbf checked.
   let claims: Record<string, unknown>;
   try {
     claims = await verifyJwt<Record<string, unknown>>(token, key, { now });

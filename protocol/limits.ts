@@ -145,3 +145,7 @@ export function readLimits(vars: LimitVars): Limits {
     resumeWindowMs: positiveInt(vars.RESUME_WINDOW_SECONDS, DEFAULT_LIMITS.resumeWindowMs / 1000) * 1000,
   };
 }
+
+/** How many objects a sharded room may be spread over (`SHARDS`: `PATTERN=K`, K in this range). */
+export const MIN_SHARDS = 2;
+export const MAX_SHARDS = 64;

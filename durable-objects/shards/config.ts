@@ -11,8 +11,9 @@
  * alphabet, so no client-chosen room can ever name a shard.
  */
 
-export const MIN_SHARDS = 2;
-export const MAX_SHARDS = 64;
+import { MAX_SHARDS, MIN_SHARDS } from "../../protocol/limits";
+
+export { MAX_SHARDS, MIN_SHARDS };
 const SEPARATOR = "#";
 
 export interface ShardVars {

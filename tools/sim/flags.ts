@@ -5,7 +5,7 @@
 import { isValidRoomName, ROOM_NAME } from "../../protocol/index.js";
 import type { FleetMode } from "../load/index.js";
 import { durationFlag, numberFlag, parseFlags, UsageError, wholeFlag } from "../load/flags.js";
-import { MAX_SHARDS, MIN_SHARDS } from "../../durable-objects/shards/config.js";
+import { MAX_SHARDS, MIN_SHARDS } from "../../protocol/limits.js";
 
 export { UsageError };
 
