@@ -7,7 +7,7 @@
 import type { History } from "../history";
 import type { Sequencing } from "../publish/sequencing";
 import type { RetainedMessage } from "../retained-store";
-import type { RoleParts } from "../roles";
+import type { SocketFanout } from "../fanout";
 import { planResume } from "../resume";
 import type { StoredMessage } from "../store";
 import type { Limits } from "../../protocol/limits";
@@ -37,7 +37,16 @@ export function sequencerHost(room: string, env: Env, history: History): Sequenc
   };
 }
 
-export function shardHost(room: string, index: number, parts: RoleParts, roomWide: ShardPresence): ShardHost {
+/** What a shard's host is made of (the Room's parts, as roles.ts holds them). */
+export interface ShardParts {
+  env: Env;
+  history: History;
+  fanout: SocketFanout;
+  members(): number;
+  shed(ws: WebSocket, code: number, reason: string): void;
+}
+
+export function shardHost(room: string, index: number, parts: ShardParts, roomWide: ShardPresence): ShardHost {
   let sequencer: SequencerTarget | null = null;
   return {
     name: shardName(room, index),
