@@ -40,6 +40,8 @@ export interface RoomInternals {
   /** Drops a socket's compiled topic filter: its filters changed. */
   forgetMatcher(ws: WebSocket): void;
   shed(ws: WebSocket, code: number, reason: string, att?: Attachment): void;
+  /** A pending socket becomes a member if a slot is free (Room.seat); false when the room is full. */
+  seat(ws: WebSocket, att: Attachment): boolean;
   /** This object's WebSocket members. */
   members(): number;
 }

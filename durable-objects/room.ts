@@ -48,7 +48,7 @@ import { connectionBucket, takeToken } from "./rate-limit";
 import { SendBudget } from "./slow-consumer";
 import { RetainedStore, type RetainedMessage } from "./retained-store";
 import type { RoomInternals } from "./room-internals";
-import { answerableCode, attachmentOf, closeSocket, safeSend, TAG_FILTERED, TAG_PRESENCE, type Attachment } from "./sockets";
+import { answerableCode, attachmentOf, closeSocket, safeSend, TAG_FILTERED, TAG_PENDING, TAG_PRESENCE, type Attachment } from "./sockets";
 import { RoomStore, type StoredMessage } from "./store";
 import { RecentMessages } from "./recent";
 import { shardRole } from "./shards/config";
@@ -288,9 +288,11 @@ export class Room extends DurableObject<Env> {
     // Answer the close: without it the client never sees a close frame.
     closeSocket(ws, answerableCode(code), reason);
     const att = attachmentOf(ws);
-    ADAPTERS[att.kind].session?.ended(ws, this.port);
+    // Presence first, from the attachment as last saved: whatever the adapter's
+    // end does (or throws), the socket leaves the count once.
     if (!att.closing) this.presence.left(ws, att);
     this.shard?.forget(att);
+    ADAPTERS[att.kind].session?.ended(ws, this.port);
   }
 
   /**
@@ -336,7 +338,16 @@ export class Room extends DurableObject<Env> {
    */
   private admit(handoff: Handoff): Response | null {
     const max = this.limits.maxConnectionsPerRoom;
-    if (this.presence.count() + this.sse.size + (this.roomWide?.others() ?? 0) >= max) {
+    if (handoff.mqtt?.tokenPending) {
+      // Not a member until its CONNECT is accepted (seat): it takes no slot, but
+      // as many may wait as there are slots, each for at most the CONNECT deadline.
+      if (this.presence.waiting() >= max) {
+        const seconds = Math.ceil(this.limits.mqttConnectTimeoutMs / 1000);
+        return jsonError(503, "room_busy", `room ${this.room} has ${max} connections waiting to authenticate; retry in ${seconds} s`, {
+          "retry-after": String(seconds),
+        });
+      }
+    } else if (this.isFull()) {
       return jsonError(503, "room_full", `room ${this.room} is full (${max} connections)`);
     }
     const now = Date.now();
@@ -351,6 +362,24 @@ export class Room extends DurableObject<Env> {
     return null;
   }
 
+  /** Whether every slot of MAX_CONNECTIONS_PER_ROOM is taken (members of every shard, SSE streams; not pending sockets). */
+  private isFull(): boolean {
+    return this.presence.count() + this.sse.size + (this.roomWide?.others() ?? 0) >= this.limits.maxConnectionsPerRoom;
+  }
+
+  /**
+   * A pending socket (Attachment.pending) becomes a member if a slot is
+   * free: it is counted and announced from now. False when the room is full.
+   */
+  private seat(ws: WebSocket, att: Attachment): boolean {
+    if (!att.pending) return true;
+    if (this.isFull()) return false;
+    delete att.pending;
+    ws.serializeAttachment(att);
+    this.presence.admitted(ws, att);
+    return true;
+  }
+
   /** Join tokens a join takes: one, and more for a resume with much to replay (REPLAY_MESSAGES_PER_JOIN_TOKEN). */
   private joinCost(since: number | null, epoch: string | null): number {
     // A shard's replay is planned by its sequencer: its own seq says nothing of it.
@@ -361,11 +390,20 @@ export class Room extends DurableObject<Env> {
   }
 
   private async openSocket({ kind, identity, options, mqtt }: Handoff): Promise<Response> {
-    // Awaited first (a shard asks the sequencer); after these, nothing awaits until the replay is sent.
-    const retained = options.retained ? await this.retainedSnapshot(options.topics) : [];
-    const resume = this.shard ? await this.shardStart(options.since, options.epoch, identity) : this.localStart(options.since, options.epoch, identity);
-    const { 0: client, 1: server } = new WebSocketPair();
     const adapter = ADAPTERS[kind === "mqtt" ? "mqtt" : options.mode];
+    // A stateful protocol sends nothing before its own handshake (MQTT: not
+    // before CONNECT is accepted, and then retained values only on SUBSCRIBE,
+    // a replay only for its session): the upgrade's `retained`/`since` are not
+    // for it, whatever the upgrade carried.
+    const stateful = adapter.session !== undefined;
+    // Awaited first (a shard asks the sequencer); after these, nothing awaits until the replay is sent.
+    const retained = options.retained && !stateful ? await this.retainedSnapshot(options.topics) : [];
+    const resume = stateful
+      ? this.localStart(null, null, identity)
+      : this.shard
+        ? await this.shardStart(options.since, options.epoch, identity)
+        : this.localStart(options.since, options.epoch, identity);
+    const { 0: client, 1: server } = new WebSocketPair();
     // A stateful adapter's socket starts with no filter at all (it subscribes
     // later), so it never gets a message without a topic.
     const filters = adapter.session !== undefined ? [] : options.topics;
@@ -379,11 +417,15 @@ export class Room extends DurableObject<Env> {
       bucket: connectionBucket(this.limits, Date.now()),
       filters,
     };
-    if (mqtt?.tokenPending) attachment.state = { tokenPending: true };
+    if (mqtt?.tokenPending) {
+      attachment.state = { tokenPending: true };
+      attachment.pending = true;
+    }
     const presence = adapter.control && options.presence && hasScope(identity, "presence");
     const tags: string[] = [adapter.kind];
     if (presence) tags.push(TAG_PRESENCE);
     if (filters !== null) tags.push(TAG_FILTERED);
+    if (attachment.pending) tags.push(TAG_PENDING);
     this.ctx.acceptWebSocket(server, tags);
     server.serializeAttachment(attachment);
 
@@ -417,6 +459,7 @@ export class Room extends DurableObject<Env> {
     // the client resumes from the last seq it got.
     if (!complete) this.shed(server, CloseCode.SlowConsumer, "replay continues: resume from your last seq", attachment);
     if (identity.exp !== null) await scheduleExpirySweep(this.ctx.storage, identity.exp * 1000);
+    await adapter.session?.opened?.(server, this.port);
     const headers = mqtt ? { "sec-websocket-protocol": mqtt.subprotocol } : undefined;
     return new Response(null, { status: 101, webSocket: client, headers });
   }
@@ -650,6 +693,7 @@ export class Room extends DurableObject<Env> {
       fanOut: (batch) => room.fanOut(batch),
       forgetMatcher: (ws) => room.matchers.delete(ws),
       shed: (ws, code, reason, att) => room.shed(ws, code, reason, att),
+      seat: (ws, att) => room.seat(ws, att),
       members: () => room.presence.count(),
     };
   }

@@ -24,6 +24,7 @@ export function makePort(room: RoomInternals): RoomPort {
     },
     rate: (att) => takeToken(att.bucket, room.limits, Date.now()),
     shed: (ws, code, reason, att) => room.shed(ws, code, reason, att),
+    seat: (ws, att) => room.seat(ws, att),
     expireAt: (ms) => scheduleExpirySweep(room.ctx.storage, ms),
     sockets: (tag) => room.ctx.getWebSockets(tag),
   };

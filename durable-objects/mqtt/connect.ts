@@ -47,6 +47,11 @@ export async function onConnect(ws: WebSocket, l: Live, p: IConnectPacket, port:
     }
     if (stateOf(l.att).ended) return;
   }
+  // Authenticated now: a socket that came without a token takes its slot
+  // here, and only here joins presence (room.ts `seat`).
+  if (l.att.pending && !port.seat(ws, l.att)) {
+    return refuse("unavailable", CloseCode.Policy, `room ${port.name} is full`);
+  }
 
   // A session: kept unless clean start with no expiry (then any stored one is dropped).
   const sessions = sessionsOf(port);
