@@ -11,6 +11,10 @@
  *   filling a room of n costs O(n) frames, not O(n^2).
  * - The member list (GET /presence) is read from the attachments only when
  *   asked for, one page at a time.
+ * - A socket accepted as not yet a member (Attachment.pending: an MQTT
+ *   socket without a token, until its CONNECT is accepted) is counted
+ *   apart (`waiting`), never in the member count, the list or a frame; it
+ *   joins when the room seats it (`admitted`).
  * - In a shard of a sharded room (shards/), joins and leaves are handed to the
  *   room-wide side instead, which counts across the shards and sends back the
  *   frames every shard relays; the threshold applies to the whole room.

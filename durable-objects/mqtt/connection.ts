@@ -15,9 +15,9 @@ import { SessionStore } from "./session-store";
 export const WS_PROTOCOL_ERROR = 1002;
 
 /**
- * Bytes of the attachment left free after a SUBSCRIBE, for what the state
- * may still gain (seenAt, the end flags, `closing`): subscriptions, the one
- * part of it a client can grow at will, stop short of this.
+ * Bytes of the attachment left free for what the state may still gain
+ * (seenAt, the end flags, `closing`): what a client can grow at will (its
+ * subscriptions, a split packet's bytes) stops short of this.
  */
 export const STATE_HEADROOM_BYTES = 1024;
 
@@ -32,6 +32,11 @@ export function subscriptionBudget(att: Attachment): SubscriptionBudget {
     bytesLeft: ATTACHMENT_MAX_BYTES - STATE_HEADROOM_BYTES - serializedBytes(att),
     cost: (g) => serializedBytes(g.filter) + serializedBytes(g),
   };
+}
+
+/** Whether `att` as it is now can be saved with the headroom above to spare (checked where a client can grow it: a split packet's bytes). */
+export function fitsAttachment(att: Attachment): boolean {
+  return serializedBytes(att) <= ATTACHMENT_MAX_BYTES - STATE_HEADROOM_BYTES;
 }
 
 /** What an MQTT socket carries through hibernation (in `Attachment.state`). */

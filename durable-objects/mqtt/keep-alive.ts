@@ -36,9 +36,24 @@ export function allowedSilenceMs(keepaliveSeconds: number): number | null {
   return keepaliveSeconds > 0 ? keepaliveSeconds * 1000 * KEEP_ALIVE_FACTOR : null;
 }
 
-/** A socket was just accepted: the alarm must look at it by its CONNECT deadline. */
+/**
+ * A CONNECT comes within milliseconds of the upgrade from every real client,
+ * so the alarm is armed only for a socket still without one this long after:
+ * an alarm per upgrade would wake every room ten seconds after each device
+ * connected, keeping it from hibernating. (A room is never evicted this soon
+ * after an event; and any later sweep looks at every socket anyway.)
+ */
+export const CONNECT_ARM_AFTER_MS = 1000;
+
+/** A socket was just accepted: if it has no CONNECT soon, the alarm must look at it by its CONNECT deadline. */
 export function awaitConnect(ws: WebSocket, port: RoomPort): Promise<void> {
-  return port.expireAt(attachmentOf(ws).connectedAt + port.limits.mqttConnectTimeoutMs);
+  const deadline = attachmentOf(ws).connectedAt + port.limits.mqttConnectTimeoutMs;
+  setTimeout(() => {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    const st = stateOf(peekLive(ws)?.att ?? attachmentOf(ws));
+    if (st.connected === undefined && !st.ended) void port.expireAt(deadline);
+  }, CONNECT_ARM_AFTER_MS);
+  return Promise.resolve();
 }
 
 /** A frame arrived from `ws`: it is alive. */
