@@ -13,6 +13,7 @@ declare namespace Cloudflare {
     JOIN_RATE_PER_SECOND?: string;
     JOIN_RATE_BURST?: string;
     RESUME_WINDOW_SECONDS?: string;
+    MQTT_CONNECT_TIMEOUT_SECONDS?: string;
     SLOW_CONSUMER_BYTES?: string;
     SLOW_CONSUMER_GRACE_SECONDS?: string;
   }

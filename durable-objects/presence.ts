@@ -11,6 +11,10 @@
  *   filling a room of n costs O(n) frames, not O(n^2).
  * - The member list (GET /presence) is read from the attachments only when
  *   asked for, one page at a time.
+ * - A socket accepted as not yet a member (Attachment.pending: an MQTT
+ *   socket without a token, until its CONNECT is accepted) is counted
+ *   apart (`waiting`), never in the member count, the list or a frame; it
+ *   joins when the room seats it (`admitted`).
  * - In a shard of a sharded room (shards/), joins and leaves are handed to the
  *   room-wide side instead, which counts across the shards and sends back the
  *   frames every shard relays; the threshold applies to the whole room.
@@ -19,7 +23,7 @@ import type { PresenceClient, PresenceCountFrame, PresenceEvent, PresenceFrame }
 import { PRESENCE_COUNT_INTERVAL_MS, PRESENCE_EVENTS_MAX } from "../protocol/limits";
 import { ADAPTERS } from "./adapters";
 import { ssePresence, type SseHub } from "./adapters/sse";
-import { attachmentOf, safeSend, TAG_PRESENCE, type Attachment } from "./sockets";
+import { attachmentOf, safeSend, TAG_PENDING, TAG_PRESENCE, type Attachment } from "./sockets";
 
 /** The rest of a sharded room, as a shard's Presence sees it (shards/presence.ts). */
 export interface RoomWide {
@@ -64,8 +68,10 @@ export interface PresencePage {
 }
 
 export class Presence {
-  /** Open WebSockets; null until first needed in this wake. */
+  /** Open WebSockets that are members; null until first needed in this wake. */
   private members: number | null = null;
+  /** Open pending sockets (not members yet); null until first needed in this wake. */
+  private pending: number | null = null;
   private readonly ticker = new CountTicker(
     () => this.count(),
     (frame) => this.broadcast(frame, null),
@@ -77,28 +83,62 @@ export class Presence {
     private readonly roomWide: RoomWide | null = null,
   ) {}
 
-  /** Open WebSockets in the room, leaving out `leaving` when it is still listed. */
+  /** Open WebSockets in the room that are members (not pending), leaving out `leaving` when it is still listed. */
   count(leaving?: WebSocket): number {
     if (this.members === null) {
       let n = 0;
       for (const ws of this.ctx.getWebSockets()) if (ws !== leaving && ws.readyState === WebSocket.OPEN) n++;
-      this.members = n;
+      this.members = n - this.walkPending(leaving);
     }
     return this.members;
   }
 
-  /** `ws` was just accepted (it is already in the runtime's list). */
+  /**
+   * Open sockets that are not members yet (Attachment.pending: an MQTT
+   * socket before its CONNECT): bounded on their own, as they hold no slot.
+   */
+  waiting(leaving?: WebSocket): number {
+    this.pending ??= this.walkPending(leaving);
+    return this.pending;
+  }
+
+  /** `ws` was just accepted (it is already in the runtime's list); a pending one is counted apart and announced when admitted. */
   joined(ws: WebSocket, who: Attachment): number {
-    // A first count in this wake walks the list, which already holds `ws`.
+    if (who.pending) {
+      // A first count in this wake walks the list, which already holds `ws`.
+      this.pending = this.pending === null ? this.walkPending() : this.pending + 1;
+      return this.count() + (this.roomWide?.others() ?? 0);
+    }
     const count = this.members === null ? this.count() : ++this.members;
     this.announce({ type: "presence", event: "join", id: who.id, meta: who.meta, count }, ws);
     return count + (this.roomWide?.others() ?? 0);
   }
 
+  /** A pending socket became a member (its `pending` already cleared and saved): it joins now. */
+  admitted(ws: WebSocket, who: Attachment): void {
+    if (this.pending !== null) this.pending = Math.max(0, this.pending - 1);
+    const count = this.members === null ? this.count() : ++this.members;
+    this.announce({ type: "presence", event: "join", id: who.id, meta: who.meta, count }, ws);
+  }
+
   /** `ws` closed, or the room closed it. Call once per socket (see Attachment.closing). */
   left(ws: WebSocket, who: Attachment): void {
+    if (who.pending) {
+      // Never announced, never counted as a member: only the pending count moves.
+      this.pending = this.pending === null ? this.walkPending(ws) : Math.max(0, this.pending - 1);
+      return;
+    }
     const count = this.members === null ? this.count(ws) : (this.members = Math.max(0, this.members - 1));
     this.announce({ type: "presence", event: "leave", id: who.id, meta: who.meta, count }, ws);
+  }
+
+  /** Open pending sockets but `leaving`: only TAG_PENDING sockets' attachments are read (an admitted one keeps its tag). */
+  private walkPending(leaving?: WebSocket): number {
+    let n = 0;
+    for (const ws of this.ctx.getWebSockets(TAG_PENDING)) {
+      if (ws !== leaving && ws.readyState === WebSocket.OPEN && attachmentOf(ws).pending) n++;
+    }
+    return n;
   }
 
   private announce(frame: PresenceFrame, subject: WebSocket): void {
@@ -133,6 +173,7 @@ export class Presence {
     for (const ws of this.ctx.getWebSockets()) {
       if (ws.readyState !== WebSocket.OPEN) continue;
       const a = attachmentOf(ws);
+      if (a.pending) continue;
       if (cursor === null || a.id > cursor) clients.push({ id: a.id, meta: a.meta, connectedAt: a.connectedAt });
     }
     clients.sort((x, y) => (x.id < y.id ? -1 : 1));

@@ -12,7 +12,7 @@ import { JOIN_QUEUE_MAX_MS, MAX_RETRY_AFTER_SECONDS, type Limits } from "../prot
 import { hasScope } from "../handoff/identity";
 import type { Handoff } from "../handoff/request";
 import { ADAPTERS } from "./adapters";
-import { frameSize } from "./adapters/adapter";
+import { frameSize, type RoomPort } from "./adapters/adapter";
 import { passes, sseMessage, type SseHub } from "./adapters/sse";
 import { scheduleExpirySweep } from "./expiry";
 import type { SocketFanout } from "./fanout";
@@ -20,7 +20,7 @@ import type { Presence } from "./presence";
 import { connectionBucket } from "./rate-limit";
 import type { Role } from "./roles";
 import { errorResponse } from "../protocol";
-import { safeSend, TAG_FILTERED, TAG_PRESENCE, type Attachment } from "./sockets";
+import { safeSend, TAG_FILTERED, TAG_PENDING, TAG_PRESENCE, type Attachment } from "./sockets";
 
 export interface ReaderParts {
   ctx: DurableObjectState;
@@ -29,6 +29,8 @@ export interface ReaderParts {
   presence: Presence;
   sse: SseHub;
   fanout: SocketFanout;
+  /** What a stateful adapter may use of the room (its `opened` hook). */
+  port(): RoomPort;
   shed(ws: WebSocket, code: number, reason: string, att?: Attachment): void;
 }
 
@@ -54,10 +56,20 @@ export class Readers {
    * given up. Either way the answer is immediate: no handshake is left hanging.
    */
   admit(handoff: Handoff): Response | null {
-    const { limits, role } = this.parts;
+    const { limits, role, presence } = this.parts;
     const max = limits.maxConnectionsPerRoom;
-    // A sequencer adds its shards' slots; a shard checks its own here, and the room's with its sequencer (open).
-    if (this.connections() + role.heldElsewhere() >= max) return this.roomFull();
+    if (handoff.mqtt?.tokenPending) {
+      // Not a member until its CONNECT is accepted (seat): it takes no slot, but
+      // as many may wait as there are slots, each for at most the CONNECT deadline.
+      if (presence.waiting() >= max) {
+        const seconds = Math.ceil(limits.mqttConnectTimeoutMs / 1000);
+        return errorResponse(503, "room_busy", `room ${role.room} has ${max} connections waiting to authenticate; retry in ${seconds} s`, {
+          "retry-after": String(seconds),
+        });
+      }
+    } else if (this.isFull()) {
+      return this.roomFull();
+    }
     const now = Date.now();
     const queued = now - handoff.sentAt > JOIN_QUEUE_MAX_MS;
     const cost = role.joinCost(handoff.options.since, handoff.options.epoch);
@@ -68,6 +80,29 @@ export class Readers {
       });
     }
     return null;
+  }
+
+  /**
+   * Whether every slot of MAX_CONNECTIONS_PER_ROOM is taken: this object's
+   * connections (not pending sockets) and, in a sequencer, its shards' slots.
+   * A shard checks its own here and the room's with its sequencer (open).
+   */
+  private isFull(): boolean {
+    return this.connections() + this.parts.role.heldElsewhere() >= this.parts.limits.maxConnectionsPerRoom;
+  }
+
+  /**
+   * A pending socket (Attachment.pending: an MQTT socket that came without a
+   * token) becomes a member if a slot is free: it is counted and announced
+   * from now. False when the room is full.
+   */
+  seat(ws: WebSocket, att: Attachment): boolean {
+    if (!att.pending) return true;
+    if (this.isFull()) return false;
+    delete att.pending;
+    ws.serializeAttachment(att);
+    this.parts.presence.admitted(ws, att);
+    return true;
   }
 
   /** Opens the reader; in a shard, only with a slot its sequencer granted. */
@@ -89,11 +124,16 @@ export class Readers {
 
   private async openSocket({ kind, identity, options, mqtt }: Handoff): Promise<Response> {
     const { ctx, limits, role, presence, fanout } = this.parts;
-    // Awaited first (a shard asks the sequencer); after these, nothing awaits until the replay is sent.
-    const retained = options.retained ? await role.retained(options.topics) : [];
-    const resume = await role.start(options.since, options.epoch, identity);
-    const { 0: client, 1: server } = new WebSocketPair();
     const adapter = ADAPTERS[kind === "mqtt" ? "mqtt" : options.mode];
+    // A stateful protocol sends nothing before its own handshake (MQTT: not
+    // before CONNECT is accepted, and then retained values only on SUBSCRIBE,
+    // a replay only for its session): the upgrade's `retained`/`since` are not
+    // for it, whatever the upgrade carried.
+    const stateful = adapter.session !== undefined;
+    // Awaited first (a shard asks the sequencer); after these, nothing awaits until the replay is sent.
+    const retained = options.retained && !stateful ? await role.retained(options.topics) : [];
+    const resume = stateful ? await role.start(null, null, identity) : await role.start(options.since, options.epoch, identity);
+    const { 0: client, 1: server } = new WebSocketPair();
     // A stateful adapter's socket starts with no filter at all (it subscribes
     // later), so it never gets a message without a topic.
     const filters = adapter.session !== undefined ? [] : options.topics;
@@ -107,10 +147,14 @@ export class Readers {
       bucket: connectionBucket(limits, Date.now()),
       filters,
     };
-    if (mqtt?.tokenPending) attachment.state = { tokenPending: true };
+    if (mqtt?.tokenPending) {
+      attachment.state = { tokenPending: true };
+      attachment.pending = true;
+    }
     const tags: string[] = [adapter.kind];
     if (adapter.control && options.presence && hasScope(identity, "presence")) tags.push(TAG_PRESENCE);
     if (filters !== null) tags.push(TAG_FILTERED);
+    if (attachment.pending) tags.push(TAG_PENDING);
     ctx.acceptWebSocket(server, tags);
     server.serializeAttachment(attachment);
 
@@ -144,6 +188,7 @@ export class Readers {
     // the client resumes from the last seq it got.
     if (!complete) this.parts.shed(server, CloseCode.SlowConsumer, "replay continues: resume from your last seq", attachment);
     if (identity.exp !== null) await scheduleExpirySweep(ctx.storage, identity.exp * 1000);
+    await adapter.session?.opened?.(server, this.parts.port());
     const headers = mqtt ? { "sec-websocket-protocol": mqtt.subprotocol } : undefined;
     return new Response(null, { status: 101, webSocket: client, headers });
   }

@@ -105,8 +105,9 @@ export class Room extends DurableObject<Env> {
     this.role = decideRole(name, { ctx, env, limits: this.limits, history: this.log, fanout: this.fanout, hooks: this.hooks, members, connections, shed });
     this.presence = new Presence(ctx, this.sse, this.role.roomWide);
     this.pipeline = new PublishPipeline(this.role.room, this.limits, this.hooks.publish ?? null, this.role.sequencing);
-    this.readers = new Readers({ ctx, limits: this.limits, role: this.role, presence: this.presence, sse: this.sse, fanout: this.fanout, shed });
-    this.port = makePort({ room: this.role.room, ctx, env, limits: this.limits, history: this.log, pipeline: this.pipeline, connectHook: this.hooks.connect, fanout: this.fanout, shed });
+    const port = () => this.port;
+    this.readers = new Readers({ ctx, limits: this.limits, role: this.role, presence: this.presence, sse: this.sse, fanout: this.fanout, port, shed });
+    this.port = makePort({ room: this.role.room, ctx, env, limits: this.limits, history: this.log, pipeline: this.pipeline, connectHook: this.hooks.connect, fanout: this.fanout, readers: this.readers, shed });
     // Answered by the runtime itself, so a pinging device never wakes the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
@@ -220,10 +221,12 @@ export class Room extends DurableObject<Env> {
     // Answer the close: without it the client never sees a close frame.
     closeSocket(ws, answerableCode(code), reason);
     const att = attachmentOf(ws);
-    ADAPTERS[att.kind].session?.ended(ws, this.port);
+    // Presence first, from the attachment as last saved: whatever the adapter's
+    // end does (or throws), the socket leaves the count once.
     if (!att.closing) this.presence.left(ws, att);
     this.role.link?.forget(att);
     this.role.slots?.changed();
+    ADAPTERS[att.kind].session?.ended(ws, this.port);
   }
 
   /**

@@ -23,6 +23,13 @@ export interface Attachment extends Identity {
   state?: unknown;
   /** Set just before the room itself closes the socket: it has already left the count. */
   closing?: true;
+  /**
+   * Not a member yet: an MQTT socket whose upgrade carried no token, until
+   * its CONNECT is accepted. It holds no slot of MAX_CONNECTIONS_PER_ROOM and
+   * is not in presence (presence.ts counts these apart); it carries
+   * TAG_PENDING from its accept, as tags cannot change later.
+   */
+  pending?: true;
 }
 
 /**
@@ -33,6 +40,33 @@ export interface Attachment extends Identity {
 export const TAG_PRESENCE = "presence";
 /** Sockets with topic filters: the fan-out checks their filters, and no one else's. */
 export const TAG_FILTERED = "filtered";
+/** Sockets accepted as not yet members (Attachment.pending): the only ones whose attachments the counts read. */
+export const TAG_PENDING = "pending";
+
+/** What workerd lets one attachment hold, serialized: serializeAttachment throws past it. */
+export const ATTACHMENT_MAX_BYTES = 16 * 1024;
+
+/**
+ * An upper bound of `value`'s size as serializeAttachment writes it (V8's
+ * structured clone): a string is one byte a character only while every
+ * character fits in Latin-1 (else two: UTF-8 length would undercount it),
+ * a number at most 9, each entry a few bytes of tags and lengths. State
+ * that can grow checks this before it grows, instead of finding out from
+ * a throw.
+ */
+export function serializedBytes(value: unknown): number {
+  if (typeof value === "string") return 5 + (/^[\x00-\xff]*$/.test(value) ? value.length : 2 * value.length);
+  if (typeof value === "number") return 9;
+  if (value === null || value === undefined || typeof value === "boolean") return 1;
+  if (value instanceof Uint8Array) return 24 + value.byteLength;
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + serializedBytes(v), 16);
+  if (typeof value === "object") {
+    let n = 10;
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) n += serializedBytes(k) + serializedBytes(v);
+    return n;
+  }
+  return 16;
+}
 
 export function attachmentOf(ws: WebSocket): Attachment {
   return ws.deserializeAttachment() as Attachment;

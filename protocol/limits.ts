@@ -36,6 +36,12 @@ export interface Limits {
   joinRate: Rate;
   /** A resume with `subscribe` alone replays only messages this recent (ms); older ones need `history`. */
   resumeWindowMs: number;
+  /**
+   * An MQTT WebSocket whose CONNECT has not been accepted this long after
+   * the upgrade is closed (1008): until then it holds no slot and is sent
+   * nothing, so this bounds how long it occupies the room at all.
+   */
+  mqttConnectTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -60,7 +66,11 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   // bound of a reconnect wave: 500 resumes a second, 11 s for 5000.)
   joinRate: { perSecond: 8000, burst: 2000 },
   resumeWindowMs: 120_000,
+  mqttConnectTimeoutMs: 10_000,
 });
+
+/** The longest `MQTT_CONNECT_TIMEOUT_SECONDS` may set (the contract's bound: at most 30 s). */
+export const MAX_MQTT_CONNECT_TIMEOUT_SECONDS = 30;
 
 /**
  * Members up to which a room sends per-member presence `join`/`leave` frames;
@@ -116,6 +126,7 @@ export interface LimitVars {
   JOIN_RATE_PER_SECOND?: string;
   JOIN_RATE_BURST?: string;
   RESUME_WINDOW_SECONDS?: string;
+  MQTT_CONNECT_TIMEOUT_SECONDS?: string;
 }
 
 function positiveInt(raw: string | undefined, fallback: number): number {
@@ -143,6 +154,8 @@ export function readLimits(vars: LimitVars): Limits {
       burst: positiveInt(vars.JOIN_RATE_BURST, DEFAULT_LIMITS.joinRate.burst),
     },
     resumeWindowMs: positiveInt(vars.RESUME_WINDOW_SECONDS, DEFAULT_LIMITS.resumeWindowMs / 1000) * 1000,
+    mqttConnectTimeoutMs:
+      Math.min(positiveInt(vars.MQTT_CONNECT_TIMEOUT_SECONDS, DEFAULT_LIMITS.mqttConnectTimeoutMs / 1000), MAX_MQTT_CONNECT_TIMEOUT_SECONDS) * 1000,
   };
 }
 

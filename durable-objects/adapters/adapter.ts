@@ -77,6 +77,8 @@ export interface SessionProtocol {
    * if it is overdue (MQTT keep-alive), else says when to look again (null: never).
    */
   sweep?(ws: WebSocket, now: number, room: RoomPort): number | null;
+  /** A socket of this kind was just accepted (nothing sent yet): e.g. to set the alarm for its handshake's deadline. */
+  opened?(ws: WebSocket, room: RoomPort): Promise<void>;
 }
 
 /** The Room as a stateful adapter sees it: its few entry points, no more. */
@@ -101,6 +103,12 @@ export interface RoomPort {
   setFilters(ws: WebSocket, att: Attachment, filters: string[]): void;
   /** The room closes a socket (it leaves presence at once). */
   shed(ws: WebSocket, code: number, reason: string, att?: Attachment): void;
+  /**
+   * A socket accepted as not yet a member (Attachment.pending: no token on the
+   * upgrade) authenticated: it takes a slot and joins presence now (its
+   * attachment saved). False when the room is full; it is still pending then.
+   */
+  seat(ws: WebSocket, att: Attachment): boolean;
   /** The room's alarm (token expiry, keep-alive) must run by then (ms since the epoch). */
   expireAt(ms: number): Promise<void>;
   /** Open sockets of a tag: for rare events only (a session take-over), never per message. */

@@ -11,11 +11,11 @@
  * the pure rules of protocol.ts, the bytes of codec.ts and outbound.ts, and
  * the tables of session-store.ts.
  */
-import { closeSocket } from "../sockets";
-import { liveOf, WS_PROTOCOL_ERROR } from "../mqtt/connection";
+import { attachmentOf } from "../sockets";
+import { liveOf, stateOf, WS_PROTOCOL_ERROR } from "../mqtt/connection";
 import { end } from "../mqtt/end";
 import { onFrame } from "../mqtt/inbound";
-import { sweep } from "../mqtt/keep-alive";
+import { awaitConnect, sweep } from "../mqtt/keep-alive";
 import { afterBatch, deliver } from "../mqtt/session-delivery";
 import type { SessionProtocol, SocketAdapter } from "./adapter";
 
@@ -27,12 +27,21 @@ const session: SessionProtocol = {
       .catch((e: unknown) => {
         // A bug of ours must not take the room down: this connection ends, as a protocol error.
         console.error(`room ${port.name}: MQTT connection failed`, e);
-        closeSocket(ws, WS_PROTOCOL_ERROR, "MQTT connection failed");
+        // What failed may be the state in memory itself (one that cannot be
+        // saved): the room closes the socket with the attachment as last saved,
+        // so it leaves presence once, and later frames and its close find it ended.
+        try {
+          end(ws, l, port); // the will and the session's close, if this much still works
+        } catch {
+          stateOf(l.att).ended = true;
+        }
+        port.shed(ws, WS_PROTOCOL_ERROR, "MQTT connection failed", attachmentOf(ws));
       });
   },
   deliver,
   afterBatch,
   sweep,
+  opened: awaitConnect,
   ended(ws, port) {
     end(ws, liveOf(ws, port), port);
   },

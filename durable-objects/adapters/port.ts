@@ -5,6 +5,7 @@ import { scheduleExpirySweep } from "../expiry";
 import type { SocketFanout } from "../fanout";
 import type { History } from "../history";
 import type { PublishPipeline } from "../publish/pipeline";
+import type { Readers } from "../readers";
 import type { Attachment } from "../sockets";
 import type { RoomPort } from "./adapter";
 
@@ -18,10 +19,11 @@ export interface PortParts {
   pipeline: PublishPipeline;
   connectHook: ConnectHook | undefined;
   fanout: SocketFanout;
+  readers: Readers;
   shed(ws: WebSocket, code: number, reason: string, att?: Attachment): void;
 }
 
-export function makePort({ room, ctx, env, limits, history, pipeline, connectHook, fanout, shed }: PortParts): RoomPort {
+export function makePort({ room, ctx, env, limits, history, pipeline, connectHook, fanout, readers, shed }: PortParts): RoomPort {
   return {
     name: room,
     limits,
@@ -39,6 +41,7 @@ export function makePort({ room, ctx, env, limits, history, pipeline, connectHoo
       fanout.forget(ws);
     },
     shed,
+    seat: (ws, att) => readers.seat(ws, att),
     expireAt: (ms) => scheduleExpirySweep(ctx.storage, ms),
     sockets: (tag) => ctx.getWebSockets(tag),
   };

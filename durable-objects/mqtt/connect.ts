@@ -52,6 +52,11 @@ export async function onConnect(ws: WebSocket, l: Live, p: IConnectPacket, port:
   if (stateOf(l.att).ended) return;
   if (!("identity" in admitted)) return refuse("not_authorized", CloseCode.Policy, `${admitted.refuse}: ${admitted.message}`);
   l.att.meta = admitted.identity.meta;
+  // Authenticated now: a socket that came without a token takes its slot
+  // here, and only here joins presence (room.ts `seat`).
+  if (l.att.pending && !port.seat(ws, l.att)) {
+    return refuse("unavailable", CloseCode.Policy, `room ${port.name} is full`);
+  }
 
   // A session: kept unless clean start with no expiry (then any stored one is dropped).
   const sessions = sessionsOf(port);

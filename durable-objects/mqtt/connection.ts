@@ -6,13 +6,38 @@
  */
 import type { Packet } from "mqtt-packet";
 import type { RoomPort } from "../adapters/adapter";
-import { attachmentOf, safeSend, type Attachment } from "../sockets";
+import { ATTACHMENT_MAX_BYTES, attachmentOf, safeSend, serializedBytes, type Attachment } from "../sockets";
 import { MqttCodec, packetLimitFor, type MqttVersion } from "./codec";
-import type { GrantedSubscription, Will } from "./protocol";
+import type { GrantedSubscription, SubscriptionBudget, Will } from "./protocol";
 import { SessionStore } from "./session-store";
 
 /** WebSocket close code after an MQTT-level end (5.0 also sends DISCONNECT with its reason first). */
 export const WS_PROTOCOL_ERROR = 1002;
+
+/**
+ * Bytes of the attachment left free for what the state may still gain
+ * (seenAt, the end flags, `closing`): what a client can grow at will (its
+ * subscriptions, a split packet's bytes) stops short of this.
+ */
+export const STATE_HEADROOM_BYTES = 1024;
+
+/**
+ * What new subscriptions may take of this socket's attachment: each is kept
+ * twice (its filter in `filters`, which the core's fan-out matches, and its
+ * grant in `connected.subs`). What does not fit is refused, never saved to
+ * fail: serializeAttachment throws past 16 KiB.
+ */
+export function subscriptionBudget(att: Attachment): SubscriptionBudget {
+  return {
+    bytesLeft: ATTACHMENT_MAX_BYTES - STATE_HEADROOM_BYTES - serializedBytes(att),
+    cost: (g) => serializedBytes(g.filter) + serializedBytes(g),
+  };
+}
+
+/** Whether `att` as it is now can be saved with the headroom above to spare (checked where a client can grow it: a split packet's bytes). */
+export function fitsAttachment(att: Attachment): boolean {
+  return serializedBytes(att) <= ATTACHMENT_MAX_BYTES - STATE_HEADROOM_BYTES;
+}
 
 /** What an MQTT socket carries through hibernation (in `Attachment.state`). */
 export interface MqttState {

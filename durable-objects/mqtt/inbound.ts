@@ -7,7 +7,7 @@ import type { Packet } from "mqtt-packet";
 import { CloseCode } from "../../protocol";
 import type { RoomPort } from "../adapters/adapter";
 import type { DecodeError } from "./codec";
-import { save, send, sessionsOf, stateOf, type Live } from "./connection";
+import { fitsAttachment, save, send, sessionsOf, stateOf, type Live } from "./connection";
 import { onConnect } from "./connect";
 import { heard } from "./keep-alive";
 import { fail, onDisconnect } from "./end";
@@ -34,6 +34,12 @@ export async function onFrame(ws: WebSocket, l: Live, frame: string | ArrayBuffe
   const pending = l.codec.state().pending;
   if (pending.length > 0 || hadPending) {
     st.pending = pending;
+    if (!fitsAttachment(l.att)) {
+      // Within MAX_PENDING_BYTES but not beside this connection's other state
+      // (its subscriptions, its will): refused as too large, never saved to fail.
+      st.pending = new Uint8Array(0);
+      return fail(ws, l, port, v, Reason.PacketTooLarge, "a packet split across frames: more than this connection's state can keep", CloseCode.TooBig);
+    }
     save(ws, l);
   }
 }

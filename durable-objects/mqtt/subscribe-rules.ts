@@ -18,6 +18,16 @@ export interface GrantedSubscription {
   retainHandling: 0 | 1 | 2;
 }
 
+/**
+ * What a client's subscriptions may still take of the state its socket
+ * keeps through hibernation (the attachment: 16 KiB in all). Given by the
+ * caller, which knows that state; a filter that replaces one costs nothing.
+ */
+export interface SubscriptionBudget {
+  bytesLeft: number;
+  cost(g: GrantedSubscription): number;
+}
+
 export interface SubscribeDecision {
   /** Subscriptions to add (or replace, same filter), in packet order. */
   granted: GrantedSubscription[];
@@ -28,40 +38,48 @@ export interface SubscribeDecision {
  * Grants each subscription at min(qos, 1), or refuses it: not allowed
  * (`canSubscribe` false: 0x80 / 0x87), an invalid filter (0x80 / 0x8F), a
  * shared subscription (0x80 / 0x9E), a new filter past MAX_TOPIC_FILTERS per
- * client (0x80 / 0x97). `existing` is the client's current filters.
+ * client (0x80 / 0x97), or a new filter that would not fit `budget` (0x80 /
+ * 0x97: taken in packet order, so what fits is granted and the rest refused).
+ * `existing` is the client's current filters.
  */
 export function decideSubscribe(
   version: MqttVersion,
   packet: ISubscribePacket,
   canSubscribe: boolean,
   existing: ReadonlySet<string> = new Set(),
+  budget: SubscriptionBudget = { bytesLeft: Infinity, cost: () => 0 },
 ): SubscribeDecision {
   const granted: GrantedSubscription[] = [];
   const codes: number[] = [];
   const filters = new Set(existing);
+  let bytesLeft = budget.bytesLeft;
   for (const s of packet.subscriptions) {
+    const qos: 0 | 1 = s.qos > 0 ? 1 : 0;
+    const g: GrantedSubscription = {
+      filter: s.topic,
+      qos,
+      noLocal: version === 5 && !!s.nl,
+      retainAsPublished: version === 5 && !!s.rap,
+      retainHandling: version === 5 ? ((s.rh ?? 0) as 0 | 1 | 2) : 0,
+    };
+    const isNew = !filters.has(s.topic);
+    const cost = isNew ? budget.cost(g) : 0;
     const refused = !canSubscribe
       ? Reason.NotAuthorized
       : s.topic.startsWith("$share/")
         ? Reason.SharedSubscriptionsNotSupported
         : !validFilter(s.topic)
           ? Reason.TopicFilterInvalid
-          : !filters.has(s.topic) && filters.size >= MAX_TOPIC_FILTERS
+          : isNew && (filters.size >= MAX_TOPIC_FILTERS || cost > bytesLeft)
             ? Reason.QuotaExceeded
             : null;
     if (refused !== null) {
       codes.push(version === 5 ? refused : 0x80);
       continue;
     }
-    const qos: 0 | 1 = s.qos > 0 ? 1 : 0;
+    bytesLeft -= cost;
     filters.add(s.topic);
-    granted.push({
-      filter: s.topic,
-      qos,
-      noLocal: version === 5 && !!s.nl,
-      retainAsPublished: version === 5 && !!s.rap,
-      retainHandling: version === 5 ? ((s.rh ?? 0) as 0 | 1 | 2) : 0,
-    });
+    granted.push(g);
     codes.push(qos);
   }
   return { granted, suback: { cmd: "suback", messageId: packet.messageId, granted: codes } };

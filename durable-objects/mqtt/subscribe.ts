@@ -8,14 +8,14 @@ import type { ISubscribePacket, IUnsubscribePacket } from "mqtt-packet";
 import { hasScope } from "../../handoff/identity";
 import type { RoomPort } from "../adapters/adapter";
 import { safeSend } from "../sockets";
-import { send, sessionsOf, stateOf, type Live } from "./connection";
+import { send, sessionsOf, stateOf, subscriptionBudget, type Live } from "./connection";
 import { deliveryFor, publishBytes } from "./outbound";
 import { decideSubscribe, decideUnsubscribe, outboundPayloadOfEnvelope } from "./protocol";
 
 export function onSubscribe(ws: WebSocket, l: Live, p: ISubscribePacket, port: RoomPort): void {
   const c = stateOf(l.att).connected!;
   const existing = new Set(c.subs.map((s) => s.filter));
-  const { granted, suback } = decideSubscribe(c.v, p, hasScope(l.att, "subscribe"), existing);
+  const { granted, suback } = decideSubscribe(c.v, p, hasScope(l.att, "subscribe"), existing, subscriptionBudget(l.att));
   const byFilter = new Map(c.subs.map((s) => [s.filter, s]));
   for (const g of granted) byFilter.set(g.filter, g);
   c.subs = [...byFilter.values()];
