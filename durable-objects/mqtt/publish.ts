@@ -9,11 +9,11 @@ import { CloseCode } from "../../protocol";
 import { hasScope } from "../../handoff/identity";
 import type { RoomPort } from "../adapters/adapter";
 import type { MqttVersion } from "./codec";
-import { save, send, sessionsOf, type Live } from "./connection";
+import { save, send, sessionIdOf, sessionsOf, type Live } from "./connection";
 import { fail } from "./end";
 import { decidePublish, isRetriedPublish, publishFingerprint, puback, Reason } from "./protocol";
 
-export function onPublish(ws: WebSocket, l: Live, p: IPublishPacket, port: RoomPort, v: MqttVersion, cid: string): void {
+export function onPublish(ws: WebSocket, l: Live, p: IPublishPacket, port: RoomPort, v: MqttVersion): void {
   const decision = decidePublish(v, p, hasScope(l.att, "publish"));
   if (decision.kind === "close") return fail(ws, l, port, v, decision.reason, decision.message);
   if (decision.kind === "drop") {
@@ -39,10 +39,11 @@ export function onPublish(ws: WebSocket, l: Live, p: IPublishPacket, port: RoomP
   }
   // QoS 1: a DUP retry of a packet id already published (same topic and payload) is acknowledged, not published again.
   const sessions = sessionsOf(port);
+  const id = sessionIdOf(l.att); // per owner: another sub's retries never match this client's
   const fingerprint = publishFingerprint(decision.topic, decision.payload);
-  if (!isRetriedPublish(decision.dup, fingerprint, sessions.inbound(cid, decision.packetId))) {
+  if (!isRetriedPublish(decision.dup, fingerprint, sessions.inbound(id, decision.packetId))) {
     const seq = port.publish(input, ws);
-    sessions.recordInbound(cid, decision.packetId, seq, fingerprint, Date.now());
+    sessions.recordInbound(id, decision.packetId, seq, fingerprint, Date.now());
   }
   port.ackAfterCommit(ws, l.codec.encode(puback(v, decision.packetId)));
 }
