@@ -134,7 +134,11 @@ export function afterBatch(port: RoomPort): void {
     for (const [ws, b] of batchSent) sessions.sentBatch(sessionIdOf(liveOf(ws, port).att), b.sent, b.through);
     batchSent.clear();
   }
-  for (const ws of windowMoved) save(ws, liveOf(ws, port));
+  for (const ws of windowMoved) {
+    const l = liveOf(ws, port);
+    // A socket shed during the batch (slow consumer) has ended and was saved then.
+    if (!stateOf(l.att).ended) save(ws, l);
+  }
   windowMoved.clear();
 }
 
