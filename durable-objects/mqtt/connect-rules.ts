@@ -31,7 +31,7 @@ export const MAX_CLIENT_ID_BYTES = 128;
 export const DEFAULT_V4_SESSION_EXPIRY_SECONDS = 24 * 60 * 60;
 /** A 5.0 Session Expiry Interval is capped to this (0xFFFFFFFF "never" included). */
 export const MAX_SESSION_EXPIRY_SECONDS = 7 * 24 * 60 * 60;
-/** Outbound QoS 1 messages in flight (sent, not yet PUBACKed) per connection; a 5.0 Receive Maximum lowers it. */
+/** Inbound QoS 1 PUBLISHes a client may have unacknowledged: our Receive Maximum in the 5.0 CONNACK. */
 export const MAX_INFLIGHT = 32;
 /** We serve QoS 0 and 1: QoS 2 subscriptions are granted 1; QoS 2 PUBLISH is refused. */
 export const MAX_QOS = 1;
@@ -56,8 +56,8 @@ export interface AcceptedConnect {
   /** The client's own Session Expiry was capped: 5.0 CONNACK returns ours. */
   expiryCapped: boolean;
   keepaliveSeconds: number;
-  /** Sent, un-acked QoS 1 at most (5.0 Receive Maximum, capped by MAX_INFLIGHT). */
-  inflightLimit: number;
+  /** The 5.0 client's Receive Maximum (QoS 1 PUBLISHes it takes unacknowledged); null: it set none (3.1.1, or 5.0 without the property). */
+  receiveMaximum: number | null;
   username: string | undefined;
   /** The CONNECT password as text: where a device puts its token. */
   password: string | undefined;
@@ -113,7 +113,7 @@ export function acceptConnect(packet: IConnectPacket, newClientId: string): Acce
     capped = expiry !== asked;
   }
 
-  const receiveMaximum = version === 5 ? packet.properties?.receiveMaximum : undefined;
+  const receiveMaximum = version === 5 ? (packet.properties?.receiveMaximum ?? null) : null;
   return {
     ok: true,
     version,
@@ -123,7 +123,7 @@ export function acceptConnect(packet: IConnectPacket, newClientId: string): Acce
     sessionExpirySeconds: expiry,
     expiryCapped: capped,
     keepaliveSeconds: packet.keepalive ?? 0,
-    inflightLimit: Math.max(1, Math.min(MAX_INFLIGHT, receiveMaximum ?? MAX_INFLIGHT)),
+    receiveMaximum: receiveMaximum === null ? null : Math.max(1, receiveMaximum),
     username: packet.username,
     password: packet.password === undefined ? undefined : Buffer.from(packet.password).toString("utf8"),
     will,

@@ -1,20 +1,22 @@
 /**
  * CONNECT on the socket: the token a device could only send in its password,
  * the session it opens or resumes, and the take-over of an older connection
- * with the same client id. The rules of what CONNECT may ask are in
+ * with the same client id and the same owner (the token's `sub`: another
+ * sub's client id names another session, session-store.ts). The rules of what CONNECT may ask are in
  * connect-rules.ts; this file does what they decide.
  */
 import type { IConnectPacket } from "mqtt-packet";
 import { CloseCode } from "../../protocol";
+import { hasScope } from "../../handoff/identity";
 import { verifyRoomToken } from "../../handoff/token";
 import type { RoomPort } from "../adapters/adapter";
 import { packetLimitFor } from "./codec";
-import { liveOf, send, sessionsOf, stateOf, WS_PROTOCOL_ERROR, type Live } from "./connection";
+import { liveOf, send, sessionIdOf, sessionsOf, stateOf, WS_PROTOCOL_ERROR, type Live } from "./connection";
 import { fail } from "./end";
 import { acceptConnect, acceptedConnack, Reason, refuseConnect, type Will } from "./protocol";
 import { allowedSilenceMs } from "./keep-alive";
 import { resume } from "./session-delivery";
-import type { SessionState } from "./session-store";
+import { sessionId, type SessionId, type SessionState } from "./session-store";
 
 /** A will payload is kept in the attachment (16 KiB in all), so it is bounded. */
 export const MAX_WILL_PAYLOAD_BYTES = 2048;
@@ -59,45 +61,60 @@ export async function onConnect(ws: WebSocket, l: Live, p: IConnectPacket, port:
   }
 
   // A session: kept unless clean start with no expiry (then any stored one is dropped).
+  // It exists to carry subscriptions, so a token that may not subscribe has
+  // none: it is served as a clean session that ends with the connection (5.0
+  // CONNACK says Session Expiry 0), and makes, resumes and ends no stored
+  // one. That also keeps a token with no scopes from filling the room's
+  // session quota.
   const sessions = sessionsOf(port);
-  const persistent = !decided.cleanStart || decided.sessionExpirySeconds > 0;
+  const id = sessionId(l.att.sub, decided.clientId);
+  const maySubscribe = hasScope(l.att, "subscribe");
+  const persistent = maySubscribe && (!decided.cleanStart || decided.sessionExpirySeconds > 0);
+  const granted = maySubscribe ? decided : { ...decided, sessionExpirySeconds: 0, expiryCapped: decided.sessionExpirySeconds > 0 };
   let session: SessionState | null = null;
   let present = false;
   if (persistent) {
-    if (sessions.held(decided.clientId)) takeOver(ws, port, decided.clientId);
-    const opened = sessions.open(decided.clientId, {
+    if (sessions.held(id)) takeOver(ws, port, id);
+    const opened = sessions.open(id, {
       cleanStart: decided.cleanStart,
       expirySeconds: decided.sessionExpirySeconds,
       latestSeq: port.latestSeq(),
       now: Date.now(),
     });
-    if (!opened.ok) return refuse("unavailable", CloseCode.Policy, "the room holds the most MQTT sessions it may");
+    if (!opened.ok) return refuse("unavailable", CloseCode.Policy, "this token's sub holds the most MQTT sessions it may in this room");
     session = opened.session;
     present = opened.sessionPresent;
-  } else {
-    sessions.drop(decided.clientId);
+  } else if (maySubscribe) {
+    sessions.drop(id);
   }
 
   const subs = session?.subscriptions ?? [];
-  st.connected = { v, cid: decided.clientId, persistent, subs, ka: decided.keepaliveSeconds };
+  const rm = decided.receiveMaximum;
+  st.connected = { v, cid: decided.clientId, persistent, subs, ka: decided.keepaliveSeconds, ...(rm === null ? {} : { rm, fly: 0 }) };
   st.seenAt = Date.now();
   st.will = decided.will;
   l.codec.setVersion(v);
   port.setFilters(ws, l.att, subs.map((s) => s.filter)); // also saves the attachment
-  send(ws, l, acceptedConnack(decided, present, packetLimitFor(port.limits.maxMessageBytes)), v);
+  send(ws, l, acceptedConnack(granted, present, packetLimitFor(port.limits.maxMessageBytes)), v);
   if (present && session !== null) resume(ws, l, port, session);
   // The room's alarm times the keep-alive (keep-alive.ts).
   const silence = allowedSilenceMs(decided.keepaliveSeconds);
   if (silence !== null) await port.expireAt(Date.now() + silence);
 }
 
-/** A second connection with the same client id takes the session: the first is closed (5.0: DISCONNECT 0x8E). */
-function takeOver(by: WebSocket, port: RoomPort, clientId: string): void {
+/**
+ * A second connection to the same session (same owner, same client id)
+ * takes it: the first is closed (5.0: DISCONNECT 0x8E). Another owner's
+ * connection with that client id holds another session and is left alone.
+ */
+function takeOver(by: WebSocket, port: RoomPort, id: SessionId): void {
   for (const ws of port.sockets("mqtt")) {
     if (ws === by) continue;
     const l = liveOf(ws, port);
     const st = stateOf(l.att);
-    if (st.connected?.cid !== clientId || st.ended) continue;
+    if (st.connected === undefined || st.ended) continue;
+    const other = sessionIdOf(l.att);
+    if (other.owner !== id.owner || other.clientId !== id.clientId) continue;
     st.takenOver = true;
     fail(ws, l, port, st.connected.v, Reason.SessionTakenOver, "session taken over by a new connection", CloseCode.Normal);
   }

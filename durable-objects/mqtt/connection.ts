@@ -9,7 +9,7 @@ import type { RoomPort } from "../adapters/adapter";
 import { ATTACHMENT_MAX_BYTES, attachmentOf, safeSend, serializedBytes, type Attachment } from "../sockets";
 import { MqttCodec, packetLimitFor, type MqttVersion } from "./codec";
 import type { GrantedSubscription, SubscriptionBudget, Will } from "./protocol";
-import { SessionStore } from "./session-store";
+import { sessionId, SessionStore, type SessionId } from "./session-store";
 
 /** WebSocket close code after an MQTT-level end (5.0 also sends DISCONNECT with its reason first). */
 export const WS_PROTOCOL_ERROR = 1002;
@@ -63,6 +63,17 @@ export interface Connected {
   subs: GrantedSubscription[];
   /** Keep Alive from CONNECT, seconds (0: none); absent in attachments written before keep-alive was timed. */
   ka?: number;
+  /** The 5.0 client's Receive Maximum: QoS 1 PUBLISHes it takes unacknowledged (absent: it set none, no window). */
+  rm?: number;
+  /** QoS 1 PUBLISHes sent on this connection and not yet acknowledged (counted only with `rm`). */
+  fly?: number;
+  /**
+   * Set while the connection is served from history, not live (a session's
+   * return, or a full `rm` window): every message through this seq is
+   * handled. Two numbers, so the window costs the attachment a few bytes
+   * whatever is waiting (it waits in history).
+   */
+  behind?: number;
 }
 
 export interface Live {
@@ -111,6 +122,11 @@ export function sessionsOf(port: RoomPort): SessionStore {
     sessionStores.set(port.sql, s);
   }
   return s;
+}
+
+/** The session this connection's client id names, owned by its token's `sub` (session-store.ts). */
+export function sessionIdOf(att: Attachment): SessionId {
+  return sessionId(att.sub, stateOf(att).connected!.cid);
 }
 
 export function save(ws: WebSocket, l: Live): void {

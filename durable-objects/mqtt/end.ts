@@ -7,7 +7,7 @@ import type { IDisconnectPacket } from "mqtt-packet";
 import { CloseCode } from "../../protocol";
 import type { RoomPort } from "../adapters/adapter";
 import type { MqttVersion } from "./codec";
-import { save, send, sessionsOf, stateOf, WS_PROTOCOL_ERROR, type Live } from "./connection";
+import { save, send, sessionIdOf, sessionsOf, stateOf, WS_PROTOCOL_ERROR, type Live } from "./connection";
 import { MAX_SESSION_EXPIRY_SECONDS } from "./protocol";
 
 /** Ends the connection for a protocol reason: 5.0 DISCONNECT first; the will goes out (no DISCONNECT from the client). */
@@ -37,7 +37,7 @@ export function end(ws: WebSocket, l: Live, port: RoomPort): void {
         answer: () => undefined,
       });
     }
-    if (c.persistent && !st.takenOver) sessionsOf(port).close(c.cid, Date.now());
+    if (c.persistent && !st.takenOver) sessionsOf(port).close(sessionIdOf(l.att), Date.now());
   }
   st.will = null;
   save(ws, l);
@@ -49,7 +49,7 @@ export function onDisconnect(ws: WebSocket, l: Live, p: IDisconnectPacket, port:
   // 5.0 reason 0x04 "disconnect with will message" keeps the will; any other DISCONNECT withdraws it.
   if (p.reasonCode !== 0x04) st.will = null;
   const expiry = p.properties?.sessionExpiryInterval;
-  if (c.v === 5 && expiry !== undefined && c.persistent) sessionsOf(port).setExpiry(c.cid, Math.min(expiry, MAX_SESSION_EXPIRY_SECONDS));
+  if (c.v === 5 && expiry !== undefined && c.persistent) sessionsOf(port).setExpiry(sessionIdOf(l.att), Math.min(expiry, MAX_SESSION_EXPIRY_SECONDS));
   end(ws, l, port);
   port.shed(ws, CloseCode.Normal, "DISCONNECT", l.att);
 }

@@ -13,6 +13,7 @@ import { heard } from "./keep-alive";
 import { fail, onDisconnect } from "./end";
 import { Reason, refuseConnect, unexpectedPacket } from "./protocol";
 import { onPublish } from "./publish";
+import { onPuback } from "./session-delivery";
 import { onSubscribe, onUnsubscribe } from "./subscribe";
 
 export async function onFrame(ws: WebSocket, l: Live, frame: string | ArrayBuffer, port: RoomPort): Promise<void> {
@@ -65,9 +66,9 @@ async function onPacket(ws: WebSocket, l: Live, p: Packet, port: RoomPort): Prom
   if (unexpected !== null) return fail(ws, l, port, c.v, unexpected.reason, unexpected.message);
   switch (p.cmd) {
     case "publish":
-      return onPublish(ws, l, p, port, c.v, c.cid);
+      return onPublish(ws, l, p, port, c.v);
     case "puback":
-      if (c.persistent && p.messageId !== undefined) sessionsOf(port).acked(c.cid, p.messageId);
+      if (p.messageId !== undefined) onPuback(ws, l, port, p.messageId);
       return;
     case "subscribe":
       return onSubscribe(ws, l, p, port);

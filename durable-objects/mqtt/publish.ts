@@ -11,11 +11,11 @@ import { HOOK_FAILED } from "../../protocol/hooks";
 import type { RoomPort } from "../adapters/adapter";
 import type { Verdict } from "../publish/verdict";
 import type { MqttVersion } from "./codec";
-import { save, send, sessionsOf, type Live } from "./connection";
+import { save, send, sessionIdOf, sessionsOf, type Live } from "./connection";
 import { fail } from "./end";
 import { decidePublish, isRetriedPublish, publishFingerprint, puback, Reason } from "./protocol";
 
-export function onPublish(ws: WebSocket, l: Live, p: IPublishPacket, port: RoomPort, v: MqttVersion, cid: string): void | Promise<void> {
+export function onPublish(ws: WebSocket, l: Live, p: IPublishPacket, port: RoomPort, v: MqttVersion): void | Promise<void> {
   const decision = decidePublish(v, p);
   if (decision.kind === "close") return fail(ws, l, port, v, decision.reason, decision.message);
   if (decision.kind === "drop") {
@@ -25,8 +25,9 @@ export function onPublish(ws: WebSocket, l: Live, p: IPublishPacket, port: RoomP
   const { packetId } = decision;
   const sessions = packetId === null ? null : sessionsOf(port);
   const fingerprint = packetId === null ? "" : publishFingerprint(decision.topic, decision.payload);
+  const id = sessionIdOf(l.att); // per owner: another sub's retries never match this client's
   // QoS 1: a DUP retry of a packet id already published (same topic and payload) is acknowledged, not published again.
-  if (packetId !== null && isRetriedPublish(decision.dup, fingerprint, sessions!.inbound(cid, packetId))) {
+  if (packetId !== null && isRetriedPublish(decision.dup, fingerprint, sessions!.inbound(id, packetId))) {
     send(ws, l, puback(v, packetId));
     return;
   }
@@ -38,7 +39,7 @@ export function onPublish(ws: WebSocket, l: Live, p: IPublishPacket, port: RoomP
     echo: true, // a stateful adapter decides itself whether its own socket gets its message (MQTT No Local)
     origin: l.att.id,
     answer: (verdict) => {
-      if (verdict.ok && packetId !== null) sessions!.recordInbound(cid, packetId, verdict.seq, fingerprint, Date.now());
+      if (verdict.ok && packetId !== null) sessions!.recordInbound(id, packetId, verdict.seq, fingerprint, Date.now());
       answerPublish(ws, l, port, v, packetId, verdict);
     },
   });

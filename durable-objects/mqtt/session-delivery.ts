@@ -1,68 +1,127 @@
 /**
  * Room messages reaching MQTT connections: live, per socket whose
- * subscriptions match, and on a session's return, from history. A persistent
+ * subscriptions match, and from history while a connection is behind (a
+ * session's return, or a full Receive Maximum window). A persistent
  * session's progress (what it was sent, what is in flight) is written once
  * per batch, not once per message.
+ *
+ * The window: a 5.0 client says in CONNECT how many QoS 1 PUBLISHes it
+ * takes unacknowledged (Receive Maximum, [MQTT-3.3.4-9]). When that many are
+ * out, the connection stops taking live messages and notes how far it was
+ * served (`behind`); each PUBACK then sends on from history, in seq order
+ * (QoS 0 ones too, so the order holds), until the window is full again or
+ * it has caught up, when live delivery takes over. What waits costs no
+ * memory: it is the room's history; the connection keeps two numbers in its
+ * attachment (`fly`, `behind`), so the window survives hibernation.
  */
 import type { OutboundMessage, RoomPort } from "../adapters/adapter";
 import { CloseCode } from "../../protocol";
 import { safeSend } from "../sockets";
-import { liveOf, sessionsOf, stateOf, type Live } from "./connection";
+import { liveOf, save, sessionIdOf, sessionsOf, stateOf, type Connected, type Live } from "./connection";
 import { deliveryFor, liveFrame, packetIdFor, publishBytes } from "./outbound";
 import { outboundPayloadOfEnvelope } from "./protocol";
 import type { InflightMessage, SessionState } from "./session-store";
 
-/** Per batch: what each persistent session was sent (written once in afterBatch). */
-const batchSent = new Map<string, { sent: InflightMessage[]; through: number }>();
+/** Per batch: what each persistent session's socket was sent (written once in afterBatch). */
+const batchSent = new Map<WebSocket, { sent: InflightMessage[]; through: number }>();
+/** Per batch: sockets whose window state changed (their attachment is written once in afterBatch). */
+const windowMoved = new Set<WebSocket>();
+
+function windowFull(c: Connected): boolean {
+  return c.rm !== undefined && (c.fly ?? 0) >= c.rm;
+}
+
+/** A QoS 1 PUBLISH went out: counted against the window, when the client set one. */
+function tookSlot(c: Connected): boolean {
+  if (c.rm === undefined) return false;
+  c.fly = (c.fly ?? 0) + 1;
+  return true;
+}
 
 /**
- * A session came back: in one pass over history, in seq order, the messages
- * it had not acknowledged (same packet id, DUP set), then every message after
- * the point it was served through that matches its subscriptions. A replay
- * bigger than one reader may hold stops there and closes the socket; the
- * client reconnects and the session goes on from where it stopped.
+ * A session came back: from history, in seq order, the messages it had not
+ * acknowledged (same packet id, DUP set), then every message after the
+ * point it was served through that matches its subscriptions.
  */
 export function resume(ws: WebSocket, l: Live, port: RoomPort, session: SessionState): void {
   const c = stateOf(l.att).connected!;
+  c.behind = Math.min(session.deliveredThrough, ...session.inflight.map((m) => m.seq - 1));
+  catchUp(ws, l, port);
+}
+
+/**
+ * Sends a connection that is behind what it is owed, from history: until
+ * its window is full (it goes on at the next PUBACK), or until it has caught
+ * up (live delivery takes over). A replay bigger than one reader may hold
+ * stops there and closes the socket; a persistent session goes on from
+ * there on the next connection.
+ */
+export function catchUp(ws: WebSocket, l: Live, port: RoomPort): void {
+  const c = stateOf(l.att).connected!;
+  if (c.behind === undefined) return;
+  const from = c.behind;
   const sessions = sessionsOf(port);
-  const inflight = new Map(session.inflight.map((m) => [m.seq, m.packetId]));
-  const start = Math.min(session.deliveredThrough, ...session.inflight.map((m) => m.seq - 1));
-  // In-flight messages history no longer holds cannot be sent again.
-  for (const m of session.inflight) if (m.seq < port.oldestSeq()) sessions.acked(c.cid, m.packetId);
+  const id = c.persistent ? sessionIdOf(l.att) : null;
+  // A session's messages sent on an earlier connection and not acknowledged
+  // go again; everything else it was served through is skipped. (Everything
+  // sent on this connection is at or before `from`.)
+  const stored = id === null ? null : sessions.load(id);
+  const again = new Set<number>();
+  for (const m of stored?.inflight ?? []) {
+    // In-flight messages history no longer holds cannot be sent again.
+    if (m.seq < port.oldestSeq()) sessions.acked(id!, m.packetId);
+    else if (m.seq > from) again.add(m.seq);
+  }
+  const served = stored?.deliveredThrough ?? from;
   const sent: InflightMessage[] = [];
-  let through = session.deliveredThrough;
+  let through = from;
   let bytes = 0;
-  const complete = port.replay(start, (row) => {
-    const again = inflight.has(row.seq);
-    if (!again && row.seq <= session.deliveredThrough) return true;
-    const d = row.topic === null ? null : deliveryFor(c.subs, row.topic, false);
-    if (d !== null || again) {
+  let windowStop = false;
+  const complete = port.replay(from, (row) => {
+    const resend = again.has(row.seq);
+    const d = resend || row.seq <= served || row.topic === null ? null : deliveryFor(c.subs, row.topic, false);
+    if (resend || d !== null) {
+      const qos = resend ? 1 : d!.qos;
+      if (qos === 1 && windowFull(c)) return !(windowStop = true);
       if (bytes > port.limits.slowConsumerBytes) return false;
-      const qos = again ? 1 : d!.qos;
-      const frame = publishBytes(c.v, row.topic!, outboundPayloadOfEnvelope(row.envelope).bytes, qos, row.seq, false, again);
+      const frame = publishBytes(c.v, row.topic!, outboundPayloadOfEnvelope(row.envelope).bytes, qos, row.seq, false, resend);
       safeSend(ws, frame);
       bytes += frame.byteLength;
-      if (qos === 1 && !again) sent.push({ seq: row.seq, packetId: packetIdFor(row.seq) });
+      if (qos === 1) {
+        tookSlot(c);
+        if (!resend) sent.push({ seq: row.seq, packetId: packetIdFor(row.seq) });
+      }
     }
-    through = Math.max(through, row.seq);
+    through = row.seq;
     return true;
   });
-  sessions.sentBatch(c.cid, sent, through);
-  if (!complete) port.shed(ws, CloseCode.SlowConsumer, "session replay continues on the next connection", l.att);
+  if (id !== null) sessions.sentBatch(id, sent, through);
+  if (complete) delete c.behind;
+  else c.behind = through;
+  save(ws, l);
+  if (!complete && !windowStop) port.shed(ws, CloseCode.SlowConsumer, "session replay continues on the next connection", l.att);
 }
 
 export function deliver(ws: WebSocket, m: OutboundMessage, _frame: string | Uint8Array, port: RoomPort): number {
   const l = liveOf(ws, port);
   const st = stateOf(l.att);
   const c = st.connected;
-  if (c === undefined || st.ended || m.topic === null) return 0;
+  // Behind: this message is in history and comes from there, in its turn.
+  if (c === undefined || st.ended || m.topic === null || c.behind !== undefined) return 0;
   const d = deliveryFor(c.subs, m.topic, m.sender === ws);
   if (d === null) return 0;
+  if (d.qos === 1 && windowFull(c)) {
+    // The client's window is full: this and every later message wait in history until PUBACKs make room.
+    c.behind = m.seq - 1;
+    windowMoved.add(ws);
+    return 0;
+  }
   const frame = liveFrame(m, c.v, d);
   safeSend(ws, frame);
+  if (d.qos === 1 && tookSlot(c)) windowMoved.add(ws);
   if (c.persistent) {
-    let b = batchSent.get(c.cid);
-    if (b === undefined) batchSent.set(c.cid, (b = { sent: [], through: 0 }));
+    let b = batchSent.get(ws);
+    if (b === undefined) batchSent.set(ws, (b = { sent: [], through: 0 }));
     if (d.qos === 1) b.sent.push({ seq: m.seq, packetId: packetIdFor(m.seq) });
     b.through = m.seq;
   }
@@ -70,8 +129,30 @@ export function deliver(ws: WebSocket, m: OutboundMessage, _frame: string | Uint
 }
 
 export function afterBatch(port: RoomPort): void {
-  if (batchSent.size === 0) return;
-  const sessions = sessionsOf(port);
-  for (const [cid, b] of batchSent) sessions.sentBatch(cid, b.sent, b.through);
-  batchSent.clear();
+  if (batchSent.size > 0) {
+    const sessions = sessionsOf(port);
+    for (const [ws, b] of batchSent) sessions.sentBatch(sessionIdOf(liveOf(ws, port).att), b.sent, b.through);
+    batchSent.clear();
+  }
+  for (const ws of windowMoved) {
+    const l = liveOf(ws, port);
+    // A socket shed during the batch (slow consumer) has ended and was saved then.
+    if (!stateOf(l.att).ended) save(ws, l);
+  }
+  windowMoved.clear();
+}
+
+/**
+ * PUBACK: the session's message is no longer in flight, and the window has
+ * room for one more. A PUBACK that acknowledges nothing of a persistent
+ * session (a duplicate, an unknown id) frees no slot. A connection waiting
+ * for that room goes on from history.
+ */
+export function onPuback(ws: WebSocket, l: Live, port: RoomPort, packetId: number): void {
+  const c = stateOf(l.att).connected!;
+  const acked = c.persistent ? sessionsOf(port).acked(sessionIdOf(l.att), packetId) !== null : true;
+  if (c.rm === undefined || !acked) return;
+  c.fly = Math.max(0, (c.fly ?? 0) - 1);
+  if (c.behind !== undefined) catchUp(ws, l, port); // saves the attachment
+  else save(ws, l);
 }

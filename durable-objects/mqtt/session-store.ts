@@ -1,5 +1,13 @@
 /**
- * MQTT persistent sessions of a room, in its SQLite storage, per client id.
+ * MQTT persistent sessions of a room, in its SQLite storage, per owner and
+ * client id.
+ *
+ * Owner: the `sub` of the token that made the session ('' for none: open
+ * mode, or tokens without `sub`). A session is found by (owner, client id),
+ * so another sub using the same client id has a session of its own and
+ * never reads, resumes, takes over or evicts this one (as brokers that
+ * namespace client ids per user do). The session quota is per owner too: a
+ * new session only ever makes room by evicting one of its own owner's.
  *
  * A session is what outlives a connection made with clean session 0 (3.1.1)
  * or a Session Expiry Interval (5.0): its subscriptions, and where its QoS 1
@@ -15,11 +23,12 @@
  *
  * Expiry: `expires_at` is null while a connection holds the session, and set
  * to leave time + its expiry when it goes. Expired sessions are purged on the
- * next `open` (and by `purgeExpired`, for an alarm). Bound: MAX_SESSIONS per
- * room; a new session past it evicts the disconnected session that expires
- * soonest, or is refused when every session is connected.
+ * next `open` (and by `purgeExpired`, for an alarm). Bounds: MAX_SESSIONS_PER_OWNER
+ * per owner and MAX_SESSIONS per room; a new session past either evicts its
+ * own owner's disconnected session that expires soonest, or is refused when
+ * its owner has none to give up (never another owner's).
  *
- * Also here, not tied to sessions: the inbound QoS 1 dedupe (client id +
+ * Also here, not tied to sessions: the inbound QoS 1 dedupe (owner, client id,
  * packet id -> seq and a fingerprint) so that a PUBLISH retried with DUP, on
  * the same or a new connection, clean or not, is not published twice. Kept
  * for the INBOUND_DEDUPE_PER_CLIENT latest ids of a client (a client has at
@@ -29,45 +38,63 @@ import { MAX_INFLIGHT } from "./protocol";
 import type { GrantedSubscription } from "./protocol";
 import { SqlTables } from "../sql-tables";
 
-export const MAX_SESSIONS = 1_000;
+/** Sessions one owner (sub) may keep in a room: open mode's whole room, as before owners. */
+export const MAX_SESSIONS_PER_OWNER = 1_000;
+/** Sessions a room keeps in all (what bounds its storage whatever the number of subs). */
+export const MAX_SESSIONS = 10_000;
 export const INBOUND_DEDUPE_PER_CLIENT = MAX_INFLIGHT;
 export const INBOUND_DEDUPE_SECONDS = 24 * 60 * 60;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS mqtt_sessions (
-    client_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    client_id TEXT NOT NULL,
     expiry_s INTEGER NOT NULL,
     expires_at INTEGER,
     delivered_through INTEGER NOT NULL,
-    last_packet_id INTEGER NOT NULL DEFAULT 0
+    last_packet_id INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (owner, client_id)
   );
   CREATE INDEX IF NOT EXISTS mqtt_sessions_expires ON mqtt_sessions (expires_at) WHERE expires_at IS NOT NULL;
   CREATE TABLE IF NOT EXISTS mqtt_subscriptions (
+    owner TEXT NOT NULL,
     client_id TEXT NOT NULL,
     filter TEXT NOT NULL,
     qos INTEGER NOT NULL,
     options INTEGER NOT NULL,
-    PRIMARY KEY (client_id, filter)
+    PRIMARY KEY (owner, client_id, filter)
   );
   CREATE TABLE IF NOT EXISTS mqtt_inflight (
+    owner TEXT NOT NULL,
     client_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
     packet_id INTEGER NOT NULL,
-    PRIMARY KEY (client_id, seq)
+    PRIMARY KEY (owner, client_id, seq)
   );
-  CREATE UNIQUE INDEX IF NOT EXISTS mqtt_inflight_packet ON mqtt_inflight (client_id, packet_id);
+  CREATE UNIQUE INDEX IF NOT EXISTS mqtt_inflight_packet ON mqtt_inflight (owner, client_id, packet_id);
   CREATE TABLE IF NOT EXISTS mqtt_inbound (
+    owner TEXT NOT NULL,
     client_id TEXT NOT NULL,
     packet_id INTEGER NOT NULL,
     seq INTEGER NOT NULL,
     fingerprint TEXT NOT NULL,
     at INTEGER NOT NULL,
-    PRIMARY KEY (client_id, packet_id)
+    PRIMARY KEY (owner, client_id, packet_id)
   );
   CREATE INDEX IF NOT EXISTS mqtt_inbound_at ON mqtt_inbound (at);`;
 
-export interface SessionState {
+/** Which session: its owner (the token's `sub`, '' for none) and the client id. */
+export interface SessionId {
+  owner: string;
   clientId: string;
+}
+
+/** The one place a session's owner is derived: a token's `sub`, or '' (never a sub: a sub has 1 character or more). */
+export function sessionId(sub: string | null, clientId: string): SessionId {
+  return { owner: sub ?? "", clientId };
+}
+
+export interface SessionState extends SessionId {
   expirySeconds: number;
   deliveredThrough: number;
   lastPacketId: number;
@@ -93,70 +120,95 @@ export interface OpenOptions {
 // Subscription options packed in one column: bit 0 No Local, bit 1 Retain As Published, bits 2-3 Retain Handling.
 const packOptions = (s: GrantedSubscription) => (s.noLocal ? 1 : 0) | (s.retainAsPublished ? 2 : 0) | (s.retainHandling << 2);
 
+const TABLES = ["mqtt_sessions", "mqtt_subscriptions", "mqtt_inflight", "mqtt_inbound"];
+
 export class SessionStore extends SqlTables {
   constructor(
     sql: SqlStorage,
     private readonly maxSessions: number = MAX_SESSIONS,
+    private readonly maxPerOwner: number = MAX_SESSIONS_PER_OWNER,
   ) {
     super(sql, SCHEMA);
   }
 
   /**
-   * A CONNECT takes the client's session: resumes it (session present) unless
-   * clean start, or begins a new one. Call inside `transactionSync`.
+   * Tables from before sessions had owners were keyed by client id alone, so
+   * who made each session is unknown: they are dropped rather than handed to
+   * any owner (a client that had one gets session present 0 and subscribes
+   * again, as after an expiry).
    */
-  open(clientId: string, o: OpenOptions): OpenResult {
+  override migrate(): void {
+    const old = this.sql.exec<{ sql: string }>(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'mqtt_sessions'`).toArray()[0];
+    if (old !== undefined && !old.sql.includes("owner")) for (const t of TABLES) this.sql.exec(`DROP TABLE IF EXISTS ${t}`);
+    super.migrate();
+  }
+
+  /**
+   * A CONNECT takes its session: resumes it (session present) unless clean
+   * start, or begins a new one. Call inside `transactionSync`.
+   */
+  open(id: SessionId, o: OpenOptions): OpenResult {
     this.purgeExpired(o.now);
-    if (o.cleanStart) this.drop(clientId);
-    const existing = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM mqtt_sessions WHERE client_id = ?`, clientId).one().n > 0;
-    if (existing) {
-      this.sql.exec(`UPDATE mqtt_sessions SET expiry_s = ?, expires_at = NULL WHERE client_id = ?`, o.expirySeconds, clientId);
-      return { ok: true, sessionPresent: true, session: this.load(clientId)! };
+    if (o.cleanStart) this.drop(id);
+    if (this.exists(id)) {
+      this.sql.exec(`UPDATE mqtt_sessions SET expiry_s = ?, expires_at = NULL WHERE owner = ? AND client_id = ?`, o.expirySeconds, id.owner, id.clientId);
+      return { ok: true, sessionPresent: true, session: this.load(id)! };
     }
-    if (this.count() >= this.maxSessions && !this.evictOne()) return { ok: false, reason: "full" };
+    // Room is made only at the expense of this owner's own sessions.
+    const full = this.countOf(id.owner) >= this.maxPerOwner || this.count() >= this.maxSessions;
+    if (full && !this.evictOne(id.owner)) return { ok: false, reason: "full" };
     this.sql.exec(
-      `INSERT INTO mqtt_sessions (client_id, expiry_s, expires_at, delivered_through, last_packet_id) VALUES (?, ?, NULL, ?, 0)`,
-      clientId,
+      `INSERT INTO mqtt_sessions (owner, client_id, expiry_s, expires_at, delivered_through, last_packet_id) VALUES (?, ?, ?, NULL, ?, 0)`,
+      id.owner,
+      id.clientId,
       o.expirySeconds,
       o.latestSeq,
     );
-    return { ok: true, sessionPresent: false, session: this.load(clientId)! };
+    return { ok: true, sessionPresent: false, session: this.load(id)! };
   }
 
   /** The connection ended: the session ends too (expiry 0) or waits until its expiry. */
-  close(clientId: string, now: number): void {
-    const row = this.sql.exec<{ expiry_s: number }>(`SELECT expiry_s FROM mqtt_sessions WHERE client_id = ?`, clientId).toArray()[0];
+  close(id: SessionId, now: number): void {
+    const row = this.sql
+      .exec<{ expiry_s: number }>(`SELECT expiry_s FROM mqtt_sessions WHERE owner = ? AND client_id = ?`, id.owner, id.clientId)
+      .toArray()[0];
     if (!row) return;
-    if (row.expiry_s <= 0) this.drop(clientId);
-    else this.sql.exec(`UPDATE mqtt_sessions SET expires_at = ? WHERE client_id = ?`, now + row.expiry_s * 1000, clientId);
+    if (row.expiry_s <= 0) this.drop(id);
+    else this.sql.exec(`UPDATE mqtt_sessions SET expires_at = ? WHERE owner = ? AND client_id = ?`, now + row.expiry_s * 1000, id.owner, id.clientId);
   }
 
   /** A 5.0 DISCONNECT may change the Session Expiry Interval (not from 0 to more: the adapter checks). */
-  setExpiry(clientId: string, expirySeconds: number): void {
-    this.sql.exec(`UPDATE mqtt_sessions SET expiry_s = ? WHERE client_id = ?`, expirySeconds, clientId);
+  setExpiry(id: SessionId, expirySeconds: number): void {
+    this.sql.exec(`UPDATE mqtt_sessions SET expiry_s = ? WHERE owner = ? AND client_id = ?`, expirySeconds, id.owner, id.clientId);
   }
 
-  load(clientId: string): SessionState | null {
+  load(id: SessionId): SessionState | null {
     const row = this.sql
       .exec<{ expiry_s: number; delivered_through: number; last_packet_id: number }>(
-        `SELECT expiry_s, delivered_through, last_packet_id FROM mqtt_sessions WHERE client_id = ?`,
-        clientId,
+        `SELECT expiry_s, delivered_through, last_packet_id FROM mqtt_sessions WHERE owner = ? AND client_id = ?`,
+        id.owner,
+        id.clientId,
       )
       .toArray()[0];
     if (!row) return null;
     return {
-      clientId,
+      owner: id.owner,
+      clientId: id.clientId,
       expirySeconds: row.expiry_s,
       deliveredThrough: row.delivered_through,
       lastPacketId: row.last_packet_id,
-      subscriptions: this.subscriptions(clientId),
-      inflight: this.inflight(clientId),
+      subscriptions: this.subscriptions(id),
+      inflight: this.inflight(id),
     };
   }
 
-  subscriptions(clientId: string): GrantedSubscription[] {
+  subscriptions(id: SessionId): GrantedSubscription[] {
     return this.sql
-      .exec<{ filter: string; qos: number; options: number }>(`SELECT filter, qos, options FROM mqtt_subscriptions WHERE client_id = ? ORDER BY filter`, clientId)
+      .exec<{ filter: string; qos: number; options: number }>(
+        `SELECT filter, qos, options FROM mqtt_subscriptions WHERE owner = ? AND client_id = ? ORDER BY filter`,
+        id.owner,
+        id.clientId,
+      )
       .toArray()
       .map((r) => ({
         filter: r.filter,
@@ -168,12 +220,13 @@ export class SessionStore extends SqlTables {
   }
 
   /** Adds or replaces (same filter) subscriptions. */
-  subscribe(clientId: string, granted: readonly GrantedSubscription[]): void {
+  subscribe(id: SessionId, granted: readonly GrantedSubscription[]): void {
     for (const s of granted) {
       this.sql.exec(
-        `INSERT INTO mqtt_subscriptions (client_id, filter, qos, options) VALUES (?, ?, ?, ?)
-         ON CONFLICT (client_id, filter) DO UPDATE SET qos = excluded.qos, options = excluded.options`,
-        clientId,
+        `INSERT INTO mqtt_subscriptions (owner, client_id, filter, qos, options) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (owner, client_id, filter) DO UPDATE SET qos = excluded.qos, options = excluded.options`,
+        id.owner,
+        id.clientId,
         s.filter,
         s.qos,
         packOptions(s),
@@ -181,28 +234,35 @@ export class SessionStore extends SqlTables {
     }
   }
 
-  unsubscribe(clientId: string, filters: readonly string[]): void {
-    for (const f of filters) this.sql.exec(`DELETE FROM mqtt_subscriptions WHERE client_id = ? AND filter = ?`, clientId, f);
+  unsubscribe(id: SessionId, filters: readonly string[]): void {
+    for (const f of filters) this.sql.exec(`DELETE FROM mqtt_subscriptions WHERE owner = ? AND client_id = ? AND filter = ?`, id.owner, id.clientId, f);
   }
 
   /** Messages through `seq` are handled for this session (never moves back). */
-  advance(clientId: string, seq: number): void {
-    this.sql.exec(`UPDATE mqtt_sessions SET delivered_through = max(delivered_through, ?) WHERE client_id = ?`, seq, clientId);
+  advance(id: SessionId, seq: number): void {
+    this.sql.exec(
+      `UPDATE mqtt_sessions SET delivered_through = max(delivered_through, ?) WHERE owner = ? AND client_id = ?`,
+      seq,
+      id.owner,
+      id.clientId,
+    );
   }
 
   /** A QoS 1 message was sent with `packetId`: in flight until its PUBACK; also advances past it. */
-  sent(clientId: string, seq: number, packetId: number): void {
+  sent(id: SessionId, seq: number, packetId: number): void {
     this.sql.exec(
-      `INSERT INTO mqtt_inflight (client_id, seq, packet_id) VALUES (?, ?, ?) ON CONFLICT (client_id, seq) DO UPDATE SET packet_id = excluded.packet_id`,
-      clientId,
+      `INSERT INTO mqtt_inflight (owner, client_id, seq, packet_id) VALUES (?, ?, ?, ?) ON CONFLICT (owner, client_id, seq) DO UPDATE SET packet_id = excluded.packet_id`,
+      id.owner,
+      id.clientId,
       seq,
       packetId,
     );
     this.sql.exec(
-      `UPDATE mqtt_sessions SET delivered_through = max(delivered_through, ?), last_packet_id = ? WHERE client_id = ?`,
+      `UPDATE mqtt_sessions SET delivered_through = max(delivered_through, ?), last_packet_id = ? WHERE owner = ? AND client_id = ?`,
       seq,
       packetId,
-      clientId,
+      id.owner,
+      id.clientId,
     );
   }
 
@@ -212,29 +272,40 @@ export class SessionStore extends SqlTables {
    * A packet id still held by a much older message (ids cycle every 65535
    * seqs) is replaced, not refused.
    */
-  sentBatch(clientId: string, sent: readonly InflightMessage[], through: number): void {
+  sentBatch(id: SessionId, sent: readonly InflightMessage[], through: number): void {
     for (const m of sent) {
-      this.sql.exec(`INSERT OR REPLACE INTO mqtt_inflight (client_id, seq, packet_id) VALUES (?, ?, ?)`, clientId, m.seq, m.packetId);
+      this.sql.exec(`INSERT OR REPLACE INTO mqtt_inflight (owner, client_id, seq, packet_id) VALUES (?, ?, ?, ?)`, id.owner, id.clientId, m.seq, m.packetId);
     }
-    this.advance(clientId, through);
+    this.advance(id, through);
   }
 
   /** Whether a connection holds this session now (or held it when the room last stopped). */
-  held(clientId: string): boolean {
-    return this.sql.exec(`SELECT 1 FROM mqtt_sessions WHERE client_id = ? AND expires_at IS NULL`, clientId).toArray().length > 0;
+  held(id: SessionId): boolean {
+    return (
+      this.sql.exec(`SELECT 1 FROM mqtt_sessions WHERE owner = ? AND client_id = ? AND expires_at IS NULL`, id.owner, id.clientId).toArray().length > 0
+    );
   }
 
   /** PUBACK: the seq it acknowledged, or null for an unknown packet id (ignored, as the spec allows). */
-  acked(clientId: string, packetId: number): number | null {
+  acked(id: SessionId, packetId: number): number | null {
     const row = this.sql
-      .exec<{ seq: number }>(`DELETE FROM mqtt_inflight WHERE client_id = ? AND packet_id = ? RETURNING seq`, clientId, packetId)
+      .exec<{ seq: number }>(
+        `DELETE FROM mqtt_inflight WHERE owner = ? AND client_id = ? AND packet_id = ? RETURNING seq`,
+        id.owner,
+        id.clientId,
+        packetId,
+      )
       .toArray()[0];
     return row ? row.seq : null;
   }
 
-  inflight(clientId: string): InflightMessage[] {
+  inflight(id: SessionId): InflightMessage[] {
     return this.sql
-      .exec<{ seq: number; packet_id: number }>(`SELECT seq, packet_id FROM mqtt_inflight WHERE client_id = ? ORDER BY seq`, clientId)
+      .exec<{ seq: number; packet_id: number }>(
+        `SELECT seq, packet_id FROM mqtt_inflight WHERE owner = ? AND client_id = ? ORDER BY seq`,
+        id.owner,
+        id.clientId,
+      )
       .toArray()
       .map((r) => ({ seq: r.seq, packetId: r.packet_id }));
   }
@@ -243,12 +314,17 @@ export class SessionStore extends SqlTables {
     return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM mqtt_sessions`).one().n;
   }
 
+  /** Sessions of one owner. */
+  countOf(owner: string): number {
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM mqtt_sessions WHERE owner = ?`, owner).one().n;
+  }
+
   /** Drops every session whose expiry has passed; returns how many. */
   purgeExpired(now: number): number {
     const gone = this.sql
-      .exec<{ client_id: string }>(`SELECT client_id FROM mqtt_sessions WHERE expires_at IS NOT NULL AND expires_at <= ?`, now)
+      .exec<{ owner: string; client_id: string }>(`SELECT owner, client_id FROM mqtt_sessions WHERE expires_at IS NOT NULL AND expires_at <= ?`, now)
       .toArray();
-    for (const g of gone) this.drop(g.client_id);
+    for (const g of gone) this.drop({ owner: g.owner, clientId: g.client_id });
     this.sql.exec(`DELETE FROM mqtt_inbound WHERE at <= ?`, now - INBOUND_DEDUPE_SECONDS * 1000);
     return gone.length;
   }
@@ -258,49 +334,61 @@ export class SessionStore extends SqlTables {
     return this.sql.exec<{ at: number | null }>(`SELECT min(expires_at) AS at FROM mqtt_sessions`).one().at;
   }
 
-  drop(clientId: string): void {
-    this.sql.exec(`DELETE FROM mqtt_sessions WHERE client_id = ?`, clientId);
-    this.sql.exec(`DELETE FROM mqtt_subscriptions WHERE client_id = ?`, clientId);
-    this.sql.exec(`DELETE FROM mqtt_inflight WHERE client_id = ?`, clientId);
+  drop(id: SessionId): void {
+    for (const t of ["mqtt_sessions", "mqtt_subscriptions", "mqtt_inflight"]) {
+      this.sql.exec(`DELETE FROM ${t} WHERE owner = ? AND client_id = ?`, id.owner, id.clientId);
+    }
   }
 
-  /** Evicts the disconnected session that expires soonest; false when all are connected. */
-  private evictOne(): boolean {
+  private exists(id: SessionId): boolean {
+    return this.sql.exec(`SELECT 1 FROM mqtt_sessions WHERE owner = ? AND client_id = ?`, id.owner, id.clientId).toArray().length > 0;
+  }
+
+  /** Evicts `owner`'s disconnected session that expires soonest; false when it has none (all connected, or no session). */
+  private evictOne(owner: string): boolean {
     const row = this.sql
-      .exec<{ client_id: string }>(`SELECT client_id FROM mqtt_sessions WHERE expires_at IS NOT NULL ORDER BY expires_at LIMIT 1`)
+      .exec<{ client_id: string }>(`SELECT client_id FROM mqtt_sessions WHERE owner = ? AND expires_at IS NOT NULL ORDER BY expires_at LIMIT 1`, owner)
       .toArray()[0];
     if (!row) return false;
-    this.drop(row.client_id);
+    this.drop({ owner, clientId: row.client_id });
     return true;
   }
 
   // ---- inbound QoS 1 dedupe --------------------------------------------------
 
   /** What this client's `packetId` was last published as, if still kept. */
-  inbound(clientId: string, packetId: number): { seq: number; fingerprint: string } | null {
+  inbound(id: SessionId, packetId: number): { seq: number; fingerprint: string } | null {
     return (
       this.sql
-        .exec<{ seq: number; fingerprint: string }>(`SELECT seq, fingerprint FROM mqtt_inbound WHERE client_id = ? AND packet_id = ?`, clientId, packetId)
+        .exec<{ seq: number; fingerprint: string }>(
+          `SELECT seq, fingerprint FROM mqtt_inbound WHERE owner = ? AND client_id = ? AND packet_id = ?`,
+          id.owner,
+          id.clientId,
+          packetId,
+        )
         .toArray()[0] ?? null
     );
   }
 
   /** Remembers an inbound QoS 1 PUBLISH, keeping only the client's latest INBOUND_DEDUPE_PER_CLIENT. */
-  recordInbound(clientId: string, packetId: number, seq: number, fingerprint: string, now: number): void {
+  recordInbound(id: SessionId, packetId: number, seq: number, fingerprint: string, now: number): void {
     this.sql.exec(
-      `INSERT INTO mqtt_inbound (client_id, packet_id, seq, fingerprint, at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (client_id, packet_id) DO UPDATE SET seq = excluded.seq, fingerprint = excluded.fingerprint, at = excluded.at`,
-      clientId,
+      `INSERT INTO mqtt_inbound (owner, client_id, packet_id, seq, fingerprint, at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (owner, client_id, packet_id) DO UPDATE SET seq = excluded.seq, fingerprint = excluded.fingerprint, at = excluded.at`,
+      id.owner,
+      id.clientId,
       packetId,
       seq,
       fingerprint,
       now,
     );
     this.sql.exec(
-      `DELETE FROM mqtt_inbound WHERE client_id = ? AND packet_id NOT IN
-         (SELECT packet_id FROM mqtt_inbound WHERE client_id = ? ORDER BY seq DESC LIMIT ?)`,
-      clientId,
-      clientId,
+      `DELETE FROM mqtt_inbound WHERE owner = ? AND client_id = ? AND packet_id NOT IN
+         (SELECT packet_id FROM mqtt_inbound WHERE owner = ? AND client_id = ? ORDER BY seq DESC LIMIT ?)`,
+      id.owner,
+      id.clientId,
+      id.owner,
+      id.clientId,
       INBOUND_DEDUPE_PER_CLIENT,
     );
   }

@@ -8,7 +8,7 @@ import type { ISubscribePacket, IUnsubscribePacket } from "mqtt-packet";
 import { hasScope } from "../../handoff/identity";
 import type { RoomPort } from "../adapters/adapter";
 import { safeSend } from "../sockets";
-import { send, sessionsOf, stateOf, subscriptionBudget, type Live } from "./connection";
+import { send, sessionIdOf, sessionsOf, stateOf, subscriptionBudget, type Live } from "./connection";
 import { deliveryFor, publishBytes } from "./outbound";
 import { decideSubscribe, decideUnsubscribe, outboundPayloadOfEnvelope } from "./protocol";
 
@@ -20,7 +20,7 @@ export function onSubscribe(ws: WebSocket, l: Live, p: ISubscribePacket, port: R
   for (const g of granted) byFilter.set(g.filter, g);
   c.subs = [...byFilter.values()];
   port.setFilters(ws, l.att, c.subs.map((s) => s.filter));
-  if (c.persistent && granted.length > 0) sessionsOf(port).subscribe(c.cid, granted);
+  if (c.persistent && granted.length > 0) sessionsOf(port).subscribe(sessionIdOf(l.att), granted);
   send(ws, l, suback);
   // Retained values of the new subscriptions, retain flag set, oldest seq first (5.0 Retain Handling honoured).
   const wanted = granted.filter((g) => g.retainHandling === 0 || (g.retainHandling === 1 && !existing.has(g.filter)));
@@ -40,6 +40,6 @@ export function onUnsubscribe(ws: WebSocket, l: Live, p: IUnsubscribePacket, por
   const gone = new Set(p.unsubscriptions);
   c.subs = c.subs.filter((s) => !gone.has(s.filter));
   port.setFilters(ws, l.att, c.subs.map((s) => s.filter));
-  if (c.persistent) sessionsOf(port).unsubscribe(c.cid, p.unsubscriptions);
+  if (c.persistent) sessionsOf(port).unsubscribe(sessionIdOf(l.att), p.unsubscriptions);
   send(ws, l, unsuback);
 }

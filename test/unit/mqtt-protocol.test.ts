@@ -5,7 +5,6 @@ import { describe, expect, it } from "vitest";
 import { MqttCodec } from "../../durable-objects/mqtt/codec";
 import {
   DEFAULT_V4_SESSION_EXPIRY_SECONDS,
-  MAX_INFLIGHT,
   MAX_SESSION_EXPIRY_SECONDS,
   Reason,
   acceptConnect,
@@ -131,10 +130,12 @@ describe("CONNECT", () => {
     expect(asClientReads<IConnackPacket>(r.connack, 5).reasonCode).toBe(Reason.QoSNotSupported);
   });
 
-  it("reads the token from the password, and Receive Maximum into the in-flight limit", () => {
+  it("reads the token from the password, and the client's Receive Maximum (none for 3.1.1 or when not set)", () => {
     const c = acceptConnect(connect({ username: "any", password: Buffer.from("eyJ.token.sig"), properties: { receiveMaximum: 5 } }, 5), "gen");
-    expect(c).toMatchObject({ ok: true, username: "any", password: "eyJ.token.sig", inflightLimit: 5 });
-    expect(acceptConnect(connect({}), "gen")).toMatchObject({ inflightLimit: MAX_INFLIGHT });
+    expect(c).toMatchObject({ ok: true, username: "any", password: "eyJ.token.sig", receiveMaximum: 5 });
+    expect(acceptConnect(connect({ properties: { receiveMaximum: 500 } }, 5), "gen")).toMatchObject({ receiveMaximum: 500 });
+    expect(acceptConnect(connect({}, 5), "gen")).toMatchObject({ receiveMaximum: null });
+    expect(acceptConnect(connect({}), "gen")).toMatchObject({ receiveMaximum: null });
   });
 });
 
