@@ -462,6 +462,11 @@ export class RoomcastClient {
   }
 
   private onMessage(message: MessageEnvelope): void {
+    // Published without history: never stored nor replayed, so never repeated; it has no seq of its own and does not move the resume point.
+    if (message.live) {
+      this.events.emit("message", message);
+      return;
+    }
     // A retained value sent ahead of the replay: a snapshot, not a step in seq.
     if (message.retain && this._seq !== undefined && message.seq <= this._seq) {
       this.events.emit("message", message);

@@ -111,6 +111,12 @@ export interface MessageEnvelope {
   binary?: true;
   /** Published as the topic's retained value. */
   retain?: true;
+  /**
+   * Published with `history: false`: delivered live, never stored or
+   * replayed. It has no seq of its own: `seq` is that of the stored message
+   * it follows, and it does not move a reader's resume point.
+   */
+  live?: true;
 }
 
 export interface PresenceFrame {
@@ -175,6 +181,8 @@ export interface PublishFrame {
   id?: string;
   topic?: string;
   retain?: boolean;
+  /** false: deliver live only, do not store (no seq of its own, never replayed). */
+  history?: boolean;
 }
 
 export type ClientFrame = PublishFrame;

@@ -209,3 +209,56 @@ describe("conflation", () => {
     }
   });
 });
+
+describe("publishes that skip history", () => {
+  it("reach live readers at once with the seq they follow, are absent from history and replays, and move no seq", async () => {
+    const room = uniqueRoom("live");
+    const plain = await open(room);
+    const batched = await open(room, "?batch=1");
+    const pub = await open(room);
+    pub.send({ type: "publish", data: "stored-1", id: "a" });
+    await pub.next("ack", (a) => a.id === "a");
+    pub.send({ type: "publish", data: "live-1", history: false, id: "b" });
+    expect(await pub.next("ack", (a) => a.id === "b")).toMatchObject({ seq: 1 }); // the stored seq it follows
+    // A burst: stored and live interleaved leave in order, a live one never ahead of a stored one before it.
+    pub.send({ type: "publish", data: "stored-2" });
+    pub.send({ type: "publish", data: "live-2", history: false, topic: "t/x" });
+    pub.send({ type: "publish", data: "stored-3", id: "s3" });
+    await pub.next("ack", (a) => a.id === "s3"); // another connection's publish has no order with these
+    const http = await fetch(`${relay.url}/rooms/${room}/messages?history=0`, { method: "POST", body: JSON.stringify({ data: "live-http" }), headers: { "content-type": "application/json" } });
+    expect(http.status).toBe(201);
+    const expected = [
+      ["stored-1", 1, undefined],
+      ["live-1", 1, true],
+      ["stored-2", 2, undefined],
+      ["live-2", 2, true],
+      ["stored-3", 3, undefined],
+      ["live-http", 3, true],
+    ];
+    for (const s of [plain, batched]) {
+      const got = await envelopesUntil(s, expected.length);
+      expect(got.map((m) => [m.data, m.seq, m.live])).toEqual(expected);
+    }
+    const history = await (await fetch(`${relay.url}/rooms/${room}/messages?after=0`)).json();
+    expect(history.messages.map((m: any) => m.data)).toEqual(["stored-1", "stored-2", "stored-3"]);
+    expect(history.seq).toBe(3);
+    const replay = await open(room, "?since=0&batch=1");
+    await envelopesUntil(replay, 3);
+    await sleep(200);
+    expect(envelopes(replay.frames).map((m) => m.data)).toEqual(["stored-1", "stored-2", "stored-3"]);
+    // Next stored message: the next seq, as if the live ones were not there.
+    pub.send({ type: "publish", data: "stored-4", id: "c" });
+    expect(await pub.next("ack", (a) => a.id === "c")).toMatchObject({ seq: 4 });
+    [plain, batched, pub, replay].forEach((s) => s.close());
+  });
+
+  it("refuses a history-less publish that asks to be retained", async () => {
+    const room = uniqueRoom("live-retain");
+    const pub = await open(room);
+    pub.send({ type: "publish", data: 1, topic: "a", retain: true, history: false });
+    expect(await pub.next("error")).toMatchObject({ code: "bad_frame" });
+    const http = await fetch(`${relay.url}/rooms/${room}/messages?history=0&retain=1&topic=a`, { method: "POST", body: "x", headers: { "content-type": "text/plain" } });
+    expect(http.status).toBe(400);
+    pub.close();
+  });
+});
