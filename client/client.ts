@@ -84,6 +84,17 @@ export interface RoomcastClientOptions {
    * value already seen). They do not move `seq`.
    */
   retained?: boolean;
+  /**
+   * Per topic, at most the latest message per this many ms (`conflate=`,
+   * e.g. for a dashboard of fast sensors). Messages conflated away leave
+   * gaps in seq; `seq` stays a correct resume point.
+   */
+  conflate?: number;
+  /**
+   * Ask for batch frames (default true): messages due at once (a burst, a
+   * replay) come in fewer frames. Each is still its own `message` event.
+   */
+  batch?: boolean;
   /** Resume from this seq on the first connect (e.g. 0 for the whole history). */
   since?: number;
   /** The epoch `since` belongs to. */
@@ -249,6 +260,8 @@ export class RoomcastClient {
         echo: this.options.echo,
         topics: this.options.topics,
         retained: this.options.retained,
+        batch: this.options.batch ?? true,
+        conflate: this.options.conflate,
       };
       const url = roomSocketUrl(this.options.url, this.options.room, query);
       ws = openWebSocket(WebSocketClass, url, roomSocketUrl(this.options.url, this.options.room, { ...query, token }), token);
@@ -412,6 +425,13 @@ export class RoomcastClient {
         return this.onWelcome(ws, frame);
       case "message":
         return this.onMessage(frame);
+      case "batch":
+        // Several envelopes in seq order: each handled as if it came alone.
+        for (const message of frame.messages) {
+          if (ws !== this.ws) return; // a listener closed or replaced the link
+          this.onMessage(message);
+        }
+        return;
       case "presence":
         return this.events.emit("presence", frame);
       case "ack":
@@ -442,6 +462,11 @@ export class RoomcastClient {
   }
 
   private onMessage(message: MessageEnvelope): void {
+    // Published without history: never stored nor replayed, so never repeated; it has no seq of its own and does not move the resume point.
+    if (message.live) {
+      this.events.emit("message", message);
+      return;
+    }
     // A retained value sent ahead of the replay: a snapshot, not a step in seq.
     if (message.retain && this._seq !== undefined && message.seq <= this._seq) {
       this.events.emit("message", message);

@@ -32,9 +32,11 @@ export interface PublishInput extends Routing {
   publisher: string | null;
   /** Idempotency key; null when the publish has none. */
   publishId: string | null;
+  /** Skips history: delivered live, not stored, no seq of its own (docs/protocol.md, "Publishes that skip history"). */
+  live?: true;
 }
 
-export function buildEnvelope(room: string, seq: number, from: string, ts: number, payload: Payload, routing: Routing): string {
+export function buildEnvelope(room: string, seq: number, from: string, ts: number, payload: Payload, routing: Routing & { live?: true }): string {
   const envelope: MessageEnvelope = { type: "message", room, seq, from, ts, data: null };
   if (routing.topic !== null) envelope.topic = routing.topic;
   if (payload.kind === "binary") {
@@ -44,6 +46,7 @@ export function buildEnvelope(room: string, seq: number, from: string, ts: numbe
     envelope.data = payload.value;
   }
   if (routing.retain) envelope.retain = true;
+  if (routing.live) envelope.live = true;
   return JSON.stringify(envelope);
 }
 

@@ -18,9 +18,11 @@ import { scheduleExpirySweep } from "./expiry";
 import type { SocketFanout } from "./fanout";
 import type { Presence } from "./presence";
 import { connectionBucket } from "./rate-limit";
+import { conflated } from "./conflate";
+import { replayOutput } from "./replay-output";
 import type { Role } from "./roles";
 import { errorResponse } from "../protocol";
-import { safeSend, TAG_FILTERED, TAG_PENDING, TAG_PRESENCE, type Attachment } from "./sockets";
+import { safeSend, TAG_BATCH, TAG_CONFLATE, TAG_FILTERED, TAG_PENDING, TAG_PRESENCE, type Attachment } from "./sockets";
 
 export interface ReaderParts {
   ctx: DurableObjectState;
@@ -147,6 +149,9 @@ export class Readers {
       bucket: connectionBucket(limits, Date.now()),
       filters,
     };
+    // Batch frames are JSON's; neither they nor conflation are a stateful protocol's (it delivers itself).
+    if (options.batch && adapter.kind === "json") attachment.batch = true;
+    if (options.conflate !== null && !stateful) attachment.conflate = options.conflate;
     if (mqtt?.tokenPending) {
       attachment.state = { tokenPending: true };
       attachment.pending = true;
@@ -155,6 +160,8 @@ export class Readers {
     if (adapter.control && options.presence && hasScope(identity, "presence")) tags.push(TAG_PRESENCE);
     if (filters !== null) tags.push(TAG_FILTERED);
     if (attachment.pending) tags.push(TAG_PENDING);
+    if (attachment.batch) tags.push(TAG_BATCH);
+    if (attachment.conflate !== undefined) tags.push(TAG_CONFLATE);
     ctx.acceptWebSocket(server, tags);
     server.serializeAttachment(attachment);
 
@@ -174,16 +181,20 @@ export class Readers {
     if (hello !== null) safeSend(server, hello);
     const filter = options.topics === null ? null : new TopicMatcher(options.topics);
     if (filter !== null) fanout.remember(server, filter);
+    if (attachment.batch || attachment.conflate !== undefined) fanout.rememberReader(server, attachment);
     for (const { envelope } of retained) safeSend(server, adapter.replayed(envelope));
+    const out = replayOutput(server, adapter, attachment);
     let bytes = 0;
-    const complete = resume.replay(({ envelope, topic }) => {
-      if (!passes(filter, topic)) return true;
-      const frame = adapter.replayed(envelope);
+    const complete = resume.replay((m) => {
+      if (!passes(filter, m.topic)) return true;
+      const frame = adapter.replayed(m.envelope);
       if (bytes > 0 && bytes + frameSize(frame) > limits.slowConsumerBytes) return false;
       bytes += frameSize(frame);
-      safeSend(server, frame);
+      out.add(m);
       return true;
     });
+    out.end();
+    if (attachment.conflate !== undefined) fanout.conflator.started(server, attachment.conflate);
     // A replay larger than one reader may hold goes out a page per connection:
     // the client resumes from the last seq it got.
     if (!complete) this.parts.shed(server, CloseCode.SlowConsumer, "replay continues: resume from your last seq", attachment);
@@ -200,9 +211,18 @@ export class Readers {
     const endAt = identity.exp === null ? null : identity.exp * 1000;
     const filter = options.topics === null ? null : new TopicMatcher(options.topics);
     const retained = options.retained ? await role.retained(options.topics) : [];
-    return sse.open({ presence, endAt, filter }, (write) => {
+    const conflate = options.conflate;
+    return sse.open({ presence, endAt, filter, conflate }, (write) => {
       for (const { seq, envelope } of retained) if (!write(sseMessage(seq, envelope))) return false;
-      return resume.replay(({ seq, envelope, topic }) => !passes(filter, topic) || write(sseMessage(seq, envelope)));
+      if (conflate === null) return resume.replay(({ seq, envelope, topic }) => !passes(filter, topic) || write(sseMessage(seq, envelope)));
+      // A conflating stream's replay is what is due at once: the latest per topic, conflated as a whole.
+      const held: Array<{ seq: number; envelope: string; topic: string | null }> = [];
+      const complete = resume.replay((m) => {
+        if (passes(filter, m.topic)) held.push(m);
+        return true;
+      });
+      for (const { seq, envelope } of conflated(held)) if (!write(sseMessage(seq, envelope))) return false;
+      return complete;
     });
   }
 }

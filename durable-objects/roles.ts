@@ -86,7 +86,8 @@ function localRole(room: string, shardCount: number, parts: RoleParts): Role {
   if (shards !== null) sinks.push(shards);
   const committed = parts.hooks.committed;
   if (committed !== undefined) sinks.push(new CommittedHookSink(room, () => history.epoch, committed, (p) => parts.ctx.waitUntil(p)));
-  const sequencing = new LocalSequencing(room, history, sinks);
+  // History-less publishes go live to this room's sockets; a sequencer's readers are in its shards, so it stores them all.
+  const sequencing = new LocalSequencing(room, history, sinks, shards === null ? parts.fanout : null);
   return {
     kind: shards === null ? "room" : "sequencer",
     room,

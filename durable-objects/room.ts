@@ -204,9 +204,9 @@ export class Room extends DurableObject<Env> {
       read: () => {
         const inbound = adapter.parse(message);
         if ("error" in inbound) return refused(inbound.error, inbound.message);
-        const { payload, topic, retain } = inbound.publish;
+        const { payload, topic, retain, live } = inbound.publish;
         publishId = inbound.publish.publishId;
-        return { payload, from: att.id, publisher: att.sub, publishId, topic, retain };
+        return { payload, from: att.id, publisher: att.sub, publishId, topic, retain, ...(live ? { live } : {}) };
       },
       sender: ws,
       echo: att.echo,

@@ -19,6 +19,10 @@ export interface Attachment extends Identity {
   bucket: ConnectionBucket;
   /** Topic filters (`topics=`): only messages whose topic matches one; null: every message. */
   filters: string[] | null;
+  /** `batch=1` (JSON only): messages due at once go in batch frames; the socket also carries TAG_BATCH. */
+  batch?: true;
+  /** `conflate=<ms>`: per topic, the latest message per interval; the socket also carries TAG_CONFLATE. */
+  conflate?: number;
   /** A stateful adapter's own per-socket state (MQTT: its connection and session); the core never reads it. */
   state?: unknown;
   /** Set just before the room itself closes the socket: it has already left the count. */
@@ -40,6 +44,10 @@ export interface Attachment extends Identity {
 export const TAG_PRESENCE = "presence";
 /** Sockets with topic filters: the fan-out checks their filters, and no one else's. */
 export const TAG_FILTERED = "filtered";
+/** Sockets that take batch frames (Attachment.batch): the fan-out builds their frames once per batch. */
+export const TAG_BATCH = "batch";
+/** Conflating sockets (Attachment.conflate): the fan-out queues their messages (conflate.ts). */
+export const TAG_CONFLATE = "conflate";
 /** Sockets accepted as not yet members (Attachment.pending): the only ones whose attachments the counts read. */
 export const TAG_PENDING = "pending";
 

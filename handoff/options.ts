@@ -17,8 +17,13 @@ export interface StreamOptions {
   topics: string[] | null;
   /** `retained=1`: the matching retained values first, after the welcome. */
   retained: boolean;
+  /** `batch=1` (JSON WebSocket only; ignored elsewhere): messages due at once in `batch` frames. */
+  batch: boolean;
+  /** `conflate=<ms>` (WebSocket and SSE): per topic, the latest message per interval; null: every message. */
+  conflate: number | null;
 }
 
+import { MAX_CONFLATE_MS, MIN_CONFLATE_MS } from "../protocol";
 import { parseTopicList, validTopic, type Parsed } from "../protocol/topics";
 
 export type { Parsed };
@@ -44,6 +49,8 @@ export function parseStreamOptions(url: URL, lastEventId: string | null = null):
   if (mode !== "json" && mode !== "raw") return { ok: false, message: `mode must be "json" or "raw", got ${JSON.stringify(mode.slice(0, 32))}` };
   const topics = parseTopicsParam(q.get("topics"));
   if (!topics.ok) return topics;
+  const conflate = parseConflate(q.get("conflate"));
+  if (!conflate.ok) return conflate;
   return {
     ok: true,
     value: {
@@ -54,8 +61,20 @@ export function parseStreamOptions(url: URL, lastEventId: string | null = null):
       presence: q.get("presence") !== "0" && q.get("presence") !== "false",
       topics: topics.value,
       retained: isOn(q.get("retained")),
+      batch: isOn(q.get("batch")),
+      conflate: conflate.value,
     },
   };
+}
+
+/** `conflate=<ms>`: an integer in [MIN_CONFLATE_MS, MAX_CONFLATE_MS]; absent or 0: off. */
+function parseConflate(raw: string | null): Parsed<number | null> {
+  if (raw === null || raw === "" || raw === "0") return { ok: true, value: null };
+  const ms = /^\d{1,6}$/.test(raw) ? Number(raw) : NaN;
+  if (!(ms >= MIN_CONFLATE_MS && ms <= MAX_CONFLATE_MS)) {
+    return { ok: false, message: `conflate must be 0 or ${MIN_CONFLATE_MS} to ${MAX_CONFLATE_MS} ms, got ${JSON.stringify(raw.slice(0, 32))}` };
+  }
+  return { ok: true, value: ms };
 }
 
 /** A presence page cursor: the last connection id of the previous page. */

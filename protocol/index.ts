@@ -111,6 +111,12 @@ export interface MessageEnvelope {
   binary?: true;
   /** Published as the topic's retained value. */
   retain?: true;
+  /**
+   * Published with `history: false`: delivered live, never stored or
+   * replayed. It has no seq of its own: `seq` is that of the stored message
+   * it follows, and it does not move a reader's resume point.
+   */
+  live?: true;
 }
 
 export interface PresenceFrame {
@@ -147,7 +153,25 @@ export interface ErrorFrame {
   message: string;
 }
 
-export type ServerFrame = WelcomeFrame | MessageEnvelope | PresenceEvent | AckFrame | ErrorFrame;
+/**
+ * `batch=1` sockets: the messages due to the reader at once (one batch of
+ * the room, a replay), in seq order, in as few frames as fit in
+ * BATCH_FRAME_MAX_BYTES. A socket that asked for them still gets plain
+ * `message` frames too (a batch of one is sent as its envelope).
+ */
+export interface BatchFrame {
+  type: "batch";
+  messages: MessageEnvelope[];
+}
+
+/** A batch frame's size cap in UTF-8 bytes, unless one envelope alone is larger (then it goes alone). */
+export const BATCH_FRAME_MAX_BYTES = 64 * 1024;
+
+/** Bounds of `conflate=<ms>`: below the lower bound it would not conflate, above the upper it would hide a value too long. */
+export const MIN_CONFLATE_MS = 10;
+export const MAX_CONFLATE_MS = 60_000;
+
+export type ServerFrame = WelcomeFrame | MessageEnvelope | BatchFrame | PresenceEvent | AckFrame | ErrorFrame;
 
 // ---- client to server -------------------------------------------------------
 
@@ -157,6 +181,8 @@ export interface PublishFrame {
   id?: string;
   topic?: string;
   retain?: boolean;
+  /** false: deliver live only, do not store (no seq of its own, never replayed). */
+  history?: boolean;
 }
 
 export type ClientFrame = PublishFrame;
@@ -212,6 +238,10 @@ export interface ConnectOptions {
   topics?: string[];
   /** `retained=1`: the matching retained values first. */
   retained?: boolean;
+  /** `batch=1`: messages due at once come in `batch` frames (JSON mode). */
+  batch?: boolean;
+  /** `conflate=<ms>`: per topic, at most the latest message per interval. */
+  conflate?: number;
 }
 
 /**
@@ -229,6 +259,8 @@ export function roomSocketUrl(base: string, room: string, opts: ConnectOptions =
   if (opts.echo) url.searchParams.set("echo", "1");
   if (opts.topics !== undefined && opts.topics.length > 0) url.searchParams.set("topics", opts.topics.join(","));
   if (opts.retained) url.searchParams.set("retained", "1");
+  if (opts.batch && opts.mode !== "raw") url.searchParams.set("batch", "1");
+  if (opts.conflate !== undefined) url.searchParams.set("conflate", String(opts.conflate));
   if (opts.token !== undefined) url.searchParams.set("token", opts.token);
   return url.toString();
 }

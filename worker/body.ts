@@ -47,6 +47,7 @@ export interface PublishBody {
   payload: Payload;
   topic?: unknown;
   retain?: unknown;
+  history?: unknown;
 }
 
 export async function readPayload(request: Request, maxBytes: number): Promise<PublishBody> {
@@ -75,9 +76,9 @@ export async function readPayload(request: Request, maxBytes: number): Promise<P
     if (typeof body !== "object" || body === null || Array.isArray(body) || !("data" in body)) {
       throw apiError(400, "bad_request", 'a JSON body must be an object like {"data": …}');
     }
-    const { data, topic, retain } = body as { data: unknown; topic?: unknown; retain?: unknown };
+    const { data, topic, retain, history } = body as { data: unknown; topic?: unknown; retain?: unknown; history?: unknown };
     if (bytes.byteLength > maxBytes && JSON.stringify(data).length > maxBytes) throw tooLarge(maxBytes);
-    return { payload: { kind: "json", value: data }, topic, retain };
+    return { payload: { kind: "json", value: data }, topic, retain, history };
   }
   if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
   if (type.startsWith("text/") || type === "") {

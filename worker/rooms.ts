@@ -152,8 +152,13 @@ rooms.post("/:room/messages", async (c) => {
   if (body.retain !== undefined && typeof body.retain !== "boolean") throw apiError(400, "bad_request", "retain must be true or false");
   const retain = body.retain === true || retainQuery === "1" || retainQuery === "true";
   if (retain && topic.value === null) throw apiError(400, "bad_topic", "a retained publish needs a topic");
+  // `"history": false` (JSON body) or `?history=0`: delivered live, not stored (docs/protocol.md).
+  if (body.history !== undefined && typeof body.history !== "boolean") throw apiError(400, "bad_request", "history must be true or false");
+  const historyQuery = c.req.query("history");
+  const live = body.history === false || historyQuery === "0" || historyQuery === "false";
+  if (live && retain) throw apiError(400, "bad_request", "a publish that skips history cannot be retained");
   // With a token, `from` is who signed in (its sub); in open mode, "http".
-  const input: PublishInput = { payload: body.payload, from: identity.sub ?? "http", publisher: identity.sub, publishId: key, topic: topic.value, retain };
+  const input: PublishInput = { payload: body.payload, from: identity.sub ?? "http", publisher: identity.sub, publishId: key, topic: topic.value, retain, ...(live ? { live: true as const } : {}) };
   const answer = await stub(c).publishMessage(input, identity);
   if ("refused" in answer) return errorResponse(answer.refused.status, answer.refused.code, answer.refused.message);
   return c.json({ seq: answer.seq, epoch: answer.epoch }, 201);

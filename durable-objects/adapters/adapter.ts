@@ -29,7 +29,7 @@ export interface OutboundMessage extends Routing {
 
 /** What an inbound frame asks for. */
 export type Inbound =
-  | { publish: { payload: Payload; publishId: string | null } & Routing }
+  | { publish: { payload: Payload; publishId: string | null; live?: true } & Routing }
   | { error: ErrorCode; message: string };
 
 export interface SocketAdapter {

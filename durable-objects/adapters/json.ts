@@ -25,7 +25,7 @@ function parse(frame: string | ArrayBuffer): Inbound {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     return { error: "bad_frame", message: 'frame must be a JSON object like {"type":"publish","data":…}' };
   }
-  const { type, data, id, topic, retain } = parsed as Record<string, unknown>;
+  const { type, data, id, topic, retain, history } = parsed as Record<string, unknown>;
   if (type !== "publish") return { error: "unknown_type", message: `unknown frame type ${JSON.stringify(type)}` };
   if (data === undefined) return { error: "bad_frame", message: "publish frame has no data" };
   if (id !== undefined && (typeof id !== "string" || id.length === 0 || id.length > MAX_PUBLISH_ID_LENGTH)) {
@@ -35,7 +35,10 @@ function parse(frame: string | ArrayBuffer): Inbound {
   if (!routed.ok) return { error: "bad_topic", message: routed.message };
   if (retain !== undefined && typeof retain !== "boolean") return { error: "bad_frame", message: "retain must be true or false" };
   if (retain === true && routed.value === null) return { error: "bad_topic", message: "a retained publish needs a topic" };
-  return { publish: { payload: { kind: "json", value: data }, publishId: id ?? null, topic: routed.value, retain: retain === true } };
+  if (history !== undefined && typeof history !== "boolean") return { error: "bad_frame", message: "history must be true or false" };
+  if (history === false && retain === true) return { error: "bad_frame", message: "a publish that skips history cannot be retained" };
+  const live = history === false ? { live: true as const } : {};
+  return { publish: { payload: { kind: "json", value: data }, publishId: id ?? null, topic: routed.value, retain: retain === true, ...live } };
 }
 
 export const jsonAdapter: SocketAdapter = {

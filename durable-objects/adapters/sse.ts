@@ -11,6 +11,7 @@
  */
 import type { TopicMatcher } from "../../protocol/topics";
 import { SSE_HEARTBEAT_MS } from "../../protocol/limits";
+import { Conflator } from "../conflate";
 
 const encoder = new TextEncoder();
 
@@ -30,11 +31,21 @@ interface Stream {
   queued: number;
   /** `topics=`: only messages whose topic matches; null: every message. */
   filter: TopicMatcher | null;
+  /** `conflate=<ms>`: messages go through the hub's conflator; null: each as it comes. */
+  conflate: number | null;
+}
+
+/** A message as a stream gets it. */
+export interface SseDelivery {
+  seq: number;
+  envelope: string;
+  topic: string | null;
 }
 
 export interface SseOpen {
   presence: boolean;
   filter: TopicMatcher | null;
+  conflate: number | null;
   /** ms since the Unix epoch (the token's expiry): the stream ends then. */
   endAt: number | null;
 }
@@ -42,6 +53,11 @@ export interface SseOpen {
 export class SseHub {
   private readonly streams = new Set<Stream>();
   private heartbeat: ReturnType<typeof setInterval> | null = null;
+  /** Open streams that conflate: only then does a batch walk the streams a second time. */
+  private conflating = 0;
+  private readonly conflator = new Conflator<Stream, SseDelivery>((stream, due) => {
+    for (const m of due) if (this.streams.has(stream)) this.offerBytes(stream, encoder.encode(sseMessage(m.seq, m.envelope)));
+  });
 
   constructor(
     private readonly maxQueuedBytes: number,
@@ -60,8 +76,9 @@ export class SseHub {
    */
   open(options: SseOpen, replay: (write: (event: string) => boolean) => boolean | void): Response {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const stream: Stream = { writer: writable.getWriter(), presence: options.presence, queued: 0, filter: options.filter };
+    const stream: Stream = { writer: writable.getWriter(), presence: options.presence, queued: 0, filter: options.filter, conflate: options.conflate };
     this.streams.add(stream);
+    if (stream.conflate !== null) this.conflating++;
     stream.writer.closed.then(
       () => this.drop(stream),
       () => this.drop(stream),
@@ -79,6 +96,7 @@ export class SseHub {
       this.write(stream, bytes);
       return true;
     });
+    if (stream.conflate !== null) this.conflator.started(stream, stream.conflate);
     // Stopped early (full, or a replay that must continue on the next stream): end it, the reader resumes.
     if (full || served === false) this.end(stream);
     else if (options.endAt !== null) {
@@ -97,20 +115,36 @@ export class SseHub {
     });
   }
 
+  /** A committed batch, in seq order: each message to the streams whose filter it passes; conflating streams through their queue. */
+  deliver(batch: readonly SseDelivery[]): void {
+    if (this.streams.size === 0) return;
+    for (const m of batch) this.broadcast(sseMessage(m.seq, m.envelope), { topic: m.topic });
+    if (this.conflating === 0) return;
+    for (const stream of this.streams) {
+      if (stream.conflate === null) continue;
+      const due = batch.filter((m) => passes(stream.filter, m.topic));
+      if (due.length > 0) this.conflator.offer(stream, stream.conflate, due);
+    }
+  }
+
   /**
    * Sends one formatted event to every stream that takes it, encoding it once:
    * `"presence"` only to streams taking presence; a message's topic (or null
-   * for none) only to streams whose filter lets it through.
+   * for none) only to streams whose filter lets it through and that do not conflate.
    */
   broadcast(event: string, to: "all" | "presence" | { topic: string | null } = "all"): void {
     if (this.streams.size === 0) return;
     const bytes = encoder.encode(event);
     for (const stream of this.streams) {
-      if (to === "presence" ? !stream.presence : to !== "all" && !passes(stream.filter, to.topic)) continue;
-      // A reader this far behind has stopped reading: drop what it holds.
-      if (stream.queued + bytes.byteLength > this.maxQueuedBytes) this.abort(stream);
-      else this.write(stream, bytes);
+      if (to === "presence" ? !stream.presence : to !== "all" && (stream.conflate !== null || !passes(stream.filter, to.topic))) continue;
+      this.offerBytes(stream, bytes);
     }
+  }
+
+  private offerBytes(stream: Stream, bytes: Uint8Array): void {
+    // A reader this far behind has stopped reading: drop what it holds.
+    if (stream.queued + bytes.byteLength > this.maxQueuedBytes) this.abort(stream);
+    else this.write(stream, bytes);
   }
 
   private write(stream: Stream, bytes: Uint8Array): void {
@@ -135,7 +169,10 @@ export class SseHub {
   }
 
   private drop(stream: Stream): void {
-    if (this.streams.delete(stream)) this.dropped();
+    if (this.streams.delete(stream)) {
+      if (stream.conflate !== null) this.conflating--;
+      this.dropped();
+    }
     if (this.streams.size === 0 && this.heartbeat !== null) {
       clearInterval(this.heartbeat);
       this.heartbeat = null;

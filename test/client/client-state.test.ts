@@ -35,7 +35,7 @@ describe("states", () => {
     expect(client.state).toBe("connecting");
     await settle();
     const first = FakeSocket.last;
-    expect(first.url).toBe("ws://relay.test/rooms/kitchen");
+    expect(first.url).toBe("ws://relay.test/rooms/kitchen?batch=1"); // batch frames asked for by default
     first.serverOpen();
     expect(client.state).toBe("connecting"); // open means welcomed, not merely connected
     first.welcome({ seq: 7, epoch: "e1" });

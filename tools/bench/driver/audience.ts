@@ -28,12 +28,14 @@ export async function openAudience(
   audience.sockets = await openSockets(socketUrl(endpoint, room), count, {
     onMessage: (index, frame) => {
       audience.lastFrameAt = Date.now();
-      const delivered = decode(endpoint, frame);
-      if (delivered === null) return;
+      const deliveries = decode(endpoint, frame);
+      if (deliveries.length === 0) return;
       const receivedAt = now();
-      subs[index]!.record(delivered.seq, delivered.data, receivedAt);
+      for (const delivered of deliveries) {
+        subs[index]!.record(delivered.seq, delivered.data, receivedAt);
+        onDelivery?.(delivered, receivedAt);
+      }
       audience.lastDeliveryAt = receivedAt;
-      onDelivery?.(delivered, receivedAt);
     },
   });
   return audience;

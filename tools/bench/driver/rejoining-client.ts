@@ -134,8 +134,7 @@ export class RejoiningClient {
             return;
           }
         }
-        const delivered = decode(this.endpoint, text);
-        if (delivered) this.sub.record(delivered.seq, delivered.data);
+        for (const delivered of decode(this.endpoint, text)) this.sub.record(delivered.seq, delivered.data);
       });
       ws.on("close", () => {
         if (!settled) {

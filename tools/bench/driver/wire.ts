@@ -30,6 +30,7 @@ export function socketUrl(endpoint: SystemEndpoint, room: string, mode: "json" |
   if (endpoint.name === "roomcast") {
     if (join.mode === "raw") url.searchParams.set("mode", "raw");
     if (join.presence === false) url.searchParams.set("presence", "0");
+    if (endpoint.batch && join.mode !== "raw") url.searchParams.set("batch", "1");
     if (join.resume) {
       url.searchParams.set("since", String(join.resume.since));
       url.searchParams.set("epoch", join.resume.epoch);
@@ -48,12 +49,16 @@ export function publishFrame(endpoint: SystemEndpoint, publisher: string, n: num
   return endpoint.name === "roomcast" ? JSON.stringify({ type: "publish", data }) : JSON.stringify(data);
 }
 
-/** A received frame as a delivery, or null for anything else (welcome, presence, pong). */
-export function decode(endpoint: SystemEndpoint, frame: string | Buffer): Delivered | null {
-  if (typeof frame !== "string" || frame === "pong") return null;
-  const parsed = JSON.parse(frame) as { type?: string; seq?: number; data?: Delivered["data"]; n?: number };
+const NONE: readonly Delivered[] = [];
+
+/** A received frame's deliveries, in order: one, several (a Roomcast batch frame), or none (welcome, presence, pong). */
+export function decode(endpoint: SystemEndpoint, frame: string | Buffer): readonly Delivered[] {
+  if (typeof frame !== "string" || frame === "pong") return NONE;
+  type Envelope = { type?: string; seq?: number; data?: Delivered["data"]; n?: number };
+  const parsed = JSON.parse(frame) as Envelope & { messages?: Envelope[] };
   if (endpoint.name === "roomcast") {
-    return parsed.type === "message" ? { seq: parsed.seq!, data: parsed.data! } : null;
+    if (parsed.type === "batch") return parsed.messages!.map((m) => ({ seq: m.seq!, data: m.data! }));
+    return parsed.type === "message" ? [{ seq: parsed.seq!, data: parsed.data! }] : NONE;
   }
-  return typeof parsed.n === "number" ? { seq: parsed.n, data: parsed as Delivered["data"] } : null;
+  return typeof parsed.n === "number" ? [{ seq: parsed.n, data: parsed as Delivered["data"] }] : NONE;
 }

@@ -20,6 +20,8 @@ export interface BenchResults {
   idle: Partial<Record<SystemName, IdleResult>>;
   /** Roomcast's MQTT endpoint, when the run had the mqtt scenario. */
   mqtt?: { fanout: MqttFanoutResult[]; idle: MqttIdleResult | null };
+  /** Roomcast with batch frames (`batch=1`, as roomcast/client asks), run beside the plain points. */
+  batch?: { fanout: FanoutResult[]; latency: LatencyResult | null };
   /** The `shards` scenario (tools/bench/shards/), when it ran. */
   shards?: ShardsResult;
   targets: TargetCheck[];

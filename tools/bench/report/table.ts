@@ -32,6 +32,9 @@ export function summaryTable(r: BenchResults): string {
   const counts = [...new Set(Object.values(r.fanout).flatMap((ps) => ps?.map((p) => p.subscribers) ?? []))].sort((a, b) => a - b);
   for (const n of counts) {
     withRatios(`fan-out N=${n} (msg/s)`, (s) => r.fanout[s]?.find((p) => p.subscribers === n)?.msgsPerSec);
+    // Roomcast's batch variant in its column, the others as they were: its ratios read against the same peers.
+    const batched = r.batch?.fanout.find((p) => p.subscribers === n)?.msgsPerSec;
+    if (batched !== undefined) withRatios(`fan-out N=${n}, roomcast batch=1 (msg/s)`, (s) => (s === "roomcast" ? batched : r.fanout[s]?.find((p) => p.subscribers === n)?.msgsPerSec));
   }
   const lat = (k: "p50_ms" | "p99_ms" | "p999_ms") => (s: SystemName) => r.latency[s]?.[k];
   const latencyLabel = (q: string) => `latency ${q} (ms, N=${firstOf(r.latency)?.subscribers}, ${firstOf(r.latency)?.rate}/s)`;
@@ -39,6 +42,8 @@ export function summaryTable(r: BenchResults): string {
     withRatios(latencyLabel("p50"), lat("p50_ms"));
     withRatios(latencyLabel("p99"), lat("p99_ms"));
     withRatios(latencyLabel("p99.9"), lat("p999_ms"));
+    const batchedLatency = r.batch?.latency;
+    if (batchedLatency) withRatios(`${latencyLabel("p99")}, roomcast batch=1`, (s) => (s === "roomcast" ? batchedLatency.p99_ms : r.latency[s]?.p99_ms));
   }
   const plain = (label: string, cell: (s: SystemName) => string | undefined) => rows.push([label, ...systems.map((s) => cell(s) ?? "–"), ...blanks]);
   for (const n of connectSizes(r)) {

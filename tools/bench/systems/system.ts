@@ -14,6 +14,8 @@ export interface SystemEndpoint {
   roomPathPrefix: string;
   /** The process whose RSS is the runtime's memory (workerd, or the node-ws server). */
   pid: number;
+  /** Roomcast's clients ask for batch frames (`batch=1`), as roomcast/client does: the bench's batch variant. */
+  batch?: boolean;
 }
 
 export interface RunningSystem {
