@@ -6,7 +6,7 @@
  * (slow-consumer.ts): past it the socket is shed and resumes.
  */
 import { CloseCode } from "../protocol";
-import { TopicMatcher } from "../protocol/topics";
+import { reachesUnfiltered, TopicMatcher } from "../protocol/topics";
 import { ADAPTERS } from "./adapters";
 import { frameSize, type OutboundMessage, type RoomPort } from "./adapters/adapter";
 import { passes, sseMessage, type SseHub } from "./adapters/sse";
@@ -48,7 +48,7 @@ export class SocketFanout implements Sink {
         const size = frameSize(frame);
         for (const ws of sockets) {
           if (ws === m.sender && !m.echo) continue;
-          if (filtered?.has(ws) && !passes(this.matcherOf(ws), m.topic)) continue;
+          if (filtered?.has(ws) ? !passes(this.matcherOf(ws), m.topic) : !reachesUnfiltered(m.topic)) continue;
           if (port === null) this.send(ws, frame, size);
           else this.charge(ws, adapter.session!.deliver(ws, m, frame, port));
         }

@@ -41,6 +41,15 @@ export function validFilter(filter: unknown): filter is string {
   return true;
 }
 
+/**
+ * Whether a reader without a filter gets a message on `topic`: not when it
+ * starts with `$` (the room's own `$events/...`), as a `#` filter would not
+ * match it either. A message without a topic reaches every such reader.
+ */
+export function reachesUnfiltered(topic: string | null): boolean {
+  return topic === null || !topic.startsWith("$");
+}
+
 /** Whether a valid `topic` matches a valid `filter`. */
 export function topicMatches(filter: string, topic: string): boolean {
   if (filter === topic) return true;

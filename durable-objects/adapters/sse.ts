@@ -9,7 +9,7 @@
  * Past `maxQueuedBytes` the stream is ended; its reader reconnects with
  * Last-Event-ID and resumes with nothing lost.
  */
-import type { TopicMatcher } from "../../protocol/topics";
+import { reachesUnfiltered, type TopicMatcher } from "../../protocol/topics";
 import { SSE_HEARTBEAT_MS } from "../../protocol/limits";
 
 const encoder = new TextEncoder();
@@ -30,6 +30,9 @@ interface Stream {
   queued: number;
   /** `topics=`: only messages whose topic matches; null: every message. */
   filter: TopicMatcher | null;
+  /** When a write last settled (or the stream opened): a reader gone away is noticed only by a write that fails or never settles. */
+  progressAt: number;
+  ended?: () => void;
 }
 
 export interface SseOpen {
@@ -37,6 +40,8 @@ export interface SseOpen {
   filter: TopicMatcher | null;
   /** ms since the Unix epoch (the token's expiry): the stream ends then. */
   endAt: number | null;
+  /** Called once when the stream ends, however it ends (lifecycle events). */
+  ended?: () => void;
 }
 
 export class SseHub {
@@ -60,7 +65,7 @@ export class SseHub {
    */
   open(options: SseOpen, replay: (write: (event: string) => boolean) => boolean | void): Response {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const stream: Stream = { writer: writable.getWriter(), presence: options.presence, queued: 0, filter: options.filter };
+    const stream: Stream = { writer: writable.getWriter(), presence: options.presence, queued: 0, filter: options.filter, progressAt: Date.now(), ended: options.ended };
     this.streams.add(stream);
     stream.writer.closed.then(
       () => this.drop(stream),
@@ -87,7 +92,7 @@ export class SseHub {
       const clear = () => clearTimeout(timer);
       stream.writer.closed.then(clear, clear);
     }
-    this.heartbeat ??= setInterval(() => this.broadcast(": keepalive\n\n"), SSE_HEARTBEAT_MS);
+    this.heartbeat ??= setInterval(() => this.beat(), SSE_HEARTBEAT_MS);
     return new Response(readable, {
       headers: {
         "content-type": "text/event-stream; charset=utf-8",
@@ -113,11 +118,24 @@ export class SseHub {
     }
   }
 
+  /**
+   * The heartbeat: a stream with a write outstanding for a whole period has
+   * lost its reader (a write to a reader that went away may never settle),
+   * so it ends now rather than never; the others get a keepalive.
+   */
+  private beat(): void {
+    const stale = Date.now() - SSE_HEARTBEAT_MS;
+    for (const stream of this.streams) if (stream.queued > 0 && stream.progressAt < stale) this.abort(stream);
+    this.broadcast(": keepalive\n\n");
+  }
+
   private write(stream: Stream, bytes: Uint8Array): void {
+    if (stream.queued === 0) stream.progressAt = Date.now();
     stream.queued += bytes.byteLength;
     stream.writer.write(bytes).then(
       () => {
         stream.queued -= bytes.byteLength;
+        stream.progressAt = Date.now();
       },
       () => this.drop(stream),
     );
@@ -135,7 +153,10 @@ export class SseHub {
   }
 
   private drop(stream: Stream): void {
-    if (this.streams.delete(stream)) this.dropped();
+    if (this.streams.delete(stream)) {
+      this.dropped();
+      stream.ended?.();
+    }
     if (this.streams.size === 0 && this.heartbeat !== null) {
       clearInterval(this.heartbeat);
       this.heartbeat = null;
@@ -143,7 +164,11 @@ export class SseHub {
   }
 }
 
-/** Whether a message with `topic` passes a reader's filter (a filter never passes a message without a topic). */
+/**
+ * Whether a message with `topic` passes a reader's filter (a filter never
+ * passes a message without a topic; no filter passes all but `$` topics).
+ */
 export function passes(filter: TopicMatcher | null, topic: string | null): boolean {
-  return filter === null || (topic !== null && filter.matches(topic));
+  if (filter === null) return reachesUnfiltered(topic);
+  return topic !== null && filter.matches(topic);
 }

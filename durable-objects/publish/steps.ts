@@ -51,3 +51,12 @@ function exceeds(measured: Measured, limit: number): boolean {
   if (typeof measured === "string") return textExceeds(measured, limit);
   return measured.byteLength > limit;
 }
+
+/** Topics under `$events/` are the room's own (publish/own-messages.ts): no client may publish there. */
+export const EVENTS_PREFIX = "$events";
+
+/** Runs after the parse (it needs the topic): refuses a client's publish to a room's own topic. */
+export function ownTopic(topic: string | null): Refused | null {
+  if (topic === null || (topic !== EVENTS_PREFIX && !topic.startsWith(`${EVENTS_PREFIX}/`))) return null;
+  return refused("forbidden", `topics under ${EVENTS_PREFIX}/ are published by the room itself`);
+}
