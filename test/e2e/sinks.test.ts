@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { EmbeddedRelay } from "../../tools/local/relay";
 import { roomInstance } from "../support/http";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
-import { until } from "../support/mqtt";
+import { connectCollecting, until } from "../support/mqtt";
 import { WebhookReceiver } from "../support/webhook";
 
 const SECRET = "test-webhook-secret";
@@ -161,5 +161,110 @@ describe("a sink over its bound", () => {
     expect(plain.messages().some((m) => m.topic?.startsWith("$"))).toBe(false);
     watcher.close();
     plain.close();
+  }, 30_000);
+});
+
+describe("lifecycle events", () => {
+  let relay: EmbeddedRelay;
+
+  beforeAll(async () => {
+    relay = await startRelay({ EVENTS: "connected,disconnected,occupied,vacated" });
+  });
+  afterAll(async () => {
+    await relay?.stop();
+  });
+
+  type Event = { seq: number; topic: string; data: { id: string; sub: string | null; kind: string; at: number; code?: number | null; reason?: string | null } };
+
+  /** The room's `$events/...` history (a reader must name `$events` to get them). */
+  async function eventsOf(room: string): Promise<Event[]> {
+    const res = await fetch(`${relay.url}/rooms/${room}/messages?topics=${encodeURIComponent("$events/#")}`);
+    return ((await res.json()) as { messages: Event[] }).messages;
+  }
+
+  async function waitForEvents(room: string, check: (events: Event[]) => boolean): Promise<Event[]> {
+    let events: Event[] = [];
+    for (const end = Date.now() + 15_000; Date.now() < end; await sleep(100)) {
+      events = await eventsOf(room);
+      if (check(events)) return events;
+    }
+    return events;
+  }
+
+  /** A WebSocket, an SSE stream and an MQTT client come and go while a watcher holds `$events/#`. */
+  async function comeAndGo(room: string): Promise<{ ids: Record<string, string>; watcher: TestSocket }> {
+    const ids: Record<string, string> = {};
+    const watcher = await TestSocket.open(`${relay.wsUrl}/rooms/${room}?topics=${encodeURIComponent("$events/#")}`);
+    ids.watcher = (await watcher.next("welcome")).id;
+
+    const json = await TestSocket.open(`${relay.wsUrl}/rooms/${room}`);
+    ids.json = (await json.next("welcome")).id;
+    json.close(4000, "bye");
+    await json.waitClosed();
+
+    // SSE: the stream is read until its connected event reaches the watcher, then dropped by the client.
+    const abort = new AbortController();
+    const sse = fetch(`${relay.url}/rooms/${room}/events`, { signal: abort.signal }).then(async (res) => {
+      const reader = res.body!.getReader();
+      await reader.read();
+      return reader;
+    });
+    const sseConnected = await watcher.next("message", (m) => m.topic === "$events/connected" && m.data.kind === "sse");
+    ids.sse = sseConnected.data.id;
+    await sse;
+    abort.abort();
+    // A reader that left is noticed when a write to its stream fails (at the
+    // latest by the heartbeat, 25 s): messages without a topic are written to it.
+    const left = watcher.next("message", (m) => m.topic === "$events/disconnected" && m.data.kind === "sse", 15_000);
+    let noticed = false;
+    void left.then(() => (noticed = true), () => undefined);
+    for (let i = 0; i < 40 && !noticed; i++) {
+      await fetch(`${relay.url}/rooms/${room}/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ data: "nudge" }) });
+      await sleep(250);
+    }
+    await left;
+
+    const { client } = await connectCollecting(`${relay.wsUrl}/rooms/${room}/mqtt`, { clientId: "lifecycle-device", protocolVersion: 4 });
+    const mqttConnected = await watcher.next("message", (m) => m.topic === "$events/connected" && m.data.kind === "mqtt");
+    ids.mqtt = mqttConnected.data.id;
+    await client.endAsync();
+    await watcher.next("message", (m) => m.topic === "$events/disconnected" && m.data.kind === "mqtt");
+    return { ids, watcher };
+  }
+
+  function expectRun(events: Event[], ids: Record<string, string>): void {
+    const shown = events.map((e) => `${e.topic.slice("$events/".length)} ${Object.entries(ids).find(([, id]) => id === e.data.id)?.[0]}`);
+    expect(shown).toEqual([
+      "connected watcher",
+      "occupied watcher",
+      "connected json",
+      "disconnected json",
+      "connected sse",
+      "disconnected sse",
+      "connected mqtt",
+      "disconnected mqtt",
+      "disconnected watcher",
+      "vacated watcher",
+    ]);
+    const byKind = (topic: string, kind: string) => events.find((e) => e.topic === `$events/${topic}` && e.data.kind === kind)!.data;
+    expect(byKind("disconnected", "json")).toMatchObject({ code: 4000, reason: "bye", sub: null });
+    expect(byKind("disconnected", "sse")).toMatchObject({ code: null, reason: null });
+    expect(byKind("connected", "mqtt").at).toBeGreaterThan(Date.now() - 60_000);
+    // In seq order, like any message.
+    expect(events.map((e) => e.seq)).toEqual([...events.map((e) => e.seq)].sort((a, b) => a - b));
+  }
+
+  it("reports WebSocket, SSE and MQTT connections coming and going, and the room occupied and vacated", async () => {
+    const room = uniqueRoom("life");
+    const { ids, watcher } = await comeAndGo(room);
+    watcher.close(1000, "done");
+    expectRun(await waitForEvents(room, (es) => es.some((e) => e.topic === "$events/vacated")), ids);
+  }, 30_000);
+
+  it("does the same in a sharded room: the shards' events are sequenced by the sequencer", async () => {
+    const room = `sharded-${uniqueRoom("life")}`;
+    const { ids, watcher } = await comeAndGo(room);
+    watcher.close(1000, "done");
+    expectRun(await waitForEvents(room, (es) => es.some((e) => e.topic === "$events/vacated")), ids);
   }, 30_000);
 });
