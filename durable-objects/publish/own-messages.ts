@@ -8,7 +8,7 @@
  * refuse the room's own account of what happened (the committed hook and
  * the sinks do see them). Their topics start with `$events/`, which clients
  * may not publish to (publish/steps.ts) and which reach only readers whose
- * filter names `$events` (the `$` rule, protocol/topics.ts).
+ * filter names `$events` (protocol/topics.ts reachesUnfiltered).
  */
 import type { PublishInput } from "../payload";
 import type { Sender, Sequencing } from "./sequencing";

@@ -6,6 +6,7 @@
 import { CloseCode } from "../../protocol";
 import type { ConnectionKind } from "../../protocol/hooks";
 import type { Limits } from "../../protocol/limits";
+import { isRoomEventTopic, ROOM_EVENTS_TOPIC } from "../../protocol/topics";
 import { hasScope, type Identity } from "../../handoff/identity";
 import { textExceeds } from "../payload";
 import { takeToken, type ConnectionBucket } from "../rate-limit";
@@ -52,11 +53,8 @@ function exceeds(measured: Measured, limit: number): boolean {
   return measured.byteLength > limit;
 }
 
-/** Topics under `$events/` are the room's own (publish/own-messages.ts): no client may publish there. */
-export const EVENTS_PREFIX = "$events";
-
-/** Runs after the parse (it needs the topic): refuses a client's publish to a room's own topic. */
+/** Runs after the parse (it needs the topic): `$events/` is the room's own (publish/own-messages.ts), no client's. */
 export function ownTopic(topic: string | null): Refused | null {
-  if (topic === null || (topic !== EVENTS_PREFIX && !topic.startsWith(`${EVENTS_PREFIX}/`))) return null;
-  return refused("forbidden", `topics under ${EVENTS_PREFIX}/ are published by the room itself`);
+  if (!isRoomEventTopic(topic)) return null;
+  return refused("forbidden", `topics under ${ROOM_EVENTS_TOPIC}/ are published by the room itself`);
 }
