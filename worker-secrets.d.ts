@@ -16,5 +16,15 @@ declare namespace Cloudflare {
     MQTT_CONNECT_TIMEOUT_SECONDS?: string;
     SLOW_CONSUMER_BYTES?: string;
     SLOW_CONSUMER_GRACE_SECONDS?: string;
+    /** Sinks and lifecycle events (docs/integrations.md): off unless set. */
+    SINKS?: string;
+    EVENTS?: string;
+    /** Key of the webhooks' HMAC-SHA256 signature (a secret). */
+    WEBHOOK_SECRET?: string;
+    SINK_MAX_PENDING_MESSAGES?: string;
+    SINK_MAX_PENDING_BYTES?: string;
+    SINK_RETRY_BASE_MS?: string;
+    SINK_RETRY_MAX_MS?: string;
+    SINK_TIMEOUT_MS?: string;
   }
 }

@@ -10,6 +10,7 @@
  * the alarm handler reschedules only for sockets still open. An alarm does not keep the
  * Room in memory; it wakes a hibernated Room at that time, once.
  */
+import { alarmNoLaterThan } from "./alarm";
 
 /** The alarm looks again no sooner than this after it ran (a stateful adapter's sweep, e.g. MQTT keep-alive). */
 export const SWEEP_MIN_GAP_MS = 1000;
@@ -28,8 +29,7 @@ export function earliestExpiry(exps: Iterable<number | null>): number | null {
   return earliest;
 }
 
-/** Makes sure the alarm fires no later than `atMs`, leaving an earlier one as it is. */
-export async function scheduleExpirySweep(storage: DurableObjectStorage, atMs: number): Promise<void> {
-  const current = await storage.getAlarm();
-  if (current === null || current > atMs) await storage.setAlarm(atMs);
+/** Makes sure the sweep runs no later than `atMs` (the room's one alarm: alarm.ts). */
+export function scheduleExpirySweep(storage: DurableObjectStorage, atMs: number): Promise<void> {
+  return alarmNoLaterThan(storage, atMs);
 }

@@ -12,7 +12,7 @@
  * without them pays one tag lookup per batch.
  */
 import { CloseCode } from "../protocol";
-import { TopicMatcher } from "../protocol/topics";
+import { reachesUnfiltered, TopicMatcher } from "../protocol/topics";
 import { ADAPTERS } from "./adapters";
 import { frameSize, type OutboundMessage, type RoomPort } from "./adapters/adapter";
 import { passes, sseMessage, type SseHub } from "./adapters/sse";
@@ -70,7 +70,7 @@ export class SocketFanout implements Sink {
         for (const ws of sockets) {
           if (apart?.has(ws)) continue;
           if (ws === m.sender && !m.echo) continue;
-          if (filtered?.has(ws) && !passes(this.matcherOf(ws), m.topic)) continue;
+          if (filtered?.has(ws) ? !passes(this.matcherOf(ws), m.topic) : !reachesUnfiltered(m.topic)) continue;
           if (port === null) this.send(ws, frame, size);
           else this.charge(ws, adapter.session!.deliver(ws, m, frame, port));
         }

@@ -50,6 +50,7 @@ export class History {
   open(newEpoch: () => string): void {
     this.stored = this.store.open();
     if (this.stored) this.retainedStore.migrate();
+    if (this.stored) this.keepName();
     this.epoch = this.store.getMeta("epoch") ?? newEpoch();
     this.seq = this.store.latestSeq();
   }
@@ -60,7 +61,13 @@ export class History {
     this.store.create();
     this.retainedStore.migrate();
     this.store.setMeta("epoch", this.epoch);
+    this.keepName();
     this.stored = true;
+  }
+
+  /** Stores the object's name (storedObjectName, store.ts), once: an alarm wakes it without one. */
+  private keepName(): void {
+    if (this.room !== "" && this.store.getMeta("name") !== this.room) this.store.setMeta("name", this.room);
   }
 
   /** Oldest seq history still serves (HISTORY_LIMIT applies even before a trim). */

@@ -16,6 +16,7 @@ import { frameSize, type RoomPort } from "./adapters/adapter";
 import { passes, sseMessage, type SseHub } from "./adapters/sse";
 import { scheduleExpirySweep } from "./expiry";
 import type { SocketFanout } from "./fanout";
+import type { Lifecycle } from "./lifecycle";
 import type { Presence } from "./presence";
 import { connectionBucket } from "./rate-limit";
 import { conflated } from "./conflate";
@@ -31,6 +32,8 @@ export interface ReaderParts {
   presence: Presence;
   sse: SseHub;
   fanout: SocketFanout;
+  /** Lifecycle events: a reader becomes a member (its leaving is the Room's close handlers'). */
+  lifecycle: Lifecycle;
   /** What a stateful adapter may use of the room (its `opened` hook). */
   port(): RoomPort;
   shed(ws: WebSocket, code: number, reason: string, att?: Attachment): void;
@@ -104,6 +107,7 @@ export class Readers {
     delete att.pending;
     ws.serializeAttachment(att);
     this.parts.presence.admitted(ws, att);
+    this.parts.lifecycle.connected({ id: att.id, sub: att.sub, kind: att.kind });
     return true;
   }
 
@@ -168,6 +172,7 @@ export class Readers {
     // All of this runs without an await, so no publish can slip in between
     // the replay and the live stream.
     const count = presence.joined(server, attachment);
+    if (!attachment.pending) this.parts.lifecycle.connected({ id: attachment.id, sub: identity.sub, kind: attachment.kind });
     const welcome: WelcomeFrame = {
       type: "welcome",
       room: role.room,
@@ -205,14 +210,17 @@ export class Readers {
   }
 
   private async openSse({ identity, options }: Handoff): Promise<Response> {
-    const { role, sse } = this.parts;
+    const { role, sse, lifecycle } = this.parts;
     const resume = await role.start(options.since, options.epoch, identity);
     const presence = options.presence && hasScope(identity, "presence");
     const endAt = identity.exp === null ? null : identity.exp * 1000;
     const filter = options.topics === null ? null : new TopicMatcher(options.topics);
     const retained = options.retained ? await role.retained(options.topics) : [];
     const conflate = options.conflate;
-    return sse.open({ presence, endAt, filter, conflate }, (write) => {
+    // An SSE stream has no welcome; its id is made here so its lifecycle events name it.
+    const member = { id: newConnectionId(), sub: identity.sub, kind: "sse" };
+    const ended = lifecycle.on ? () => lifecycle.disconnected(member, null, null) : undefined;
+    const response = sse.open({ presence, endAt, filter, conflate, ended }, (write) => {
       for (const { seq, envelope } of retained) if (!write(sseMessage(seq, envelope))) return false;
       if (conflate === null) return resume.replay(({ seq, envelope, topic }) => !passes(filter, topic) || write(sseMessage(seq, envelope)));
       // A conflating stream's replay is what is due at once: the latest per topic, conflated as a whole.
@@ -224,6 +232,8 @@ export class Readers {
       for (const { seq, envelope } of conflated(held)) if (!write(sseMessage(seq, envelope))) return false;
       return complete;
     });
+    lifecycle.connected(member);
+    return response;
   }
 }
 

@@ -8,13 +8,18 @@
  * - where a new reader starts: from this room's history (resume.ts), or
  *   from what the sequencer answers a shard;
  * - who else gets a committed batch: the sinks (this room's sockets always;
- *   a sequencer's shards; the deployer's committed hook).
+ *   a sequencer's shards; the deployer's committed hook; the SINKS outboxes).
  */
 import type { RelayHooks } from "../protocol/hooks";
 import type { Limits } from "../protocol/limits";
 import type { Identity } from "../handoff/identity";
 import type { SocketFanout } from "./fanout";
 import type { History } from "./history";
+import { alarmNoLaterThan } from "./alarm";
+import { publishOwn } from "./publish/own-messages";
+import type { SinkConfig } from "./sinks/config";
+import { OutboxStore } from "./sinks/outbox-store";
+import { Outboxes } from "./sinks/outboxes";
 import { LocalSequencing } from "./publish/batch";
 import { CommittedHookSink } from "./publish/committed-hook";
 import type { Sequencing } from "./publish/sequencing";
@@ -36,6 +41,8 @@ export interface RoleParts {
   history: History;
   fanout: SocketFanout;
   hooks: RelayHooks;
+  /** SINKS, parsed (only a plain room and a sequencer feed them). */
+  sinks: SinkConfig;
   /** This object's WebSocket members. */
   members(): number;
   /** This object's connections: WebSocket members and SSE streams. */
@@ -55,6 +62,8 @@ export interface Role {
   readonly link: ShardLink | null;
   /** A shard's view of the other shards' members (presence); null in any other role. */
   readonly roomWide: ShardPresence | null;
+  /** The configured sinks' outboxes (sinks/); null in a shard, or when SINKS names none. */
+  readonly outboxes: Outboxes | null;
   /** A shard's connection slots, granted by its sequencer (shards/slots.ts); null in any other role. */
   readonly slots: ShardSlots | null;
   /** Connections held elsewhere in the room that count toward this object's cap: a sequencer's shards' slots. */
@@ -86,6 +95,8 @@ function localRole(room: string, shardCount: number, parts: RoleParts): Role {
   if (shards !== null) sinks.push(shards);
   const committed = parts.hooks.committed;
   if (committed !== undefined) sinks.push(new CommittedHookSink(room, () => history.epoch, committed, (p) => parts.ctx.waitUntil(p)));
+  const outboxes = parts.sinks.routes.length === 0 ? null : makeOutboxes(room, parts, () => sequencing);
+  if (outboxes !== null) sinks.push(...outboxes.sinks);
   // History-less publishes go live to this room's sockets; a sequencer's readers are in its shards, so it stores them all.
   const sequencing = new LocalSequencing(room, history, sinks, shards === null ? parts.fanout : null);
   return {
@@ -95,6 +106,7 @@ function localRole(room: string, shardCount: number, parts: RoleParts): Role {
     shards,
     link: null,
     roomWide: null,
+    outboxes,
     slots: null,
     heldElsewhere: () => shards?.slots.total() ?? 0,
     position: () => ({ seq: history.seq, epoch: history.epoch }),
@@ -105,8 +117,25 @@ function localRole(room: string, shardCount: number, parts: RoleParts): Role {
     retained: (topics) => history.retained(topics),
     joinCost: (since, epoch) => joinCost(history, since, epoch, sequencing.pending),
     keepEpoch: () => history.persist(),
-    wake: () => shards?.wake(),
+    wake() {
+      shards?.wake();
+      outboxes?.wake();
+    },
   };
+}
+
+/** The SINKS outboxes of a room that sequences itself; its overflow notices are its own messages. */
+function makeOutboxes(room: string, parts: RoleParts, sequencing: () => Sequencing): Outboxes {
+  const { ctx, history } = parts;
+  return new Outboxes(parts.sinks, parts.env as unknown as Record<string, unknown>, {
+    room,
+    store: new OutboxStore(ctx.storage.sql),
+    bounds: parts.sinks.bounds,
+    epoch: () => history.epoch,
+    keep: (p) => ctx.waitUntil(p),
+    alarmBy: (at) => void alarmNoLaterThan(ctx.storage, at),
+    announce: (topic, data) => publishOwn(sequencing(), topic, data),
+  });
 }
 
 /** A shard: it forwards publishes, delivers the sequencer's pushes, and asks the sequencer where readers start. */
@@ -122,6 +151,7 @@ function shardRoleOf(room: string, index: number, parts: RoleParts): Role {
     shards: null,
     link,
     roomWide,
+    outboxes: null,
     slots,
     // The room-wide cap is the sequencer's to hold: a shard asks it for a slot before each open.
     heldElsewhere: () => 0,

@@ -40,9 +40,11 @@ import type { RoomPort, SocketAdapter } from "./adapters/adapter";
 import { makePort } from "./adapters/port";
 import { passes, SseHub } from "./adapters/sse";
 import { runConnectHook } from "./connect-hook";
+import { earliest } from "./alarm";
 import { earliestExpiry, isExpired, SWEEP_MIN_GAP_MS } from "./expiry";
 import { SocketFanout } from "./fanout";
 import { History } from "./history";
+import { Lifecycle, readEvents } from "./lifecycle";
 import type { PublishInput } from "./payload";
 import { Presence } from "./presence";
 import { PublishPipeline } from "./publish/pipeline";
@@ -51,8 +53,9 @@ import { randomId, Readers } from "./readers";
 import type { RetainedMessage } from "./retained-store";
 import { decideRole, type Role } from "./roles";
 import { SendBudget } from "./slow-consumer";
+import { readSinkConfig } from "./sinks/config";
 import { answerableCode, attachmentOf, closeSocket, safeSend, type Attachment } from "./sockets";
-import type { StoredMessage } from "./store";
+import { storedObjectName, type StoredMessage } from "./store";
 import type { FanoutStats } from "./shards/sequencer";
 import type { ShardStats } from "./shards/shard";
 import type { PresenceReport } from "./shards/presence";
@@ -83,6 +86,7 @@ export class Room extends DurableObject<Env> {
   private readonly role: Role;
   private readonly pipeline: PublishPipeline;
   private readonly readers: Readers;
+  private readonly lifecycle: Lifecycle;
   /** What stateful adapters (MQTT) may use of the room: see RoomPort. */
   private readonly port: RoomPort;
   /** Changes each time the constructor runs: lets tests see an eviction. */
@@ -93,7 +97,8 @@ export class Room extends DurableObject<Env> {
     wakes.constructed++;
     this.limits = readLimits(env);
     this.hooks = this.relayHooks();
-    const name = ctx.id.name ?? "";
+    // An alarm wakes the object without its name: storage has it (history.ts keeps it).
+    const name = ctx.id.name ?? storedObjectName(ctx.storage.sql) ?? "";
     // A stream that ends gives its slot back (a shard's, shards/slots.ts).
     this.sse = new SseHub(this.limits.slowConsumerBytes, () => this.role.slots?.changed());
     this.budget = new SendBudget(this.limits.slowConsumerBytes, this.limits.slowConsumerGraceMs, (ws) => ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0);
@@ -102,11 +107,17 @@ export class Room extends DurableObject<Env> {
     this.log = new History(ctx.storage.sql, this.limits, name);
     const members = () => this.presence.count();
     const connections = () => this.readers.connections();
-    this.role = decideRole(name, { ctx, env, limits: this.limits, history: this.log, fanout: this.fanout, hooks: this.hooks, members, connections, shed });
+    // A SINKS that does not parse throws here, naming the entry at fault: a sink left out would lose data silently.
+    const sinks = readSinkConfig(env, env);
+    this.role = decideRole(name, { ctx, env, limits: this.limits, history: this.log, fanout: this.fanout, hooks: this.hooks, sinks, members, connections, shed });
     this.presence = new Presence(ctx, this.sse, this.role.roomWide);
     this.pipeline = new PublishPipeline(this.role.room, this.limits, this.hooks.publish ?? null, this.role.sequencing);
     const port = () => this.port;
-    this.readers = new Readers({ ctx, limits: this.limits, role: this.role, presence: this.presence, sse: this.sse, fanout: this.fanout, port, shed });
+    // Occupancy is room-wide: this object's connections, a sequencer's shards' slots, a shard's view of the others.
+    const occupancy = () => this.readers.connections() + this.role.heldElsewhere() + (this.role.roomWide?.others() ?? 0);
+    this.lifecycle = new Lifecycle(readEvents(env.EVENTS), () => this.role.sequencing, occupancy);
+    const lifecycle = this.lifecycle;
+    this.readers = new Readers({ ctx, limits: this.limits, role: this.role, presence: this.presence, sse: this.sse, fanout: this.fanout, lifecycle, port, shed });
     this.port = makePort({ room: this.role.room, ctx, env, limits: this.limits, history: this.log, pipeline: this.pipeline, connectHook: this.hooks.connect, fanout: this.fanout, readers: this.readers, shed });
     // Answered by the runtime itself, so a pinging device never wakes the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -134,7 +145,8 @@ export class Room extends DurableObject<Env> {
 
   describe(): RoomDescription {
     this.role.sequencing.flush();
-    return { room: this.role.room, ...this.role.position(), connections: this.readers.connections() };
+    const sinks = this.role.outboxes?.status();
+    return { room: this.role.room, ...this.role.position(), connections: this.readers.connections(), ...(sinks ? { sinks } : {}) };
   }
 
   /** For the benchmark and tests only; the Worker serves it only when DIAGNOSTICS is on. */
@@ -223,18 +235,32 @@ export class Room extends DurableObject<Env> {
     const att = attachmentOf(ws);
     // Presence first, from the attachment as last saved: whatever the adapter's
     // end does (or throws), the socket leaves the count once.
-    if (!att.closing) this.presence.left(ws, att);
+    if (!att.closing) {
+      this.presence.left(ws, att);
+      if (!att.pending) this.lifecycle.disconnected({ id: att.id, sub: att.sub, kind: att.kind }, code, reason);
+    }
     this.role.link?.forget(att);
     this.role.slots?.changed();
     ADAPTERS[att.kind].session?.ended(ws, this.port);
   }
 
   /**
-   * The sweep: closes sockets whose token has expired and lets a stateful
-   * adapter end its overdue ones (MQTT keep-alive), then waits for the next.
+   * The room's one alarm (alarm.ts): the sweep, and the sinks' retries. Each
+   * says when it wants the next one; the earliest is set.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
+    const next = earliest(this.sweep(now), this.role.outboxes?.next(now) ?? null);
+    // Set directly: while this handler runs, getAlarm() may still report the
+    // alarm now firing.
+    if (next !== null) await this.ctx.storage.setAlarm(next);
+  }
+
+  /**
+   * Closes sockets whose token has expired and lets a stateful adapter end
+   * its overdue ones (MQTT keep-alive); answers when it wants to look again.
+   */
+  private sweep(now: number): number | null {
     const remaining: Array<number | null> = [];
     let lookAgain: number | null = null;
     for (const ws of this.ctx.getWebSockets()) {
@@ -250,10 +276,7 @@ export class Room extends DurableObject<Env> {
     }
     const expiry = earliestExpiry(remaining);
     const sweep = lookAgain === null ? null : Math.max(lookAgain, now + SWEEP_MIN_GAP_MS);
-    const next = expiry === null ? sweep : sweep === null ? expiry : Math.min(expiry, sweep);
-    // Set directly: while this handler runs, getAlarm() may still report the
-    // alarm now firing.
-    if (next !== null) await this.ctx.storage.setAlarm(next);
+    return earliest(expiry, sweep);
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
@@ -335,6 +358,7 @@ export class Room extends DurableObject<Env> {
       ws.serializeAttachment(att);
       this.presence.left(ws, att);
       this.role.slots?.changed();
+      if (!att.pending) this.lifecycle.disconnected({ id: att.id, sub: att.sub, kind: att.kind }, code, reason);
     }
     closeSocket(ws, code, reason);
   }

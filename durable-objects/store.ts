@@ -118,3 +118,15 @@ export class RoomStore {
     return row.seq;
   }
 }
+
+/**
+ * The object's name as a request last gave it: an object woken by its alarm
+ * is not told its name (ctx.id.name is unset), yet its role, envelopes and
+ * sinks need it. Null for an object that never stored anything.
+ */
+export function storedObjectName(sql: SqlStorage): string | null {
+  const exists = sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).one();
+  if (exists.n === 0) return null;
+  const row = sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'name'`).toArray()[0];
+  return row ? row.value : null;
+}

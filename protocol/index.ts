@@ -197,6 +197,20 @@ export interface RoomDescription {
   seq: number;
   epoch: string;
   connections: number;
+  /** Each SINKS sink of the room (docs/integrations.md); absent when SINKS names none. */
+  sinks?: SinkStatus[];
+}
+
+/** How far a sink is behind, and what it dropped past its bound. */
+export interface SinkStatus {
+  /** `webhook:<url>` or `queue:<binding>`. */
+  sink: string;
+  pending: number;
+  pendingBytes: number;
+  /** Messages not kept for this sink because it was over its bound (since the room's storage began). */
+  dropped: number;
+  /** Failed attempts in a row of the oldest pending messages (0: healthy). */
+  attempts: number;
 }
 
 export interface PublishResult {

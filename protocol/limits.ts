@@ -129,7 +129,7 @@ export interface LimitVars {
   MQTT_CONNECT_TIMEOUT_SECONDS?: string;
 }
 
-function positiveInt(raw: string | undefined, fallback: number): number {
+export function positiveInt(raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw.trim() === "") return fallback;
   const n = Number(raw);
   return Number.isSafeInteger(n) && n > 0 ? n : fallback;

@@ -41,6 +41,22 @@ export function validFilter(filter: unknown): filter is string {
   return true;
 }
 
+/** The room's own topics (lifecycle events, a sink's overflow): `$events` and below. No client publishes there. */
+export const ROOM_EVENTS_TOPIC = "$events";
+
+export function isRoomEventTopic(topic: string | null): boolean {
+  return topic !== null && (topic === ROOM_EVENTS_TOPIC || topic.startsWith(`${ROOM_EVENTS_TOPIC}/`));
+}
+
+/**
+ * Whether a reader without a filter gets a message on `topic`: every one but
+ * the room's own `$events/...` (CONTRACT v3: only a filter that names
+ * `$events` gets them, as the `$` rule keeps them from `#`).
+ */
+export function reachesUnfiltered(topic: string | null): boolean {
+  return !isRoomEventTopic(topic);
+}
+
 /** Whether a valid `topic` matches a valid `filter`. */
 export function topicMatches(filter: string, topic: string): boolean {
   if (filter === topic) return true;

@@ -9,7 +9,7 @@
  * Past `maxQueuedBytes` the stream is ended; its reader reconnects with
  * Last-Event-ID and resumes with nothing lost.
  */
-import type { TopicMatcher } from "../../protocol/topics";
+import { reachesUnfiltered, type TopicMatcher } from "../../protocol/topics";
 import { SSE_HEARTBEAT_MS } from "../../protocol/limits";
 import { Conflator } from "../conflate";
 
@@ -33,6 +33,9 @@ interface Stream {
   filter: TopicMatcher | null;
   /** `conflate=<ms>`: messages go through the hub's conflator; null: each as it comes. */
   conflate: number | null;
+  /** When a write last settled (or the stream opened): a reader gone away is noticed only by a write that fails or never settles. */
+  progressAt: number;
+  ended?: () => void;
 }
 
 /** A message as a stream gets it. */
@@ -48,6 +51,8 @@ export interface SseOpen {
   conflate: number | null;
   /** ms since the Unix epoch (the token's expiry): the stream ends then. */
   endAt: number | null;
+  /** Called once when the stream ends, however it ends (lifecycle events). */
+  ended?: () => void;
 }
 
 export class SseHub {
@@ -76,7 +81,15 @@ export class SseHub {
    */
   open(options: SseOpen, replay: (write: (event: string) => boolean) => boolean | void): Response {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const stream: Stream = { writer: writable.getWriter(), presence: options.presence, queued: 0, filter: options.filter, conflate: options.conflate };
+    const stream: Stream = {
+      writer: writable.getWriter(),
+      presence: options.presence,
+      queued: 0,
+      filter: options.filter,
+      conflate: options.conflate,
+      progressAt: Date.now(),
+      ended: options.ended,
+    };
     this.streams.add(stream);
     if (stream.conflate !== null) this.conflating++;
     stream.writer.closed.then(
@@ -105,7 +118,7 @@ export class SseHub {
       const clear = () => clearTimeout(timer);
       stream.writer.closed.then(clear, clear);
     }
-    this.heartbeat ??= setInterval(() => this.broadcast(": keepalive\n\n"), SSE_HEARTBEAT_MS);
+    this.heartbeat ??= setInterval(() => this.beat(), SSE_HEARTBEAT_MS);
     return new Response(readable, {
       headers: {
         "content-type": "text/event-stream; charset=utf-8",
@@ -147,11 +160,24 @@ export class SseHub {
     else this.write(stream, bytes);
   }
 
+  /**
+   * The heartbeat: a stream with a write outstanding for a whole period has
+   * lost its reader (a write to a reader that went away may never settle),
+   * so it ends now rather than never; the others get a keepalive.
+   */
+  private beat(): void {
+    const stale = Date.now() - SSE_HEARTBEAT_MS;
+    for (const stream of this.streams) if (stream.queued > 0 && stream.progressAt < stale) this.abort(stream);
+    this.broadcast(": keepalive\n\n");
+  }
+
   private write(stream: Stream, bytes: Uint8Array): void {
+    if (stream.queued === 0) stream.progressAt = Date.now();
     stream.queued += bytes.byteLength;
     stream.writer.write(bytes).then(
       () => {
         stream.queued -= bytes.byteLength;
+        stream.progressAt = Date.now();
       },
       () => this.drop(stream),
     );
@@ -172,6 +198,7 @@ export class SseHub {
     if (this.streams.delete(stream)) {
       if (stream.conflate !== null) this.conflating--;
       this.dropped();
+      stream.ended?.();
     }
     if (this.streams.size === 0 && this.heartbeat !== null) {
       clearInterval(this.heartbeat);
@@ -180,7 +207,11 @@ export class SseHub {
   }
 }
 
-/** Whether a message with `topic` passes a reader's filter (a filter never passes a message without a topic). */
+/**
+ * Whether a message with `topic` passes a reader's filter (a filter never
+ * passes a message without a topic; no filter passes all but `$` topics).
+ */
 export function passes(filter: TopicMatcher | null, topic: string | null): boolean {
-  return filter === null || (topic !== null && filter.matches(topic));
+  if (filter === null) return reachesUnfiltered(topic);
+  return topic !== null && filter.matches(topic);
 }

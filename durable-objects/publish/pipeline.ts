@@ -3,7 +3,8 @@
  * MQTT PUBLISH and wills) hands its publish here, and gets one verdict back.
  * The steps, in order:
  *   1. size, rate, scope  (./steps.ts: before anything is parsed)
- *   2. the door's parse    (a bad frame is refused as the door says)
+ *   2. the door's parse    (a bad frame is refused as the door says), then
+ *      the room's own topics (`$events/`: ./steps.ts ownTopic)
  *   3. the publish hook    (./hook.ts: the deployer's, when there is one)
  *   4. sequencing          (./sequencing.ts: local, or forwarded to the sequencer)
  * The answer comes once the message is committed, or at once for a refusal.
@@ -17,7 +18,7 @@ import type { Limits } from "../../protocol/limits";
 import type { PublishInput } from "../payload";
 import { isPromiseLike, runPublishHook, type HookOutcome, type PublishHook } from "./hook";
 import type { Sender, Sequencing } from "./sequencing";
-import { ENTRY_STEPS, type Measured, type Publisher } from "./steps";
+import { ENTRY_STEPS, ownTopic, type Measured, type Publisher } from "./steps";
 import type { Answer, Refused } from "./verdict";
 
 export interface PublishJob extends Sender {
@@ -58,6 +59,8 @@ export class PublishPipeline {
     }
     const input = job.read();
     if ("ok" in input) return job.answer(input);
+    const reserved = ownTopic(input.topic);
+    if (reserved !== null) return job.answer(reserved);
     return this.decide({ job, input });
   }
 

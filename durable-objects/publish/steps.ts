@@ -6,6 +6,7 @@
 import { CloseCode } from "../../protocol";
 import type { ConnectionKind } from "../../protocol/hooks";
 import type { Limits } from "../../protocol/limits";
+import { isRoomEventTopic, ROOM_EVENTS_TOPIC } from "../../protocol/topics";
 import { hasScope, type Identity } from "../../handoff/identity";
 import { textExceeds } from "../payload";
 import { takeToken, type ConnectionBucket } from "../rate-limit";
@@ -50,4 +51,10 @@ function exceeds(measured: Measured, limit: number): boolean {
   if (typeof measured === "number") return measured > limit;
   if (typeof measured === "string") return textExceeds(measured, limit);
   return measured.byteLength > limit;
+}
+
+/** Runs after the parse (it needs the topic): `$events/` is the room's own (publish/own-messages.ts), no client's. */
+export function ownTopic(topic: string | null): Refused | null {
+  if (!isRoomEventTopic(topic)) return null;
+  return refused("forbidden", `topics under ${ROOM_EVENTS_TOPIC}/ are published by the room itself`);
 }

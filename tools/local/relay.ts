@@ -49,6 +49,20 @@ export interface RelayOptions {
   diagnostics?: boolean;
   /** Replaces wrangler.toml's HTTP publish rate limit (`limit` per `period` seconds, 10 or 60). */
   httpPublishLimit?: { limit: number; period: 10 | 60 };
+  /**
+   * Workers run beside the relay in the same runtime (their bindings from
+   * their own wrangler.toml): a Queue consumer of the relay's sink, with its
+   * D1 database, as `wrangler dev -c wrangler.toml -c theirs.toml` runs them.
+   */
+  auxiliary?: AuxiliaryWorker[];
+}
+
+export interface AuxiliaryWorker {
+  /** The worker's name (for `d1()`). */
+  name: string;
+  /** Entry module of its built bundle (buildBundle with its config). */
+  bundle: string;
+  config: string;
 }
 
 export class EmbeddedRelay {
@@ -63,6 +77,7 @@ export class EmbeddedRelay {
     private readonly verbose: boolean,
     private readonly httpPublishLimit: RelayOptions["httpPublishLimit"],
     private readonly config: string,
+    private readonly auxiliary: readonly AuxiliaryWorker[],
   ) {
     this.currentPort = port;
   }
@@ -72,7 +87,7 @@ export class EmbeddedRelay {
     await stat(bundle); // a clear ENOENT now rather than a runtime error later
     const persistDir = options.persistDir ?? (await mkdtemp(join(tmpdir(), "roomcast-relay-")));
     const vars = { ...(options.diagnostics ? { DIAGNOSTICS: "1" } : {}), ...options.vars };
-    const relay = new EmbeddedRelay(bundle, persistDir, options.port ?? 0, vars, options.verbose ?? false, options.httpPublishLimit, options.config ?? CONFIG);
+    const relay = new EmbeddedRelay(bundle, persistDir, options.port ?? 0, vars, options.verbose ?? false, options.httpPublishLimit, options.config ?? CONFIG, options.auxiliary ?? []);
     await relay.boot();
     return relay;
   }
@@ -96,7 +111,7 @@ export class EmbeddedRelay {
 
   private async boot(): Promise<void> {
     const { workerOptions } = unstable_getMiniflareWorkerOptions(this.config);
-    const mf = new Miniflare({
+    const relay = {
       ...workerOptions,
       name: "roomcast",
       modules: true,
@@ -105,14 +120,32 @@ export class EmbeddedRelay {
       modulesRoot: dirname(this.bundle),
       bindings: { ...workerOptions.bindings, ...this.vars },
       ...(this.httpPublishLimit ? { ratelimits: { ...workerOptions.ratelimits, HTTP_PUBLISH_LIMITER: { simple: this.httpPublishLimit } } } : {}),
+    };
+    const others = this.auxiliary.map(({ name, bundle, config }) => ({
+      ...unstable_getMiniflareWorkerOptions(config).workerOptions,
+      name,
+      modules: true,
+      scriptPath: bundle,
+      modulesRoot: dirname(bundle),
+    }));
+    const mf = new Miniflare({
+      // The first worker is the one served on `port`.
+      workers: [relay, ...others],
       host: "127.0.0.1",
       port: this.currentPort,
       durableObjectsPersist: join(this.persistDir, "do"),
+      d1Persist: join(this.persistDir, "d1"),
       log: new Log(this.verbose ? LogLevel.INFO : LogLevel.ERROR),
     } as ConstructorParameters<typeof Miniflare>[0]);
     const url = await mf.ready;
     this.currentPort = Number(url.port);
     this.mf = mf;
+  }
+
+  /** An auxiliary worker's D1 binding, to read what it wrote. */
+  async d1(binding: string, worker: string): Promise<D1Like> {
+    if (this.mf === null) throw new Error("the relay is not running");
+    return (await this.mf.getD1Database(binding, worker)) as unknown as D1Like;
   }
 
   /** Stops the runtime; storage stays in `persistDir`. */
@@ -127,4 +160,9 @@ export class EmbeddedRelay {
     await this.stop();
     await this.boot();
   }
+}
+
+/** What tests use of a D1 database from Node (Miniflare's proxy of it). */
+export interface D1Like {
+  prepare(sql: string): { bind(...values: unknown[]): { all<T>(): Promise<{ results: T[] }> }; all<T>(): Promise<{ results: T[] }> };
 }
