@@ -7,6 +7,7 @@
  */
 import { request } from "node:http";
 import { describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { signJwt } from "../../client/jwt";
 import { postJson } from "../support/http";
 import { connectCollecting, RawMqtt, until } from "../support/mqtt";
@@ -117,6 +118,20 @@ describe("open relay, default settings", () => {
       const url = `ws://127.0.0.1:${relay.port}/rooms/${room}/mqtt`;
       // paho-mqtt's handshake: Host and Origin both with the port, https:// whatever the scheme.
       const headers = { host: `127.0.0.1:${relay.port}`, origin: `https://127.0.0.1:${relay.port}` };
+      // The handshake alone first: a refusal shows here as its status, not as an MQTT timeout.
+      const handshake = await new Promise<{ status: number; protocol?: string }>((resolve, reject) => {
+        const ws = new WebSocket(url, ["mqtt"], { headers });
+        ws.once("open", () => {
+          resolve({ status: 101, protocol: ws.protocol });
+          ws.terminate();
+        });
+        ws.once("unexpected-response", (_req, res) => {
+          resolve({ status: res.statusCode! });
+          res.resume();
+        });
+        ws.once("error", reject);
+      });
+      expect(handshake).toEqual({ status: 101, protocol: "mqtt" });
       const sub = await connectCollecting(url, { protocolVersion: 4, clientId: "paho-sub", wsOptions: { headers } });
       const pub = await connectCollecting(url, { protocolVersion: 4, clientId: "paho-pub", wsOptions: { headers } });
       await sub.client.subscribeAsync("sensors/#", { qos: 1 });
