@@ -54,6 +54,7 @@ export type ErrorCode =
   | "token_expired"
   | "forbidden"
   | "origin_forbidden"
+  | "host_forbidden"
   | "not_found"
   | "method_not_allowed"
   | "too_large"

@@ -20,7 +20,9 @@ import { apiError } from "./errors";
 export interface AuthVariables {
   room: string;
   identity: Identity;
-  /** Set when `deferrable` let a request through without a token. */
+  /** Set by `tokenMayFollow` on the routes whose protocol carries the token later. */
+  tokenMayFollow?: boolean;
+  /** Set when such a route was let through without a token. */
   tokenPending?: boolean;
 }
 
@@ -29,14 +31,25 @@ export interface TokenAuthOptions<E extends object> {
   secret: (env: E) => string | undefined;
   /** Query parameter that may carry the token (browsers cannot set headers on WebSocket or EventSource). */
   queryParam?: string;
-  /**
-   * Requests that may come without a token because the protocol carries it
-   * later (MQTT: the CONNECT password). Such a request gets `PENDING_IDENTITY`
-   * and `tokenPending`; the Room verifies the token with `verifyRoomToken`.
-   * A token that is present is still verified here.
-   */
-  deferrable?: (path: string) => boolean;
 }
+
+/** Open mode: no secret configured (unset or empty). The one rule, for every gate that depends on it. */
+export function isOpenMode(secret: string | undefined): secret is "" | undefined {
+  return !secret;
+}
+
+/**
+ * Route middleware, placed before `tokenAuth`, for a route whose protocol
+ * carries the token later (MQTT: the CONNECT password). A request on it with
+ * no token gets `PENDING_IDENTITY` and `tokenPending`; the Room verifies the
+ * token with `verifyRoomToken`. A token that is present is still verified
+ * here. The route that matched says so, never how the path is spelled: a
+ * room may be named `mqtt`, and `GET /rooms/mqtt` describes it with a token.
+ */
+export const tokenMayFollow: MiddlewareHandler<{ Variables: AuthVariables }> = async function tokenMayFollowMiddleware(c, next) {
+  c.set("tokenMayFollow", true);
+  return next();
+};
 
 /** No scopes at all: what a request whose token comes later holds until then. */
 export const PENDING_IDENTITY: Readonly<Identity> = Object.freeze({ sub: null, scopes: [], meta: {}, exp: null });
@@ -55,7 +68,7 @@ export function tokenAuth<E extends object>(
 
   return async function tokenAuthMiddleware(c, next) {
     const secret = options.secret(c.env);
-    if (!secret) {
+    if (isOpenMode(secret)) {
       if (!warnedOpen) {
         warnedOpen = true;
         console.warn("roomcast: AUTH_SECRET is not set, running in OPEN MODE: anyone may join, publish and read every room. Set it before exposing the relay (docs/security.md).");
@@ -65,7 +78,7 @@ export function tokenAuth<E extends object>(
     }
     const authorization = c.req.header("authorization");
     const query = c.req.query(queryParam);
-    if (authorization === undefined && !query && options.deferrable?.(c.req.path)) {
+    if (authorization === undefined && !query && c.get("tokenMayFollow") === true) {
       c.set("identity", PENDING_IDENTITY);
       c.set("tokenPending", true);
       return next();

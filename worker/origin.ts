@@ -8,6 +8,11 @@
  * Room is touched. A request without Origin (a device, a server) passes: the
  * auth gate decides about it.
  *
+ * Origins compare with default ports normalised: `https://h:443` is
+ * `https://h` and `http://h:80` is `http://h`, whether spelled so in the list
+ * or in the header (stock clients such as Python's paho-mqtt spell the port
+ * out). Hosts compare case-insensitively.
+ *
  * A page served by the relay itself (Origin equal to the request's own origin)
  * passes without a rule only on a loopback host (localhost, 127.0.0.0/8,
  * [::1]): the request's own origin comes from its `Host` header, which the
@@ -18,6 +23,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { apiError } from "./errors";
+import { isLoopbackHost } from "./host";
 
 export type OriginMatcher = (origin: string) => boolean;
 
@@ -32,8 +38,13 @@ interface Rule {
 
 const DEFAULT_PORTS: Record<string, string> = { "http:": "80", "https:": "443", "ws:": "80", "wss:": "443" };
 
+/**
+ * An origin as scheme, host and port, the port "" when it is the scheme's
+ * default, so that the two spellings of one origin compare equal. The host
+ * is a name or IPv4 address, or an IPv6 address in brackets.
+ */
 function parseOrigin(origin: string): { scheme: string; host: string; port: string } | null {
-  const m = /^([a-z][a-z0-9+.-]*:)\/\/([^/:?#@.][^/:?#@]*)(?::(\d{1,5}))?$/i.exec(origin.trim());
+  const m = /^([a-z][a-z0-9+.-]*:)\/\/(\[[0-9a-f:.]+\]|[^/:?#@.[\]][^/:?#@[\]]*)(?::(\d{1,5}))?$/i.exec(origin.trim());
   if (!m) return null;
   const scheme = m[1]!.toLowerCase();
   const port = m[3] ?? DEFAULT_PORTS[scheme] ?? "";
@@ -99,17 +110,14 @@ export function originGate<E extends object>(options: OriginGateOptions<E>): Mid
   };
 }
 
-/** Whether `origin` is the request's own origin and that origin is a loopback host. */
+/**
+ * Whether `origin` is the request's own origin (default ports normalised, as
+ * for the list) and that origin is a loopback host.
+ */
 function isLoopbackSelf(origin: string, url: URL): boolean {
-  return origin === url.origin && isLoopbackHost(url.hostname);
-}
-
-function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
+  const o = parseOrigin(origin);
+  const self = parseOrigin(url.origin);
   return (
-    host === "localhost" ||
-    host.endsWith(".localhost") || // browsers resolve these to loopback themselves (RFC 6761)
-    host === "[::1]" ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+    o !== null && self !== null && o.scheme === self.scheme && o.host === self.host && o.port === self.port && isLoopbackHost(self.host)
   );
 }

@@ -9,7 +9,7 @@ import { encodeHandoff, type MqttHandoff, type StreamKind } from "../handoff/req
 import { DEFAULT_HISTORY_PAGE, DEFAULT_PRESENCE_PAGE, MAX_HISTORY_PAGE, MAX_PRESENCE_PAGE, readLimits } from "../protocol/limits";
 import { parseCursor, parseSeq, parseStreamOptions, parseTopic, parseTopicsParam } from "../handoff/options";
 import type { PublishInput } from "../durable-objects/payload";
-import { assertScope, requireScope, tokenAuth, type AuthVariables } from "./auth";
+import { assertScope, requireScope, tokenAuth, tokenMayFollow, type AuthVariables } from "./auth";
 import { readPayload } from "./body";
 import { checkPublishRate, publisherKey } from "./publish-rate";
 import { apiError, errorResponse, methodNotAllowed } from "./errors";
@@ -32,10 +32,13 @@ rooms.use("/:room/*", async function roomNameGate(c, next) {
 });
 
 /** Then the token (open mode without AUTH_SECRET): still before any object is touched. */
+// An MQTT client may carry its token in CONNECT instead (the Room checks it
+// there): the `/:room/mqtt` route says so, not a path ending in "mqtt" (that
+// is also `GET /rooms/mqtt`, the room named `mqtt`).
+rooms.use("/:room/mqtt", tokenMayFollow);
 // AUTH_SECRET is optional in the Env (worker-secrets.d.ts): a secret that was
 // never put is undefined at runtime, which means open mode.
-// An MQTT client may carry its token in CONNECT instead (the Room checks it there).
-rooms.use("/:room/*", tokenAuth<Env>({ secret: (env): string | undefined => env.AUTH_SECRET, deferrable: (path) => path.endsWith("/mqtt") }));
+rooms.use("/:room/*", tokenAuth<Env>({ secret: (env): string | undefined => env.AUTH_SECRET }));
 
 /** The room's own object (for a sharded room, its sequencer: see ./shards.ts). */
 function stub(c: Context<RoomEnv>) {

@@ -151,7 +151,7 @@ describe("open relay, default settings", () => {
         const csp = res.headers.get("content-security-policy") ?? "";
         expect(csp).toContain("default-src 'self'");
         expect(csp).toContain("frame-ancestors 'none'");
-        expect(csp).toMatch(/connect-src 'self' ws: wss:/);
+        expect(csp).toContain("connect-src 'self';");
         expect(res.headers.get("x-frame-options")).toBe("DENY");
         expect(res.headers.get("referrer-policy")).toBe("no-referrer");
         expect(await res.text()).toContain("/app.js");

@@ -25,7 +25,7 @@ describe("room names", () => {
   });
 
   it("a bad name is a 400 JSON error from the Worker", async () => {
-    const res = await SELF.fetch("http://relay/rooms/%E2%80%AE");
+    const res = await SELF.fetch("http://relay.localhost/rooms/%E2%80%AE");
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: "bad_room_name" } });
   });
@@ -56,7 +56,7 @@ describe("Room object", () => {
   });
 
   it("welcomes a WebSocket and acks a publish", async () => {
-    const res = await SELF.fetch("http://relay/rooms/unit-ws", { headers: { upgrade: "websocket" } });
+    const res = await SELF.fetch("http://relay.localhost/rooms/unit-ws", { headers: { upgrade: "websocket" } });
     expect(res.status).toBe(101);
     const socket = res.webSocket!;
     const frames: any[] = [];
