@@ -159,6 +159,18 @@ export class SocketFanout implements Sink {
     this.charge(ws, size);
   }
 
+  /**
+   * Sends a frame the socket asked for (a retained value): within its answer
+   * allowance (SendBudget.answer) and charged like any send. False when past
+   * the allowance: nothing was sent, and the caller sends no more.
+   */
+  answer(ws: WebSocket, frame: string | Uint8Array): boolean {
+    const size = frameSize(frame);
+    if (!this.host.budget.answer(ws, size)) return false;
+    this.send(ws, frame, size);
+    return true;
+  }
+
   /** Counts bytes sent to a socket (a stateful adapter's deliver reports 0 when it sent nothing). */
   charge(ws: WebSocket, size: number): void {
     if (size > 0 && this.host.budget.charge(ws, size)) this.host.shed(ws, CloseCode.SlowConsumer, "slow consumer: reconnect and resume with since");

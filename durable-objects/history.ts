@@ -97,9 +97,9 @@ export class History {
     if (last !== undefined) this.seq = last.seq;
   }
 
-  /** The retained values matching `topics` (all without), oldest seq first; none in a room that never stored anything. */
-  retained(topics: readonly string[] | null): RetainedMessage[] {
-    return this.stored ? this.retainedStore.matching(topics) : [];
+  /** A page of the retained values (RetainedStore.page); none in a room that never stored anything. */
+  retainedPage(topics: readonly string[] | null, after: number, limit: number, maxBytes: number): { rows: RetainedMessage[]; more: boolean } {
+    return this.stored ? this.retainedStore.page(topics, after, limit, maxBytes) : { rows: [], more: false };
   }
 
   /** Hands `send` every stored message after `after`, a page at a time; false when `send` stopped it. */

@@ -68,3 +68,10 @@ export function payloadOfEnvelope(envelope: string): Payload {
   if (parsed.binary) return { kind: "binary", value: base64ToBytes(parsed.data as string) };
   return typeof parsed.data === "string" ? { kind: "text", value: parsed.data } : { kind: "json", value: parsed.data };
 }
+
+/** A payload's weight as an RPC carries it, closely enough for bounding a call (UTF-16 units for text). */
+export function payloadWeight(payload: Payload): number {
+  if (payload.kind === "binary") return payload.value.byteLength;
+  if (payload.kind === "text") return payload.value.length;
+  return JSON.stringify(payload.value)?.length ?? 4;
+}

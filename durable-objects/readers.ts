@@ -21,7 +21,7 @@ import type { Presence } from "./presence";
 import { connectionBucket } from "./rate-limit";
 import { conflated } from "./conflate";
 import { replayOutput } from "./replay-output";
-import type { Role } from "./roles";
+import type { RetainedSnapshot, Role } from "./roles";
 import { errorResponse } from "../protocol";
 import { safeSend, TAG_BATCH, TAG_CONFLATE, TAG_FILTERED, TAG_PENDING, TAG_PRESENCE, type Attachment } from "./sockets";
 
@@ -137,7 +137,8 @@ export class Readers {
     // for it, whatever the upgrade carried.
     const stateful = adapter.session !== undefined;
     // Awaited first (a shard asks the sequencer); after these, nothing awaits until the replay is sent.
-    const retained = options.retained && !stateful ? await role.retained(options.topics) : [];
+    // At most the reader's budget of retained values (role.retained pages its reads).
+    const retained = options.retained && !stateful ? await role.retained(options.topics, limits.slowConsumerBytes) : NO_RETAINED;
     const resume = stateful ? await role.start(null, null, identity) : await role.start(options.since, options.epoch, identity);
     const { 0: client, 1: server } = new WebSocketPair();
     // A stateful adapter's socket starts with no filter at all (it subscribes
@@ -187,8 +188,19 @@ export class Readers {
     const filter = options.topics === null ? null : new TopicMatcher(options.topics);
     if (filter !== null) fanout.remember(server, filter);
     if (attachment.batch || attachment.conflate !== undefined) fanout.rememberReader(server, attachment);
-    for (const { envelope } of retained) safeSend(server, adapter.replayed(envelope));
-    const out = replayOutput(server, adapter, attachment);
+    // Retained values count toward the reader's byte budget like everything it is sent.
+    let retainedCut = !retained.complete;
+    for (const { envelope } of retained.rows) {
+      if (!fanout.answer(server, adapter.replayed(envelope))) {
+        retainedCut = true;
+        break;
+      }
+    }
+    if (retainedCut) {
+      const note = adapter.error("retained_truncated", `more retained values match than this reader may be sent at once (${limits.slowConsumerBytes} bytes): read them with GET /rooms/${role.room}/retained`);
+      if (note !== null) safeSend(server, note);
+    }
+    const out = replayOutput(adapter, attachment, (frame) => fanout.send(server, frame));
     let bytes = 0;
     const complete = resume.replay((m) => {
       if (!passes(filter, m.topic)) return true;
@@ -215,13 +227,15 @@ export class Readers {
     const presence = options.presence && hasScope(identity, "presence");
     const endAt = identity.exp === null ? null : identity.exp * 1000;
     const filter = options.topics === null ? null : new TopicMatcher(options.topics);
-    const retained = options.retained ? await role.retained(options.topics) : [];
+    // The stream's own queue bound (SseHub) is its budget: at most that much of retained values.
+    const retained = options.retained ? await role.retained(options.topics, this.parts.limits.slowConsumerBytes) : NO_RETAINED;
     const conflate = options.conflate;
     // An SSE stream has no welcome; its id is made here so its lifecycle events name it.
     const member = { id: newConnectionId(), sub: identity.sub, kind: "sse" };
     const ended = lifecycle.on ? () => lifecycle.disconnected(member, null, null) : undefined;
     const response = sse.open({ presence, endAt, filter, conflate, ended }, (write) => {
-      for (const { seq, envelope } of retained) if (!write(sseMessage(seq, envelope))) return false;
+      for (const { seq, envelope } of retained.rows) if (!write(sseMessage(seq, envelope))) return false;
+      if (!retained.complete && !write(`: more retained values match than one stream is sent at once: read them with GET /rooms/${role.room}/retained\n\n`)) return false;
       if (conflate === null) return resume.replay(({ seq, envelope, topic }) => !passes(filter, topic) || write(sseMessage(seq, envelope)));
       // A conflating stream's replay is what is due at once: the latest per topic, conflated as a whole.
       const held: Array<{ seq: number; envelope: string; topic: string | null }> = [];
@@ -236,6 +250,8 @@ export class Readers {
     return response;
   }
 }
+
+const NO_RETAINED: RetainedSnapshot = { rows: [], complete: true };
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 

@@ -8,7 +8,7 @@
 import type { SocketAdapter } from "./adapters/adapter";
 import { FramePacker } from "./batch-frames";
 import { conflated } from "./conflate";
-import { safeSend, type Attachment } from "./sockets";
+import type { Attachment } from "./sockets";
 import type { StoredMessage } from "./store";
 
 export interface ReplayOutput {
@@ -17,9 +17,10 @@ export interface ReplayOutput {
   end(): void;
 }
 
-export function replayOutput(ws: WebSocket, adapter: SocketAdapter, att: Pick<Attachment, "batch" | "conflate">): ReplayOutput {
-  const send = (envelope: string) => safeSend(ws, adapter.replayed(envelope));
-  const packer = att.batch ? new FramePacker((frame) => safeSend(ws, frame)) : null;
+/** `sendFrame` sends one frame to the socket (the fan-out's `send`: charged to its byte budget). */
+export function replayOutput(adapter: SocketAdapter, att: Pick<Attachment, "batch" | "conflate">, sendFrame: (frame: string | Uint8Array) => void): ReplayOutput {
+  const send = (envelope: string) => sendFrame(adapter.replayed(envelope));
+  const packer = att.batch ? new FramePacker(sendFrame) : null;
   const out = (m: StoredMessage) => (packer === null ? send(m.envelope) : packer.add(m.envelope));
   if (att.conflate === undefined) return { add: out, end: () => packer?.flush() };
   // Conflated as a whole: the replay is what is due at once, one interval's worth.

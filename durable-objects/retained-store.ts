@@ -61,30 +61,38 @@ export class RetainedStore extends SqlTables {
     return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM retained`).one().n;
   }
 
-  /**
-   * The retained messages whose topic matches one of `filters` (every one for
-   * null), oldest seq first. Exact filters are looked up by key; a wildcard
-   * filter walks the table once (bounded by MAX_RETAINED_TOPICS).
-   */
+  /** Every retained message matching `filters` (every one for null), oldest seq first: a page without bounds. */
   matching(filters: readonly string[] | null): RetainedMessage[] {
-    if (filters === null) return this.all();
-    const valid = filters.filter((f) => validFilter(f));
-    if (valid.length === 0) return [];
-    if (valid.every((f) => !f.includes("+") && !f.includes("#"))) {
-      const marks = valid.map(() => "?").join(",");
-      return this.sql
-        .exec<{ topic: string; seq: number; envelope: string }>(`SELECT topic, seq, envelope FROM retained WHERE topic IN (${marks}) ORDER BY seq`, ...valid)
-        .toArray();
-    }
-    const matcher = new TopicMatcher(valid);
-    const out: RetainedMessage[] = [];
-    for (const row of this.sql.exec<{ topic: string; seq: number; envelope: string }>(`SELECT topic, seq, envelope FROM retained ORDER BY seq`)) {
-      if (matcher.matches(row.topic)) out.push(row);
-    }
-    return out;
+    return this.page(filters, 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER).rows;
   }
 
-  private all(): RetainedMessage[] {
-    return this.sql.exec<{ topic: string; seq: number; envelope: string }>(`SELECT topic, seq, envelope FROM retained ORDER BY seq`).toArray();
+  /**
+   * A page of the retained values matching `filters` (every one for null):
+   * seq after `after`, oldest first, at most `limit` of them and `maxBytes`
+   * of envelopes (at least one). `more` says whether any is left after it.
+   * Read row by row, so a large room is never held in memory at once.
+   */
+  page(filters: readonly string[] | null, after: number, limit: number, maxBytes: number): { rows: RetainedMessage[]; more: boolean } {
+    const valid = filters === null ? null : filters.filter((f) => validFilter(f));
+    if (valid !== null && valid.length === 0) return { rows: [], more: false };
+    // Exact topics are looked up by key; a wildcard walks the table once (bounded by MAX_RETAINED_TOPICS).
+    const exact = valid !== null && valid.every((f) => !f.includes("+") && !f.includes("#"));
+    const matcher = valid === null || exact ? null : new TopicMatcher(valid);
+    const cursor = exact
+      ? this.sql.exec<{ topic: string; seq: number; envelope: string }>(
+          `SELECT topic, seq, envelope FROM retained WHERE seq > ? AND topic IN (${valid.map(() => "?").join(",")}) ORDER BY seq`,
+          after,
+          ...valid,
+        )
+      : this.sql.exec<{ topic: string; seq: number; envelope: string }>(`SELECT topic, seq, envelope FROM retained WHERE seq > ? ORDER BY seq`, after);
+    const rows: RetainedMessage[] = [];
+    let bytes = 0;
+    for (const row of cursor) {
+      if (matcher !== null && !matcher.matches(row.topic)) continue;
+      if (rows.length >= limit || (rows.length > 0 && bytes + row.envelope.length > maxBytes)) return { rows, more: true };
+      rows.push(row);
+      bytes += row.envelope.length;
+    }
+    return { rows, more: false };
   }
 }

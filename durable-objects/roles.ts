@@ -50,6 +50,12 @@ export interface RoleParts {
   shed(ws: WebSocket, code: number, reason: string): void;
 }
 
+/** Retained values for a new reader: what fits its budget, and whether that is all of them. */
+export interface RetainedSnapshot {
+  rows: RetainedMessage[];
+  complete: boolean;
+}
+
 export interface Role {
   readonly kind: "room" | "sequencer" | "shard";
   /** The room's name (a shard's too: `room`, not `room#i`). */
@@ -72,8 +78,8 @@ export interface Role {
   position(): { seq: number; epoch: string };
   /** Where a new reader starts: welcome seq and epoch, whether its resume is served in full, its replay. */
   start(since: number | null, epoch: string | null, identity: Identity): StreamStart | Promise<StreamStart>;
-  /** The retained values a new reader asked for. */
-  retained(topics: string[] | null): RetainedMessage[] | Promise<RetainedMessage[]>;
+  /** The retained values a new reader asked for, oldest seq first, up to `maxBytes` of envelopes (`complete`: all of them). */
+  retained(topics: string[] | null, maxBytes: number): RetainedSnapshot | Promise<RetainedSnapshot>;
   /** Join tokens this reader takes (a resume with much to replay takes more). */
   joinCost(since: number | null, epoch: string | null): number;
   /** A reader that will resume holds this epoch: keep it (a shard's is the sequencer's). */
@@ -114,7 +120,10 @@ function localRole(room: string, shardCount: number, parts: RoleParts): Role {
       const plan = planResume(history, limits, since, epoch, identity);
       return { recovered: plan.recovered, seq: history.seq, epoch: history.epoch, replay: (send) => history.replay(plan.after, send) };
     },
-    retained: (topics) => history.retained(topics),
+    retained(topics, maxBytes) {
+      const { rows, more } = history.retainedPage(topics, 0, Number.MAX_SAFE_INTEGER, maxBytes);
+      return { rows, complete: !more };
+    },
     joinCost: (since, epoch) => joinCost(history, since, epoch, sequencing.pending),
     keepEpoch: () => history.persist(),
     wake() {
@@ -157,7 +166,22 @@ function shardRoleOf(room: string, index: number, parts: RoleParts): Role {
     heldElsewhere: () => 0,
     position: () => link.position(),
     start: (since, epoch, identity) => link.prepareResume(since, epoch, identity, parts.limits.slowConsumerBytes),
-    retained: (topics) => sequencer().retainedRows(topics),
+    // Page by page: each RPC answer stays far below the runtime's 32 MiB, whatever the values weigh.
+    async retained(topics, maxBytes) {
+      const rows: RetainedMessage[] = [];
+      let bytes = 0;
+      for (let after = 0; ; ) {
+        const page = await sequencer().retainedPage(topics, after, 1000, maxBytes - bytes);
+        for (const row of page.rows) {
+          if (rows.length > 0 && bytes + row.envelope.length > maxBytes) return { rows, complete: false };
+          rows.push(row);
+          bytes += row.envelope.length;
+        }
+        const last = page.rows[page.rows.length - 1];
+        if (!page.more || last === undefined) return { rows, complete: true };
+        after = last.seq;
+      }
+    },
     // The sequencer plans a shard's replay: its own seq says nothing of it.
     joinCost: () => 1,
     keepEpoch: () => undefined,

@@ -31,7 +31,7 @@ import {
   type RoomDescription,
 } from "../protocol";
 import type { RelayHooks } from "../protocol/hooks";
-import { readLimits, type Limits } from "../protocol/limits";
+import { READ_PAGE_BYTES, readLimits, type Limits } from "../protocol/limits";
 import { TopicMatcher } from "../protocol/topics";
 import { decodeHandoff } from "../handoff/request";
 import type { Identity } from "../handoff/identity";
@@ -171,27 +171,37 @@ export class Room extends DurableObject<Env> {
     });
   }
 
-  /** Envelopes as stored (JSON text): the Worker joins them, so no stored text is ever parsed on a read. */
+  /**
+   * Envelopes as stored (JSON text): the Worker joins them, so no stored text
+   * is ever parsed on a read. A page stops at `limit` envelopes or
+   * READ_PAGE_BYTES (at least one): the last envelope's seq is where the next starts.
+   */
   history(after: number, limit: number, topics: string[] | null = null): Omit<HistoryPage, "messages"> & { messages: string[] } {
     this.role.sequencing.flush();
     const filter = topics === null ? null : new TopicMatcher(topics);
     const messages: string[] = [];
+    let bytes = 0;
     this.log.replay(after, ({ envelope, topic }) => {
-      if (passes(filter, topic)) messages.push(envelope);
+      if (!passes(filter, topic)) return true;
+      if (messages.length > 0 && bytes + envelope.length > READ_PAGE_BYTES) return false;
+      messages.push(envelope);
+      bytes += envelope.length;
       return messages.length < limit;
     });
     return { room: this.role.room, epoch: this.log.epoch, seq: this.log.seq, messages };
   }
 
-  /** The retained values matching `topics` (all without), oldest seq first, as stored envelopes. */
-  retained(topics: string[] | null): { room: string; messages: string[] } {
-    return { room: this.role.room, messages: this.retainedRows(topics).map((r) => r.envelope) };
+  /** `GET /retained`: a page of the retained values matching `topics` (all without), oldest seq first; `cursor` goes on. */
+  retained(topics: string[] | null, limit: number, cursor: number | null): { room: string; messages: string[]; cursor: string | null } {
+    const page = this.retainedPage(topics, cursor ?? 0, limit, READ_PAGE_BYTES);
+    const last = page.rows[page.rows.length - 1];
+    return { room: this.role.room, messages: page.rows.map((r) => r.envelope), cursor: page.more && last ? String(last.seq) : null };
   }
 
-  /** The retained values matching `topics`, with their seqs: for `GET /retained` and a shard's new readers. */
-  retainedRows(topics: string[] | null): RetainedMessage[] {
+  /** A page of the retained values with their seqs: for `GET /retained` and a shard's new readers (each RPC answer bounded). */
+  retainedPage(topics: string[] | null, after: number, limit: number, maxBytes: number): { rows: RetainedMessage[]; more: boolean } {
     this.role.sequencing.flush();
-    return this.log.retained(topics);
+    return this.log.retainedPage(topics, after, limit, Math.min(maxBytes, READ_PAGE_BYTES));
   }
 
   presenceList(limit: number, cursor: string | null): PresenceList {

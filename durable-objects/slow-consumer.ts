@@ -34,8 +34,15 @@ interface Account {
   shed: boolean;
 }
 
+/** What a socket was sent because it asked, in the current window (see SendBudget.answer). */
+interface Answers {
+  bytes: number;
+  since: number;
+}
+
 export class SendBudget {
   private readonly accounts = new WeakMap<WebSocket, Account>();
+  private readonly answers = new WeakMap<WebSocket, Answers>();
 
   constructor(
     private readonly limitBytes: number,
@@ -66,6 +73,28 @@ export class SendBudget {
     account.nextCheck = account.bytes + this.limitBytes / 4;
     if (now - account.since <= this.graceMs && account.bytes < HARD_FACTOR * this.limitBytes) return false;
     account.shed = true;
+    return true;
+  }
+
+  /**
+   * Bytes sent because the socket asked for them (retained values on an
+   * upgrade with `retained=1` or on an MQTT SUBSCRIBE): at most `limitBytes`
+   * per window (at least one frame), the window renewed by a ping the
+   * runtime answered since it began, or after `graceMs`. A frame from the
+   * socket does not renew it: asking again is no sign of reading, so
+   * repeating a SUBSCRIBE cannot make the room hold more for a reader that
+   * does not read. False: past the allowance, nothing counted (send no more).
+   * Allowed bytes are charged as any send is (`charge`).
+   */
+  answer(ws: WebSocket, bytes: number): boolean {
+    const now = Date.now();
+    let window = this.answers.get(ws);
+    if (window === undefined || this.lastPing(ws) > window.since || now - window.since > this.graceMs) {
+      window = { bytes: 0, since: now };
+      this.answers.set(ws, window);
+    }
+    if (window.bytes > 0 && window.bytes + bytes > this.limitBytes) return false;
+    window.bytes += bytes;
     return true;
   }
 

@@ -64,6 +64,7 @@ export type ErrorCode =
   | "room_busy"
   | "bad_topic"
   | "hook_failed"
+  | "retained_truncated"
   | "unavailable"
   | "internal";
 

@@ -103,6 +103,16 @@ export const RECENT_HISTORY_BYTES = 1024 * 1024;
 export const MAX_HISTORY_PAGE = 1000;
 /** `limit` used when `GET /rooms/:room/messages` has none. */
 export const DEFAULT_HISTORY_PAGE = 100;
+/**
+ * Most bytes of envelopes in one page of `GET /messages` or `GET /retained`
+ * (and in one RPC answer carrying either: the runtime refuses results past
+ * 32 MiB). A page holds at least one envelope however large; the answer
+ * says where to go on (the last envelope's seq, the `cursor`).
+ */
+export const READ_PAGE_BYTES = 4 * 1024 * 1024;
+/** `GET /rooms/:room/retained` page size without `limit`, and the largest `limit`. */
+export const DEFAULT_RETAINED_PAGE = 100;
+export const MAX_RETAINED_PAGE = 1000;
 /** SSE comment heartbeat period (docs/protocol.md, SSE): at least one every 30 s. */
 export const SSE_HEARTBEAT_MS = 25_000;
 /**

@@ -6,7 +6,7 @@
 import { Hono, type Context } from "hono";
 import { isValidRoomName, MAX_PUBLISH_ID_LENGTH } from "../protocol";
 import { encodeHandoff, type MqttHandoff, type StreamKind } from "../handoff/request";
-import { DEFAULT_HISTORY_PAGE, DEFAULT_PRESENCE_PAGE, MAX_HISTORY_PAGE, MAX_PRESENCE_PAGE, readLimits } from "../protocol/limits";
+import { DEFAULT_HISTORY_PAGE, DEFAULT_PRESENCE_PAGE, DEFAULT_RETAINED_PAGE, MAX_HISTORY_PAGE, MAX_PRESENCE_PAGE, MAX_RETAINED_PAGE, readLimits } from "../protocol/limits";
 import { parseCursor, parseSeq, parseStreamOptions, parseTopic, parseTopicsParam } from "../handoff/options";
 import type { PublishInput } from "../durable-objects/payload";
 import { assertScope, requireScope, tokenAuth, tokenMayFollow, type AuthVariables } from "./auth";
@@ -50,9 +50,10 @@ function stub(c: Context<RoomEnv>) {
  * texts, joined as text and never parsed: what a client published cannot make
  * a read fail.
  */
-function envelopesBody(c: Context<RoomEnv>, fields: Record<string, unknown>, envelopes: string[]): Response {
+function envelopesBody(c: Context<RoomEnv>, fields: Record<string, unknown>, envelopes: string[], after: Record<string, unknown> = {}): Response {
   const head = JSON.stringify(fields).slice(0, -1);
-  return c.body(`${head},"messages":[${envelopes.join(",")}]}`, 200, { "content-type": "application/json" });
+  const tail = Object.keys(after).length === 0 ? "}" : `,${JSON.stringify(after).slice(1)}`;
+  return c.body(`${head},"messages":[${envelopes.join(",")}]${tail}`, 200, { "content-type": "application/json" });
 }
 
 function isUpgrade(c: Context<RoomEnv>): boolean {
@@ -135,8 +136,14 @@ rooms.get("/:room/messages", requireScope("history"), async (c) => {
 rooms.get("/:room/retained", requireScope("subscribe"), async (c) => {
   const topics = parseTopicsParam(c.req.query("topics"));
   if (!topics.ok) throw apiError(400, "bad_topic", topics.message);
-  const { room, messages } = await stub(c).retained(topics.value);
-  return envelopesBody(c, { room }, messages);
+  const limit = parseSeq(c.req.query("limit"), "limit");
+  if (!limit.ok) throw apiError(400, "bad_request", limit.message);
+  const cursor = parseSeq(c.req.query("cursor"), "cursor");
+  if (!cursor.ok) throw apiError(400, "bad_request", "cursor is not one this relay gave out");
+  const size = Math.min(Math.max(limit.value ?? DEFAULT_RETAINED_PAGE, 1), MAX_RETAINED_PAGE);
+  const { room, messages, cursor: next } = await stub(c).retained(topics.value, size, cursor.value);
+  // The cursor after the messages: a client reading the body as a stream meets it last.
+  return envelopesBody(c, { room }, messages, { cursor: next });
 });
 
 // The publish scope, like every rule of a publish, is the Room's pipeline's to check (durable-objects/publish/).

@@ -101,6 +101,8 @@ export interface RoomPort {
   retained(filters: readonly string[]): RetainedMessage[];
   /** Replaces a socket's topic filters (its attachment and the fan-out's cached matcher). */
   setFilters(ws: WebSocket, att: Attachment, filters: string[]): void;
+  /** Sends a frame the socket asked for (a retained value), within its byte allowance; false: past it, not sent. */
+  answer(ws: WebSocket, frame: string | Uint8Array): boolean;
   /** The room closes a socket (it leaves presence at once). */
   shed(ws: WebSocket, code: number, reason: string, att?: Attachment): void;
   /**

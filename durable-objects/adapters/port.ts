@@ -34,12 +34,14 @@ export function makePort({ room, ctx, env, limits, history, pipeline, connectHoo
     connecting: async (id, identity) => (connectHook === undefined ? { identity } : decideConnect(connectHook, room, "mqtt", id, identity)),
     publish: (job) => pipeline.publish(job),
     replay: (after, send) => history.replay(after, send),
-    retained: (filters) => history.retained(filters),
+    // No more than one reader's budget is read: no more could be sent (RoomPort.answer).
+    retained: (filters) => history.retainedPage(filters, 0, Number.MAX_SAFE_INTEGER, limits.slowConsumerBytes).rows,
     setFilters(ws, att, filters) {
       att.filters = filters;
       ws.serializeAttachment(att);
       fanout.forget(ws);
     },
+    answer: (ws, frame) => fanout.answer(ws, frame),
     shed,
     seat: (ws, att) => readers.seat(ws, att),
     expireAt: (ms) => scheduleExpirySweep(ctx.storage, ms),

@@ -22,14 +22,17 @@ export function onSubscribe(ws: WebSocket, l: Live, p: ISubscribePacket, port: R
   port.setFilters(ws, l.att, c.subs.map((s) => s.filter));
   if (c.persistent && granted.length > 0) sessionsOf(port).subscribe(sessionIdOf(l.att), granted);
   send(ws, l, suback);
-  // Retained values of the new subscriptions, retain flag set, oldest seq first (5.0 Retain Handling honoured).
+  // Retained values of the new subscriptions, retain flag set, oldest seq first (5.0 Retain Handling honoured),
+  // read a page at a time so a large set is never held at once.
   const wanted = granted.filter((g) => g.retainHandling === 0 || (g.retainHandling === 1 && !existing.has(g.filter)));
   if (wanted.length === 0) return;
   for (const r of port.retained(wanted.map((g) => g.filter))) {
     const d = deliveryFor(wanted, r.topic, false);
     if (d === null) continue;
     const { bytes } = outboundPayloadOfEnvelope(r.envelope);
-    safeSend(ws, publishBytes(c.v, r.topic, bytes, d.qos, r.seq, true));
+    // Within the reader's allowance for what it asks for (SendBudget.answer): past it, the rest is
+    // not sent (as a broker drops what its queue for a client cannot hold); GET /retained pages them all.
+    if (!port.answer(ws, publishBytes(c.v, r.topic, bytes, d.qos, r.seq, true))) break;
   }
 }
 

@@ -15,7 +15,7 @@ import { shardName } from "./config";
 import type { ShardPresence } from "./presence";
 import type { SequencerHost, ShardFanout, ShardTarget } from "./sequencer";
 import { CATCH_UP_PAGE, type SequencerTarget, type ShardHost } from "./shard";
-import type { ForwardedPublish, OpenAnswer, OpenRequest } from "./wire";
+import { countWithin, type ForwardedPublish, type OpenAnswer, type OpenRequest } from "./wire";
 
 /** The Room object of `name` (a room or one of its shards), typed as the caller talks to it. */
 export function roomStub<T>(env: Env, name: string): T {
@@ -24,7 +24,7 @@ export function roomStub<T>(env: Env, name: string): T {
 
 /** What a shard reads of its sequencer's retained values for a new reader. */
 export interface RetainedSource {
-  retainedRows(topics: string[] | null): Promise<RetainedMessage[]>;
+  retainedPage(topics: string[] | null, after: number, limit: number, maxBytes: number): Promise<{ rows: RetainedMessage[]; more: boolean }>;
 }
 
 export function sequencerHost(room: string, env: Env, history: History): SequencerHost {
@@ -108,5 +108,7 @@ export function publishForShard({ sequencing }: SequencerParts, publishes: Forwa
 export function rangeForShard({ history, sequencing }: SequencerParts, after: number, upTo: number): StoredMessage[] {
   sequencing.flush();
   const limit = Math.max(0, Math.min(CATCH_UP_PAGE, upTo - after));
-  return history.store.range(after, history.oldestSeq(), limit).filter((row) => row.seq <= upTo);
+  const rows = history.store.range(after, history.oldestSeq(), limit).filter((row) => row.seq <= upTo);
+  // Within one RPC's bound: the shard asks again from where this page ends.
+  return rows.slice(0, countWithin(rows, (r) => r.envelope.length));
 }

@@ -16,11 +16,12 @@
  */
 import type { PresenceEvent } from "../../protocol";
 import type { CommittedMessage, Sink } from "../publish/sinks";
+import { payloadWeight } from "../payload";
 import type { RoomStore } from "../store";
 import { PresenceHub, type PresenceReport } from "./presence";
 import { statsOf } from "./shard";
 import { SlotLedger } from "./slots";
-import type { Push, PushedMessage, PushResult } from "./wire";
+import { countWithin, type Push, type PushedMessage, type PushResult } from "./wire";
 
 const REGISTRY_KEY = "shards";
 const RETRY_MS = [50, 200, 1000, 3000];
@@ -145,10 +146,13 @@ export class ShardFanout implements Sink {
     this.inFlight.add(index);
     try {
       for (;;) {
-        const messages = this.pending.get(index)!;
-        if (messages.length === 0 && !announce) return;
+        const waiting = this.pending.get(index)!;
+        if (waiting.length === 0 && !announce) return;
         announce = false;
-        this.pending.set(index, []);
+        // At most RPC_BYTES per push (an envelope and its payload each): the rest goes in the next.
+        const n = countWithin(waiting, (m) => m.envelope.length + payloadWeight(m.payload));
+        const messages = waiting.slice(0, n);
+        this.pending.set(index, waiting.slice(n));
         const after = this.sentUpTo.get(index)!;
         const to = messages.length > 0 ? messages[messages.length - 1]!.seq : this.host.position().seq;
         const recount = this.recount.delete(index);

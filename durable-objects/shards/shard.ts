@@ -20,12 +20,12 @@
 import type { Identity } from "../../handoff/identity";
 import { CloseCode } from "../../protocol";
 import type { Delivery } from "../fanout";
-import { payloadOfEnvelope, type PublishInput } from "../payload";
+import { payloadOfEnvelope, payloadWeight, type PublishInput } from "../payload";
 import type { Sender, Sequencing } from "../publish/sequencing";
 import { accepted, refused, type Answer } from "../publish/verdict";
 import type { Attachment } from "../sockets";
 import type { RoomStore, StoredMessage } from "../store";
-import type { ForwardedPublish, OpenAnswer, OpenRequest, Push, PushedMessage, PushResult } from "./wire";
+import { countWithin, type ForwardedPublish, type OpenAnswer, type OpenRequest, type Push, type PushedMessage, type PushResult } from "./wire";
 
 /** Recent messages kept to close the race between a replay RPC and pushes arriving meanwhile. */
 const RING_MAX = 1024;
@@ -203,7 +203,15 @@ export class ShardLink implements Sequencing {
     if (items.length === 0) return;
     let seqs: number[];
     try {
-      seqs = await this.host.sequencer().shardPublish(items.map((i) => i.forwarded));
+      // In calls of at most RPC_BYTES, all made before any is awaited: calls on one stub arrive in order.
+      const sequencer = this.host.sequencer();
+      const calls: Array<Promise<number[]>> = [];
+      for (let from = 0; from < items.length; ) {
+        const n = countWithin(items.slice(from), (i) => payloadWeight(i.forwarded.input.payload));
+        calls.push(sequencer.shardPublish(items.slice(from, from + n).map((i) => i.forwarded)));
+        from += n;
+      }
+      seqs = (await Promise.all(calls)).flat();
     } catch (error) {
       // Not known to be accepted: the publishers reconnect, resume, and send
       // again with their ids (idempotent), as after any dropped link.

@@ -72,3 +72,21 @@ export interface OpenAnswer {
   /** WebSocket members in the other shards (the welcome's count). */
   others: number;
 }
+
+/**
+ * Most bytes of envelopes and payloads in one RPC between a sequencer and
+ * its shards: the runtime refuses arguments and results past 32 MiB, and a
+ * burst of large messages can gather more than that while a call is out.
+ * Anything larger goes as several calls, in order, on one stub.
+ */
+export const RPC_BYTES = 8 * 1024 * 1024;
+
+/** How many of `items`, from the first, fit in `max` bytes by `size` (at least one when there is one). */
+export function countWithin<T>(items: readonly T[], size: (item: T) => number, max: number = RPC_BYTES): number {
+  let bytes = 0;
+  for (let i = 0; i < items.length; i++) {
+    bytes += size(items[i]!);
+    if (bytes > max && i > 0) return i;
+  }
+  return items.length;
+}
