@@ -6,6 +6,7 @@
  */
 import type { IConnectPacket } from "mqtt-packet";
 import { CloseCode } from "../../protocol";
+import { filterAllowed } from "../../protocol/topics";
 import { verifyRoomToken } from "../../handoff/token";
 import type { RoomPort } from "../adapters/adapter";
 import { packetLimitFor } from "./codec";
@@ -78,7 +79,12 @@ export async function onConnect(ws: WebSocket, l: Live, p: IConnectPacket, port:
     sessions.drop(decided.clientId);
   }
 
-  const subs = session?.subscriptions ?? [];
+  // A stored session may hold subscriptions made with another token of this
+  // sub: only those inside this token's acl.sub are live on this connection
+  // (the others stay stored, for a token that allows them).
+  const aclSub = l.att.acl?.sub;
+  const stored = session?.subscriptions ?? [];
+  const subs = aclSub === undefined ? stored : stored.filter((s) => filterAllowed(s.filter, aclSub));
   st.connected = { v, cid: decided.clientId, persistent, subs, ka: decided.keepaliveSeconds };
   st.seenAt = Date.now();
   st.will = decided.will;

@@ -6,6 +6,7 @@
  */
 import type { OutboundMessage, RoomPort } from "../adapters/adapter";
 import { CloseCode } from "../../protocol";
+import { TopicMatcher } from "../../protocol/topics";
 import { safeSend } from "../sockets";
 import { liveOf, sessionsOf, stateOf, type Live } from "./connection";
 import { deliveryFor, liveFrame, packetIdFor, publishBytes } from "./outbound";
@@ -32,8 +33,11 @@ export function resume(ws: WebSocket, l: Live, port: RoomPort, session: SessionS
   const sent: InflightMessage[] = [];
   let through = session.deliveredThrough;
   let bytes = 0;
+  // Under a token with acl.sub, an in-flight message is sent again only if
+  // this token may read it (c.subs already holds only what it may).
+  const readable = l.att.acl?.sub === undefined ? null : new TopicMatcher(l.att.acl.sub);
   const complete = port.replay(start, (row) => {
-    const again = inflight.has(row.seq);
+    const again = inflight.has(row.seq) && (readable === null || (row.topic !== null && readable.matches(row.topic)));
     if (!again && row.seq <= session.deliveredThrough) return true;
     const d = row.topic === null ? null : deliveryFor(c.subs, row.topic, false);
     if (d !== null || again) {
