@@ -60,7 +60,9 @@ export function topicMatches(filter: string, topic: string): boolean {
  */
 export function filterWithin(filter: string, outer: string): boolean {
   if (filter === outer) return true;
-  const f = filter.split("/");
+  // `#` alone is `+/#`: its "parent level" would be the empty topic, which
+  // does not exist, so it matches exactly the topics of one level or more.
+  const f = filter === "#" ? ["+", "#"] : filter.split("/");
   const o = outer.split("/");
   if ((o[0] === "+" || o[0] === "#") && f[0]!.startsWith("$")) return false;
   for (let i = 0; i < o.length; i++) {
