@@ -163,7 +163,7 @@ describe("SUBSCRIBE / UNSUBSCRIBE", () => {
 
   it("refuses a filter reaching outside the token's acl.sub: 0x80 / 0x87, the filters inside it granted", () => {
     const acl = ["cmd/d1", "cfg/#"];
-    const asked = [{ topic: "cmd/d1", qos: 1 }, { topic: "cmd/+", qos: 1 }, { topic: "cfg/x", qos: 0 }, { topic: "#", qos: 0 }];
+    const asked = [{ topic: "cmd/d1", qos: 1 as const }, { topic: "cmd/+", qos: 1 as const }, { topic: "cfg/x", qos: 0 as const }, { topic: "#", qos: 0 as const }];
     expect(decideSubscribe(4, sub(asked, 4), true, new Set(), undefined, acl).suback.granted).toEqual([1, 0x80, 0, 0x80]);
     const d = decideSubscribe(5, sub(asked, 5), true, new Set(), undefined, acl);
     expect(d.suback.granted).toEqual([1, 0x87, 0, 0x87]);
