@@ -11,7 +11,7 @@ import { CONNECTION_ID_PREFIX, isValidRoomName } from "../protocol/index.js";
 import { RoomcastClient } from "./client.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseDuration, UsageError } from "./cli-kit.js";
 import { publishHttp } from "./http.js";
-import { MAX_META_BYTES } from "../protocol/claims.js";
+import { MAX_META_BYTES, parseAclClaim, type Acl } from "../protocol/claims.js";
 import { MAX_TTL_SECONDS, MIN_SECRET_LENGTH, SCOPES, signJwt } from "./jwt.js";
 import type { WebSocketConstructor } from "./websocket.js";
 
@@ -44,7 +44,7 @@ Commands:
 
 Run 'roomcast <command> --help' for a command's flags.
 Exit codes: 0 ok, 1 failure, 2 bad usage.`,
-  token: `Usage: roomcast token --room R [--room R2 …] --scope "…" [--ttl 1h] [--sub ID] [--meta JSON] [--secret S]
+  token: `Usage: roomcast token --room R [--room R2 …] --scope "…" [--ttl 1h] [--sub ID] [--meta JSON] [--acl-pub F …] [--acl-sub F …] [--secret S]
 
 Prints an HS256 JWT for the relay whose AUTH_SECRET is $ROOMCAST_SECRET (or S),
 at least ${MIN_SECRET_LENGTH} characters.
@@ -55,7 +55,11 @@ at least ${MIN_SECRET_LENGTH} characters.
   --scope "…"  space-separated, from: ${SCOPES.join(" ")}
   --ttl T      lifetime: 90, 90s, 15m, 1h, 7d (default 1h, at most ${MAX_TTL_SECONDS / 86400}d)
   --sub ID     client id shown in presence (default: a random cli-… id)
-  --meta JSON  an object shown in presence (at most 1 KiB)`,
+  --meta JSON  an object shown in presence (at most 1 KiB)
+  --acl-pub F  a topic filter the token may publish on; repeat for more. With
+               any, a publish outside them (or without a topic) is refused
+  --acl-sub F  a topic filter the token may receive; repeat for more. With any,
+               the token receives only topics they match (docs/security.md)`,
   publish: `Usage: roomcast publish --url U --room R [--token T] [--id KEY] DATA
 
 Publishes DATA with POST /rooms/R/messages and prints {"seq","epoch"}.
@@ -126,6 +130,8 @@ async function tokenCommand(argv: string[], io: Io): Promise<number> {
     ttl: { type: "string", default: "1h" },
     sub: { type: "string" },
     meta: { type: "string" },
+    "acl-pub": { type: "string", multiple: true },
+    "acl-sub": { type: "string", multiple: true },
   });
   if (help) return printHelp("token", io);
   const secret = str(values.secret) ?? io.env.ROOMCAST_SECRET;
@@ -168,6 +174,7 @@ async function tokenCommand(argv: string[], io: Io): Promise<number> {
     if (typeof meta !== "object" || meta === null || Array.isArray(meta)) throw new UsageError("--meta must be a JSON object");
     if (new TextEncoder().encode(JSON.stringify(meta)).length > MAX_META_BYTES) throw new UsageError(`--meta is larger than ${MAX_META_BYTES} bytes`);
   }
+  const acl = aclOf(values["acl-pub"] as string[] | undefined, values["acl-sub"] as string[] | undefined);
   const now = Math.floor(Date.now() / 1000);
   const claims = {
     sub: sub ?? `cli-${crypto.randomUUID().slice(0, 8)}`,
@@ -176,9 +183,18 @@ async function tokenCommand(argv: string[], io: Io): Promise<number> {
     iat: now,
     exp: now + ttl,
     ...(meta ? { meta } : {}),
+    ...(acl ? { acl } : {}),
   };
   io.out(await signJwt(claims, secret));
   return EXIT_OK;
+}
+
+/** The `acl` claim from the repeated flags, checked by the relay's own rule (protocol/claims.ts) so it never signs one the relay refuses. */
+function aclOf(pub: string[] | undefined, sub: string[] | undefined): Acl | undefined {
+  if (pub === undefined && sub === undefined) return undefined;
+  const checked = parseAclClaim({ ...(pub ? { pub } : {}), ...(sub ? { sub } : {}) });
+  if (!checked.ok) throw new UsageError(`invalid --acl-pub/--acl-sub: ${checked.message.replace(/^token /, "")}`);
+  return checked.value;
 }
 
 // ---- publish --------------------------------------------------------------------

@@ -4,9 +4,9 @@
  * Room trusts it, because nothing but the Worker can reach a Room.
  */
 
-import { grants, SCOPES, type Scope } from "../protocol/claims";
+import { grants, SCOPES, type Acl, type Scope } from "../protocol/claims";
 
-export { SCOPES, type Scope };
+export { SCOPES, type Acl, type Scope };
 
 export interface Identity {
   /** The token's `sub`; null in open mode. */
@@ -16,6 +16,11 @@ export interface Identity {
   meta: Record<string, unknown>;
   /** Token expiry, seconds since the Unix epoch; null when it never expires. */
   exp: number | null;
+  /**
+   * The token's `acl` claim (topic filters it may publish on and receive);
+   * absent when it has none, so a connection without one carries nothing more.
+   */
+  acl?: Acl;
 }
 
 /** Open mode (no AUTH_SECRET): everybody may do everything. */

@@ -6,7 +6,7 @@
  */
 import { hmacKey, JwtError, verifyJwt } from "../protocol/jwt";
 import { CONNECTION_ID_PREFIX } from "../protocol";
-import { MIN_SECRET_LENGTH, roomAllowed, scopesOf } from "../protocol/claims";
+import { MIN_SECRET_LENGTH, parseAclClaim, roomAllowed, scopesOf } from "../protocol/claims";
 import { MAX_META_BYTES } from "../protocol/limits";
 import type { Identity } from "./identity";
 
@@ -72,7 +72,7 @@ async function verifyToken(token: string, key: CryptoKey, now: number): Promise<
     if (error instanceof JwtError && error.code === "expired") throw new TokenError("token_expired", "token expired: get a new one");
     throw unauthorized(error instanceof JwtError ? error.message : "invalid token");
   }
-  const { sub, rooms, scope, exp, meta } = claims as { exp: number } & Record<string, unknown>;
+  const { sub, rooms, scope, exp, meta, acl } = claims as { exp: number } & Record<string, unknown>;
   if (sub !== undefined && (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_SUB_LENGTH)) {
     throw unauthorized(`token sub must be a string of 1 to ${MAX_SUB_LENGTH} characters`);
   }
@@ -81,15 +81,17 @@ async function verifyToken(token: string, key: CryptoKey, now: number): Promise<
   }
   if (!Array.isArray(rooms) || !rooms.every((r) => typeof r === "string")) throw unauthorized("token rooms claim must be an array of room names");
   if (scope !== undefined && typeof scope !== "string") throw unauthorized("token scope claim must be a space-separated string");
-  return {
-    rooms: rooms as string[],
-    identity: {
-      sub: (sub as string | undefined) ?? null,
-      scopes: scopesOf((scope as string | undefined) ?? ""),
-      meta: checkMeta(meta),
-      exp,
-    },
+  const checkedAcl = parseAclClaim(acl);
+  if (!checkedAcl.ok) throw unauthorized(checkedAcl.message);
+  const identity: Identity = {
+    sub: (sub as string | undefined) ?? null,
+    scopes: scopesOf((scope as string | undefined) ?? ""),
+    meta: checkMeta(meta),
+    exp,
   };
+  // Only a token with an acl carries one: the others' attachments stay as they were.
+  if (checkedAcl.value !== undefined) identity.acl = checkedAcl.value;
+  return { rooms: rooms as string[], identity };
 }
 
 function checkMeta(meta: unknown): Record<string, unknown> {

@@ -18,12 +18,14 @@ export interface RoomcastClaims {
   iat?: number;
   /** Shown in presence; at most 1 KiB as JSON. */
   meta?: Record<string, unknown>;
+  /** Topic filters the token may publish on (`pub`) and receive (`sub`); at most 1 KiB as JSON. */
+  acl?: Acl;
 }
 
 import { bytesToBase64Url, base64UrlToBytes } from "./base64.js";
-import { grants, scopesOf, type Scope } from "./claims.js";
+import { grants, scopesOf, type Acl, type Scope } from "./claims.js";
 
-export { MIN_SECRET_LENGTH, SCOPES, scopesOf, roomAllowed, type Scope } from "./claims.js";
+export { MIN_SECRET_LENGTH, SCOPES, scopesOf, roomAllowed, type Acl, type Scope } from "./claims.js";
 
 /** Longest token lifetime the CLI issues: a token cannot be revoked, only outlived. */
 export const MAX_TTL_SECONDS = 366 * 86400;

@@ -65,6 +65,45 @@ export function topicMatches(filter: string, topic: string): boolean {
 }
 
 /**
+ * Whether every topic `filter` can match is matched by `outer` (both valid
+ * filters): the containment the `acl` claim's `sub` filters need (a reader
+ * may ask only for what its token lets it read). Checked level by level:
+ * `#` in `outer` takes whatever is left (and the parent level, as it
+ * matches it); `+` in `outer` takes one level of anything but `#`; a literal
+ * level takes only itself. The `$` rule holds: a filter whose first level
+ * is a literal `$…` reaches `$` topics, which an `outer` starting with a
+ * wildcard never matches.
+ */
+export function filterWithin(filter: string, outer: string): boolean {
+  if (filter === outer) return true;
+  // `#` alone is `+/#`: its "parent level" would be the empty topic, which
+  // does not exist, so it matches exactly the topics of one level or more.
+  const f = filter === "#" ? ["+", "#"] : filter.split("/");
+  const o = outer.split("/");
+  if ((o[0] === "+" || o[0] === "#") && f[0]!.startsWith("$")) return false;
+  for (let i = 0; i < o.length; i++) {
+    const level = o[i]!;
+    if (level === "#") return true; // f's topics here have at least i levels, the parent `#` also matches
+    if (i >= f.length) return false; // f ends, outer asks for more levels
+    const mine = f[i]!;
+    if (mine === "#") return false; // f reaches deeper (and the parent) than a non-`#` level allows
+    if (level === "+") continue;
+    if (mine !== level) return false; // `+` against a literal, or two different literals
+  }
+  return f.length === o.length;
+}
+
+/**
+ * Whether `filter` fits inside one of `outers`. Conservative on purpose: a
+ * filter that only the union of several outers covers (`a/#` against `a`
+ * and `a/+/#`) is refused; a token can always list the wider filter itself.
+ */
+export function filterAllowed(filter: string, outers: readonly string[]): boolean {
+  for (const o of outers) if (filterWithin(filter, o)) return true;
+  return false;
+}
+
+/**
  * The `topics=` query value: comma-separated filters, each valid, at most
  * MAX_TOPIC_FILTERS, duplicates dropped (order kept).
  */

@@ -5,6 +5,7 @@
  */
 import { Hono, type Context } from "hono";
 import { isValidRoomName, MAX_PUBLISH_ID_LENGTH } from "../protocol";
+import { readableFilters } from "../protocol/claims";
 import { encodeHandoff, type MqttHandoff, type StreamKind } from "../handoff/request";
 import { DEFAULT_HISTORY_PAGE, DEFAULT_PRESENCE_PAGE, DEFAULT_RETAINED_PAGE, MAX_HISTORY_PAGE, MAX_PRESENCE_PAGE, MAX_RETAINED_PAGE, readLimits } from "../protocol/limits";
 import { parseCursor, parseSeq, parseStreamOptions, parseTopic, parseTopicsParam } from "../handoff/options";
@@ -60,10 +61,24 @@ function isUpgrade(c: Context<RoomEnv>): boolean {
   return c.req.header("upgrade")?.toLowerCase() === "websocket";
 }
 
+/**
+ * The filters a reader gets under its token's `acl.sub` (protocol/claims.ts):
+ * the ones it asked for if they fit inside the ACL, the ACL's own if it asked
+ * for none; 403 `forbidden` for one that reaches outside. What comes out is
+ * the reader's whole filter, on every path that reads messages.
+ */
+function readable(c: Context<RoomEnv>, requested: string[] | null): string[] | null {
+  const narrowed = readableFilters(c.get("identity").acl, requested);
+  if (!narrowed.ok) throw apiError(403, "forbidden", `this token may not read topic filter ${JSON.stringify(narrowed.outside.slice(0, 64))}`);
+  return narrowed.value;
+}
+
 /** Upgrades and SSE go to the object with the hand-off: the Room decodes it and trusts it. */
 function forward(c: Context<RoomEnv>, kind: StreamKind, mqtt?: MqttHandoff): Promise<Response> {
   const options = parseStreamOptions(new URL(c.req.url), c.req.header("last-event-id") ?? null);
   if (!options.ok) throw apiError(400, "bad_since", options.message);
+  // MQTT asks for its filters in SUBSCRIBE, checked there against the same ACL.
+  if (kind !== "mqtt") options.value.topics = readable(c, options.value.topics);
   const handoff = { kind, identity: c.get("identity"), options: options.value, sentAt: Date.now(), mqtt };
   // WebSockets and SSE spread over a sharded room's shards; MQTT sessions
   // live with the room's sequencer (its session store and retained values).
@@ -129,7 +144,7 @@ rooms.get("/:room/messages", requireScope("history"), async (c) => {
   const size = Math.min(Math.max(limit.value ?? DEFAULT_HISTORY_PAGE, 1), MAX_HISTORY_PAGE);
   const topics = parseTopicsParam(c.req.query("topics"));
   if (!topics.ok) throw apiError(400, "bad_topic", topics.message);
-  const page = await stub(c).history(after.value ?? 0, size, topics.value);
+  const page = await stub(c).history(after.value ?? 0, size, readable(c, topics.value));
   return envelopesBody(c, { room: page.room, epoch: page.epoch, seq: page.seq }, page.messages);
 });
 
@@ -141,7 +156,7 @@ rooms.get("/:room/retained", requireScope("subscribe"), async (c) => {
   const cursor = parseSeq(c.req.query("cursor"), "cursor");
   if (!cursor.ok) throw apiError(400, "bad_request", "cursor is not one this relay gave out");
   const size = Math.min(Math.max(limit.value ?? DEFAULT_RETAINED_PAGE, 1), MAX_RETAINED_PAGE);
-  const { room, messages, cursor: next } = await stub(c).retained(topics.value, size, cursor.value);
+  const { room, messages, cursor: next } = await stub(c).retained(readable(c, topics.value), size, cursor.value);
   // The cursor after the messages: a client reading the body as a stream meets it last.
   return envelopesBody(c, { room }, messages, { cursor: next });
 });

@@ -8,6 +8,7 @@
 import type { IConnectPacket } from "mqtt-packet";
 import { CloseCode } from "../../protocol";
 import { hasScope } from "../../handoff/identity";
+import { filterAllowed } from "../../protocol/topics";
 import { verifyRoomToken } from "../../handoff/token";
 import type { RoomPort } from "../adapters/adapter";
 import { packetLimitFor } from "./codec";
@@ -88,7 +89,12 @@ export async function onConnect(ws: WebSocket, l: Live, p: IConnectPacket, port:
     sessions.drop(id);
   }
 
-  const subs = session?.subscriptions ?? [];
+  // A stored session may hold subscriptions made with another token of this
+  // sub: only those inside this token's acl.sub are live on this connection
+  // (the others stay stored, for a token that allows them).
+  const aclSub = l.att.acl?.sub;
+  const stored = session?.subscriptions ?? [];
+  const subs = aclSub === undefined ? stored : stored.filter((s) => filterAllowed(s.filter, aclSub));
   const rm = decided.receiveMaximum;
   st.connected = { v, cid: decided.clientId, persistent, subs, ka: decided.keepaliveSeconds, ...(rm === null ? {} : { rm, fly: 0 }) };
   st.seenAt = Date.now();

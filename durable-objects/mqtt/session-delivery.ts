@@ -16,6 +16,7 @@
  */
 import type { OutboundMessage, RoomPort } from "../adapters/adapter";
 import { CloseCode } from "../../protocol";
+import { TopicMatcher } from "../../protocol/topics";
 import { safeSend } from "../sockets";
 import { liveOf, save, sessionIdOf, sessionsOf, stateOf, type Connected, type Live } from "./connection";
 import { deliveryFor, liveFrame, packetIdFor, publishBytes } from "./outbound";
@@ -76,9 +77,12 @@ export function catchUp(ws: WebSocket, l: Live, port: RoomPort): void {
   const sent: InflightMessage[] = [];
   let through = from;
   let bytes = 0;
+  // Under a token with acl.sub, an in-flight message is sent again only if
+  // this token may read it (c.subs already holds only what it may).
+  const readable = l.att.acl?.sub === undefined ? null : new TopicMatcher(l.att.acl.sub);
   let windowStop = false;
   const complete = port.replay(from, (row) => {
-    const resend = again.has(row.seq);
+    const resend = again.has(row.seq) && (readable === null || (row.topic !== null && readable.matches(row.topic)));
     const d = resend || row.seq <= served || row.topic === null ? null : deliveryFor(c.subs, row.topic, false);
     if (resend || d !== null) {
       const qos = resend ? 1 : d!.qos;

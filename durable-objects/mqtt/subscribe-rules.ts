@@ -3,7 +3,7 @@
  * 1 only, no shared subscriptions, and a bounded number of filters per client.
  */
 import type { ISubackPacket, ISubscribePacket, IUnsubackPacket, IUnsubscribePacket } from "mqtt-packet";
-import { MAX_TOPIC_FILTERS, validFilter } from "../../protocol/topics";
+import { filterAllowed, MAX_TOPIC_FILTERS, validFilter } from "../../protocol/topics";
 import type { MqttVersion } from "./codec";
 import { Reason } from "./reasons";
 
@@ -40,7 +40,9 @@ export interface SubscribeDecision {
  * shared subscription (0x80 / 0x9E), a new filter past MAX_TOPIC_FILTERS per
  * client (0x80 / 0x97), or a new filter that would not fit `budget` (0x80 /
  * 0x97: taken in packet order, so what fits is granted and the rest refused).
- * `existing` is the client's current filters.
+ * `existing` is the client's current filters. With `aclSub` (the token's
+ * `acl.sub`), a filter that could match a topic outside it is refused as not
+ * allowed (0x80 / 0x87), so what is granted is all the client may read.
  */
 export function decideSubscribe(
   version: MqttVersion,
@@ -48,6 +50,7 @@ export function decideSubscribe(
   canSubscribe: boolean,
   existing: ReadonlySet<string> = new Set(),
   budget: SubscriptionBudget = { bytesLeft: Infinity, cost: () => 0 },
+  aclSub?: readonly string[],
 ): SubscribeDecision {
   const granted: GrantedSubscription[] = [];
   const codes: number[] = [];
@@ -70,9 +73,11 @@ export function decideSubscribe(
         ? Reason.SharedSubscriptionsNotSupported
         : !validFilter(s.topic)
           ? Reason.TopicFilterInvalid
-          : isNew && (filters.size >= MAX_TOPIC_FILTERS || cost > bytesLeft)
-            ? Reason.QuotaExceeded
-            : null;
+          : aclSub !== undefined && !filterAllowed(s.topic, aclSub)
+            ? Reason.NotAuthorized
+            : isNew && (filters.size >= MAX_TOPIC_FILTERS || cost > bytesLeft)
+              ? Reason.QuotaExceeded
+              : null;
     if (refused !== null) {
       codes.push(version === 5 ? refused : 0x80);
       continue;

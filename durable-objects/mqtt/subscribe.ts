@@ -15,7 +15,7 @@ import { decideSubscribe, decideUnsubscribe, outboundPayloadOfEnvelope } from ".
 export function onSubscribe(ws: WebSocket, l: Live, p: ISubscribePacket, port: RoomPort): void {
   const c = stateOf(l.att).connected!;
   const existing = new Set(c.subs.map((s) => s.filter));
-  const { granted, suback } = decideSubscribe(c.v, p, hasScope(l.att, "subscribe"), existing, subscriptionBudget(l.att));
+  const { granted, suback } = decideSubscribe(c.v, p, hasScope(l.att, "subscribe"), existing, subscriptionBudget(l.att), l.att.acl?.sub);
   const byFilter = new Map(c.subs.map((s) => [s.filter, s]));
   for (const g of granted) byFilter.set(g.filter, g);
   c.subs = [...byFilter.values()];

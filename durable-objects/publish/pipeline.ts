@@ -5,20 +5,21 @@
  *   1. size, rate, scope  (./steps.ts: before anything is parsed)
  *   2. the door's parse    (a bad frame is refused as the door says), then
  *      the room's own topics (`$events/`: ./steps.ts ownTopic)
- *   3. the publish hook    (./hook.ts: the deployer's, when there is one)
- *   4. sequencing          (./sequencing.ts: local, or forwarded to the sequencer)
+ *   3. the topic ACL       (./steps.ts PublishAcl: the token's `acl.pub`)
+ *   4. the publish hook    (./hook.ts: the deployer's, when there is one)
+ *   5. sequencing          (./sequencing.ts: local, or forwarded to the sequencer)
  * The answer comes once the message is committed, or at once for a refusal.
  *
  * Order: a hook may await. While it does, the room serves everyone else, and
  * later publishes of the same connection wait behind it, so one publisher's
  * messages keep their order whatever the hook's timing; the room's seq order
- * is the order in which publishes reach step 4.
+ * is the order in which publishes reach step 5.
  */
 import type { Limits } from "../../protocol/limits";
 import type { PublishInput } from "../payload";
 import { isPromiseLike, runPublishHook, type HookOutcome, type PublishHook } from "./hook";
 import type { Sender, Sequencing } from "./sequencing";
-import { ENTRY_STEPS, ownTopic, type Measured, type Publisher } from "./steps";
+import { ENTRY_STEPS, ownTopic, PublishAcl, type Measured, type Publisher } from "./steps";
 import type { Answer, Refused } from "./verdict";
 
 export interface PublishJob extends Sender {
@@ -42,6 +43,7 @@ interface Waiting extends Ready {
 export class PublishPipeline {
   /** Per connection, the publishes waiting behind a hook that is still awaiting. */
   private readonly waiting = new Map<string, Waiting[]>();
+  private readonly acl = new PublishAcl();
 
   constructor(
     private readonly room: string,
@@ -61,6 +63,8 @@ export class PublishPipeline {
     if ("ok" in input) return job.answer(input);
     const reserved = ownTopic(input.topic);
     if (reserved !== null) return job.answer(reserved);
+    const denied = this.acl.check(job.by, job.sender, input);
+    if (denied !== null) return job.answer(denied);
     return this.decide({ job, input });
   }
 

@@ -1,14 +1,15 @@
 /**
  * The rules every publish meets before the deployer's hook, one function
- * each, in the order the pipeline runs them (./pipeline.ts). Each answers
+ * each, in the order the pipeline runs them (./pipeline.ts): the entry
+ * steps before the parse, then the rules that need the topic. Each answers
  * null (go on) or the refusal; none knows which wire the publish came by.
  */
 import { CloseCode } from "../../protocol";
 import type { ConnectionKind } from "../../protocol/hooks";
 import type { Limits } from "../../protocol/limits";
-import { isRoomEventTopic, ROOM_EVENTS_TOPIC } from "../../protocol/topics";
+import { isRoomEventTopic, ROOM_EVENTS_TOPIC, TopicMatcher } from "../../protocol/topics";
 import { hasScope, type Identity } from "../../handoff/identity";
-import { textExceeds } from "../payload";
+import { textExceeds, type PublishInput } from "../payload";
 import { takeToken, type ConnectionBucket } from "../rate-limit";
 import { refused, type Refused } from "./verdict";
 
@@ -57,4 +58,32 @@ function exceeds(measured: Measured, limit: number): boolean {
 export function ownTopic(topic: string | null): Refused | null {
   if (!isRoomEventTopic(topic)) return null;
   return refused("forbidden", `topics under ${ROOM_EVENTS_TOPIC}/ are published by the room itself`);
+}
+
+/**
+ * The token's `acl.pub`, after the parse (it needs the topic): a publish
+ * whose topic no filter matches is refused `forbidden`, and a publish with
+ * no topic (a raw frame, a JSON publish without one) matches none. Each
+ * socket's filters are compiled once while the room is awake (keyed by the
+ * socket: its attachment is a new object on every frame); an HTTP publish,
+ * a connection of its own, compiles them once. A token without `acl.pub`
+ * costs one property read.
+ */
+export class PublishAcl {
+  private readonly compiled = new WeakMap<WebSocket, TopicMatcher>();
+
+  check(by: Publisher, sender: WebSocket | null, input: PublishInput): Refused | null {
+    const filters = by.identity.acl?.pub;
+    if (filters === undefined) return null;
+    if (input.topic !== null && this.matcher(filters, sender).matches(input.topic)) return null;
+    const what = input.topic === null ? "a publish without a topic" : `topic ${JSON.stringify(input.topic.slice(0, 64))}`;
+    return refused("forbidden", `this token may not publish ${what}`);
+  }
+
+  private matcher(filters: readonly string[], sender: WebSocket | null): TopicMatcher {
+    if (sender === null) return new TopicMatcher(filters);
+    let m = this.compiled.get(sender);
+    if (m === undefined) this.compiled.set(sender, (m = new TopicMatcher(filters)));
+    return m;
+  }
 }

@@ -32,6 +32,19 @@ describe("roomcast token", () => {
     expect(claims.exp - Math.floor(Date.now() / 1000)).toBeLessThanOrEqual(7200);
   });
 
+  it("puts repeated --acl-pub and --acl-sub in the acl claim, and no acl without them", async () => {
+    const t = io();
+    const argv = ["token", "--secret", LONG, "--room", "r", "--scope", "subscribe publish", "--acl-pub", "tel/d1/#", "--acl-sub", "cmd/d1", "--acl-sub", "cfg/#"];
+    expect(await run(argv, t.io)).toBe(0);
+    expect((await verifyJwt(t.out[0]!, LONG)).acl).toEqual({ pub: ["tel/d1/#"], sub: ["cmd/d1", "cfg/#"] });
+    const onlySub = io();
+    expect(await run(["token", "--secret", LONG, "--room", "r", "--scope", "subscribe", "--acl-sub", "cmd/d1"], onlySub.io)).toBe(0);
+    expect((await verifyJwt(onlySub.out[0]!, LONG)).acl).toEqual({ sub: ["cmd/d1"] });
+    const none = io();
+    expect(await run(["token", "--secret", LONG, "--room", "r", "--scope", "subscribe"], none.io)).toBe(0);
+    expect("acl" in (await verifyJwt(none.out[0]!, LONG))).toBe(false);
+  });
+
   it("defaults the ttl to an hour and the sub to a random cli id; reads the secret from the environment", async () => {
     const t = io({ env: { ROOMCAST_SECRET: "env-secret-0123456789" } });
     expect(await run(["token", "--room", "kitchen", "--scope", "subscribe"], t.io)).toBe(0);
@@ -51,6 +64,7 @@ describe("roomcast token", () => {
     [["token", "--secret", LONG, "--room", "r", "--scope", "publish", "--ttl", "soon"], /invalid --ttl/],
     [["token", "--secret", LONG, "--room", "bad room", "--scope", "publish"], /invalid --room/],
     [["token", "--secret", LONG, "--room", "r", "--scope", "publish", "--meta", "[1]"], /--meta must be a JSON object/],
+    [["token", "--secret", LONG, "--room", "r", "--scope", "publish", "--acl-pub", "a/#/b"], /invalid --acl-pub\/--acl-sub: acl.pub must be an array of topic filters/],
     [["token", "--secret", LONG, "--room", "r", "--scope", "publish", "--bogus"], /Unknown option '--bogus'/],
     [["frobnicate"], /unknown command 'frobnicate'/],
   ])("exits 2 with one readable line for %j", async (argv, message) => {

@@ -77,7 +77,17 @@ describe("tokenAuth", () => {
     expect((await call("k", "/r", await sign({ meta: ["a"] }, "k"))).status).toBe(401);
   });
 
+  it("carries the acl claim in the identity, and only when the token has one", async () => {
+    const acl = { pub: ["tel/d1"], sub: ["cmd/d1", "cfg/#"] };
+    expect((await call("k", "/r", await sign({ acl }, "k"))).body.acl).toEqual(acl);
+    expect("acl" in (await call("k", "/r", await sign({}, "k"))).body).toBe(false);
+  });
+
   it.each([
+    ["acl not an object", { acl: ["tel/#"] }],
+    ["acl with a bad filter", { acl: { pub: ["tel/#/x"] } }],
+    ["acl with an unknown key", { acl: { pub: ["a"], deny: ["b"] } }],
+    ["acl larger than 1 KiB", { acl: { sub: Array.from({ length: 6 }, (_, i) => `${i}/`.padEnd(250, "x")) } }],
     ["sub not a string", { sub: 42 }],
     ["sub too long", { sub: "s".repeat(129) }],
     ["scope not a string", { scope: ["publish"] }],

@@ -162,6 +162,15 @@ describe("SUBSCRIBE / UNSUBSCRIBE", () => {
     expect(decideSubscribe(5, sub([{ topic: "a", qos: 1 }], 5), false)).toMatchObject({ granted: [], suback: { granted: [0x87] } });
   });
 
+  it("refuses a filter reaching outside the token's acl.sub: 0x80 / 0x87, the filters inside it granted", () => {
+    const acl = ["cmd/d1", "cfg/#"];
+    const asked = [{ topic: "cmd/d1", qos: 1 as const }, { topic: "cmd/+", qos: 1 as const }, { topic: "cfg/x", qos: 0 as const }, { topic: "#", qos: 0 as const }];
+    expect(decideSubscribe(4, sub(asked, 4), true, new Set(), undefined, acl).suback.granted).toEqual([1, 0x80, 0, 0x80]);
+    const d = decideSubscribe(5, sub(asked, 5), true, new Set(), undefined, acl);
+    expect(d.suback.granted).toEqual([1, 0x87, 0, 0x87]);
+    expect(d.granted.map((g) => g.filter)).toEqual(["cmd/d1", "cfg/x"]);
+  });
+
   it("refuses shared subscriptions: 0x9E in 5.0", () => {
     expect(decideSubscribe(5, sub([{ topic: "$share/g/a", qos: 1 }], 5), true).suback.granted).toEqual([0x9e]);
   });
