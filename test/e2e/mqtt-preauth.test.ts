@@ -182,7 +182,7 @@ describe("MQTT before CONNECT (AUTH_SECRET set)", () => {
     raw.send({ cmd: "subscribe", messageId: 7, subscriptions: filters.map((topic) => ({ topic, qos: 1 })) } as never);
     const suback = await raw.next("suback");
     expect(suback.granted).toHaveLength(32);
-    const granted = suback.granted.map((g) => (typeof g === "number" ? g : g.qos));
+    const granted = suback.granted.map((g) => (typeof g === "number" ? g : (g as { qos: number }).qos));
     const refusedCode = version === 5 ? 0x97 : 0x80;
     // Granted first, then refused: what fits is taken in packet order.
     const firstRefused = granted.indexOf(refusedCode);
