@@ -1,7 +1,11 @@
 /**
  * `npm run bench [-- --quick] [--systems=roomcast,bare] [--scenarios=fanout,latency] [--wave-sockets=N]`
  *
- * Scenarios: fanout, latency, connect, wave, idle. `--wave-sockets` overrides
+ * Systems: roomcast, roomcast-hook (Roomcast with a no-op publish hook, the
+ * cost of a deployer's hook), bare, partyserver, node-ws; all by default.
+ * Scenarios: fanout, latency, connect, wave, idle, mqtt, shards. Connect
+ * variants, mqtt and shards are measured on "roomcast" only (roomcast-hook
+ * fills its rooms with JSON sockets only). `--wave-sockets` overrides
  * the plan's reconnect-wave size (a room too slow to fill at full size can
  * still be measured at a smaller one).
  *
@@ -25,7 +29,7 @@ import { summaryTable, targetsTable } from "./report/table.js";
 import { mqttTable } from "./report/mqtt.js";
 import { checkTargets } from "./report/targets.js";
 import { STARTERS } from "./systems/index.js";
-import { SYSTEM_NAMES, type RunningSystem, type SystemName } from "./systems/system.js";
+import { SYSTEM_NAMES, speaksRoomcast, type RunningSystem, type SystemName } from "./systems/system.js";
 import { prebuildWorkers, ROOMCAST_BENCH_VARS } from "./systems/workerd.js";
 import { runShards } from "./shards/scenario.js";
 import { shardsTable } from "./shards/table.js";
@@ -134,7 +138,7 @@ async function main(): Promise<void> {
             const variants = rotated(variantsOf(name), round);
             for (const variant of variants) {
               const job = { scenario: "connect", endpoint: endpoint(name), variant, sockets, concurrency, capMs } as const;
-              const label = `connect ${name}${name === "roomcast" ? ` ${variant}` : ""} N=${sockets}${rounds > 1 ? ` round ${round + 1}` : ""}`;
+              const label = `connect ${name}${speaksRoomcast(name) ? ` ${variant}` : ""} N=${sockets}${rounds > 1 ? ` round ${round + 1}` : ""}`;
               // After the capped fill: the frames still on their way, then every close (each a presence leave).
               await attempt(label, () => load.run<ConnectResult>(job, capMs + 300_000), (r) => {
                 const partial = r.opened < r.sockets ? ` (only ${r.opened} opened before the cap)` : "";
@@ -210,7 +214,11 @@ async function main(): Promise<void> {
   log(`wrote ${stem}.json and .svg in ${final.seconds} s`);
 }
 
-/** The socket kinds a system's connect runs fill: Roomcast's three, one for the others. */
+/**
+ * The socket kinds a system's connect runs fill: Roomcast's three, one for the
+ * others. "roomcast-hook" fills with JSON sockets only: a publish hook has no
+ * part in a join, so its other variants would measure "roomcast" again.
+ */
 function variantsOf(name: SystemName): readonly ConnectVariant[] {
   return name === "roomcast" ? CONNECT_VARIANTS : ["json"];
 }

@@ -11,7 +11,7 @@
 import WebSocket from "ws";
 import type { SubscriberTally } from "../../load/index.js";
 import { sleep } from "../../load/wait.js";
-import type { SystemEndpoint } from "../systems/system.js";
+import { speaksRoomcast, type SystemEndpoint } from "../systems/system.js";
 import { decode, socketUrl } from "./wire.js";
 
 export interface WaveCounters {
@@ -76,10 +76,10 @@ export class RejoiningClient {
 
   private attempt(): Promise<Attempt> {
     this.counters.attempts++;
-    const resume = this.endpoint.name === "roomcast" && this.epoch !== null ? { since: this.sub.lastSeq, epoch: this.epoch } : undefined;
+    const resume = speaksRoomcast(this.endpoint.name) && this.epoch !== null ? { since: this.sub.lastSeq, epoch: this.epoch } : undefined;
     const ws = new WebSocket(socketUrl(this.endpoint, this.room, { resume }), { perMessageDeflate: false });
     this.ws = ws;
-    const wantsWelcome = this.endpoint.name === "roomcast";
+    const wantsWelcome = speaksRoomcast(this.endpoint.name);
     return new Promise<Attempt>((resolve) => {
       let settled = false;
       const settle = (a: Attempt) => {

@@ -4,7 +4,7 @@
  * object was constructed, how many frames reached its message handler).
  * Reading them wakes a hibernated object, which the idle scenario allows for.
  */
-import type { SystemEndpoint } from "../systems/system.js";
+import { speaksRoomcast, type SystemEndpoint } from "../systems/system.js";
 import { counterUrl } from "./wire.js";
 import { sleep, waitFor } from "../../load/wait.js";
 
@@ -18,7 +18,7 @@ export async function roomCounters(endpoint: SystemEndpoint, room: string): Prom
   const res = await fetch(counterUrl(endpoint, room));
   const body = (await res.json()) as Partial<RoomCounters>;
   if (!res.ok) throw new Error(`GET ${counterUrl(endpoint, room)}: HTTP ${res.status}`);
-  if (endpoint.name === "roomcast") {
+  if (speaksRoomcast(endpoint.name)) {
     // Roomcast's public answer is {room, seq, epoch, connections}; the counters
     // come from its diagnostics route (the relay runs with DIAGNOSTICS on).
     const diag = await fetch(`${counterUrl(endpoint, room)}/diagnostics`);

@@ -1,11 +1,11 @@
 /**
- * How each system's frames look. Roomcast wraps every message in its JSON
+ * How each system's frames look. Roomcast (with or without hooks) wraps every message in its JSON
  * envelope (the seq comes from the room); the others forward the publisher's
  * frame as it was, so the publisher numbers its messages itself (`n`). Either
  * way a subscriber gets back (seq, reading), which is what the tally counts.
  */
 import { newReading, type Reading } from "../../load/index.js";
-import { roomPath, type SystemEndpoint } from "../systems/system.js";
+import { roomPath, speaksRoomcast, type SystemEndpoint } from "../systems/system.js";
 
 /** Milliseconds with sub-millisecond resolution, on one clock for publisher and subscribers (same process). */
 export const now = (): number => performance.timeOrigin + performance.now();
@@ -27,7 +27,7 @@ export function socketUrl(endpoint: SystemEndpoint, room: string, mode: "json" |
   const join: JoinOptions = typeof mode === "string" ? { mode } : mode;
   const url = new URL(roomPath(endpoint, room), endpoint.origin);
   url.protocol = "ws:";
-  if (endpoint.name === "roomcast") {
+  if (speaksRoomcast(endpoint.name)) {
     if (join.mode === "raw") url.searchParams.set("mode", "raw");
     if (join.presence === false) url.searchParams.set("presence", "0");
     if (endpoint.batch && join.mode !== "raw") url.searchParams.set("batch", "1");
@@ -46,7 +46,7 @@ export function counterUrl(endpoint: SystemEndpoint, room: string): string {
 /** The frame the publisher sends for its `n`-th message (n from 1). */
 export function publishFrame(endpoint: SystemEndpoint, publisher: string, n: number): string {
   const data = { ...newReading(publisher, n, now()), n };
-  return endpoint.name === "roomcast" ? JSON.stringify({ type: "publish", data }) : JSON.stringify(data);
+  return speaksRoomcast(endpoint.name) ? JSON.stringify({ type: "publish", data }) : JSON.stringify(data);
 }
 
 const NONE: readonly Delivered[] = [];
@@ -56,7 +56,7 @@ export function decode(endpoint: SystemEndpoint, frame: string | Buffer): readon
   if (typeof frame !== "string" || frame === "pong") return NONE;
   type Envelope = { type?: string; seq?: number; data?: Delivered["data"]; n?: number };
   const parsed = JSON.parse(frame) as Envelope & { messages?: Envelope[] };
-  if (endpoint.name === "roomcast") {
+  if (speaksRoomcast(endpoint.name)) {
     if (parsed.type === "batch") return parsed.messages!.map((m) => ({ seq: m.seq!, data: m.data! }));
     return parsed.type === "message" ? [{ seq: parsed.seq!, data: parsed.data! }] : NONE;
   }

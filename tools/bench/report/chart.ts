@@ -6,6 +6,7 @@
  */
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
+import { speaksRoomcast } from "../systems/system.js";
 import type { BenchResults } from "./results.js";
 
 export async function chartSvg(r: BenchResults): Promise<string> {
@@ -21,7 +22,7 @@ export async function chartSvg(r: BenchResults): Promise<string> {
     ]),
   );
   const connect = r.systems.flatMap((system) =>
-    (r.connect[system] ?? []).map((p) => ({ system: system === "roomcast" && p.variant !== "json" ? `roomcast ${p.variant}` : system, N: p.sockets, value: p.upgradesPerSec })),
+    (r.connect[system] ?? []).map((p) => ({ system: speaksRoomcast(system) && p.variant !== "json" ? `${system} ${p.variant}` : system, N: p.sockets, value: p.upgradesPerSec })),
   );
   const connectSystems = [...new Set(connect.map((p) => p.system))];
   const color = { field: "system", type: "nominal", sort: r.systems, legend: { orient: "bottom" } } as const;

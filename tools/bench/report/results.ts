@@ -1,6 +1,6 @@
 /** The shape of `tools/bench/results/<date>.json`: one run, every system side by side. */
 import type { ConnectResult, ConnectVariant, FanoutResult, IdleResult, LatencyResult, MqttFanoutResult, MqttIdleResult, WaveResult } from "../driver/jobs.js";
-import type { SystemName } from "../systems/system.js";
+import { speaksRoomcast, type SystemName } from "../systems/system.js";
 import type { ShardsResult } from "../shards/scenario.js";
 
 export interface BenchResults {
@@ -64,10 +64,11 @@ export function allFaults(r: Pick<BenchResults, "fanout" | "latency" | "wave">):
 /**
  * One connection-setup point: `system`'s fill of `sockets` in `variant`.
  * Only Roomcast has variants; the others' one kind of socket answers for all
- * (so "presence=0 vs bare" compares with bare's plain fill).
+ * (so "presence=0 vs bare" compares with bare's plain fill). A Roomcast
+ * system answers only for the variants it filled (roomcast-hook: JSON).
  */
 export function connectPoint(r: Pick<BenchResults, "connect">, system: SystemName, sockets: number, variant: ConnectVariant): ConnectResult | undefined {
-  const wanted = system === "roomcast" ? variant : "json";
+  const wanted = speaksRoomcast(system) ? variant : "json";
   return r.connect[system]?.find((p) => p.sockets === sockets && p.variant === wanted);
 }
 

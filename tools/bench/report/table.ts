@@ -1,9 +1,11 @@
 /**
  * The summary printed at the end of a run (and pasted into
  * docs/performance.md): one row per measurement, one column per system, and
- * the ratios the targets are about.
+ * the ratios the targets are about: each Roomcast system (roomcast,
+ * roomcast-hook) over each peer (bare, partyserver), and roomcast-hook over
+ * roomcast (what the hook costs).
  */
-import type { SystemName } from "../systems/system.js";
+import { speaksRoomcast, type SystemName } from "../systems/system.js";
 import { CONNECT_VARIANTS, type ConnectVariant } from "../driver/jobs.js";
 import { connectPoint, connectSizes, ratio, systemFaults, type BenchResults } from "./results.js";
 
@@ -11,22 +13,25 @@ type Row = [string, ...string[]];
 
 export function summaryTable(r: BenchResults): string {
   const systems = r.systems;
-  // Ratio columns only for the peers that ran (a narrowed run has fewer).
+  // Ratio columns only for the systems that ran (a narrowed run has fewer).
   const peers = (["bare", "partyserver"] as const).filter((p) => systems.includes(p));
-  const header: Row = ["measurement", ...systems, ...peers.map((p) => `roomcast/${p}`)];
-  const blanks = peers.map(() => "");
+  const mine = systems.filter(speaksRoomcast);
+  const pairs: [SystemName, SystemName][] = peers.flatMap((peer) => mine.map((s): [SystemName, SystemName] => [s, peer]));
+  if (systems.includes("roomcast") && systems.includes("roomcast-hook")) pairs.push(["roomcast-hook", "roomcast"]);
+  const header: Row = ["measurement", ...systems, ...pairs.map(([a, b]) => `${a}/${b}`)];
+  const blanks = pairs.map(() => "");
   const rows: Row[] = [];
   const withRatios = (label: string, value: (s: SystemName) => number | undefined, unit = "") => {
     const cell = (s: SystemName) => {
       const v = value(s);
       return v === undefined ? "–" : `${fmt(v)}${unit}`;
     };
-    const vs = (peer: SystemName) => {
-      const a = value("roomcast");
+    const vs = ([mine, peer]: [SystemName, SystemName]) => {
+      const a = value(mine);
       const b = value(peer);
       return a === undefined || b === undefined ? "–" : `${ratio(a, b).toFixed(2)}×`;
     };
-    rows.push([label, ...systems.map(cell), ...peers.map(vs)]);
+    rows.push([label, ...systems.map(cell), ...pairs.map(vs)]);
   };
 
   const counts = [...new Set(Object.values(r.fanout).flatMap((ps) => ps?.map((p) => p.subscribers) ?? []))].sort((a, b) => a - b);
@@ -77,7 +82,7 @@ export function summaryTable(r: BenchResults): string {
     });
     plain(`reconnect wave: not recovered / lost / repeated`, (s) => {
       const w = r.wave[s];
-      return w && (s === "roomcast" ? `${w.notRecovered} / ${w.lost} / ${w.duplicated}` : "n/a (no resume)");
+      return w && (speaksRoomcast(s) ? `${w.notRecovered} / ${w.lost} / ${w.duplicated}` : "n/a (no resume)");
     });
     withRatios(`reconnect wave: runtime CPU (s)`, (s) => r.wave[s]?.runtimeCpuSeconds);
     plain(`reconnect wave: load-process CPU (s)`, (s) => {

@@ -2,8 +2,21 @@
  * A system under test, as the load process sees it: where its rooms are, how
  * its frames look, and which process holds its memory.
  */
-export const SYSTEM_NAMES = ["roomcast", "bare", "partyserver", "node-ws"] as const;
+export const SYSTEM_NAMES = ["roomcast", "roomcast-hook", "bare", "partyserver", "node-ws"] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
+
+/**
+ * The systems that are Roomcast: "roomcast" (the repository's Worker, no
+ * hooks) and "roomcast-hook" (a deployer's Worker with a no-op publish hook,
+ * tools/bench/hooked/). Both speak Roomcast's wire (envelopes, seqs, welcome,
+ * resume, the diagnostics route); the others forward bare frames.
+ */
+const ROOMCAST_SYSTEMS: readonly SystemName[] = ["roomcast", "roomcast-hook"];
+
+/** Whether `name` speaks Roomcast's wire: the one test of it in the bench. */
+export function speaksRoomcast(name: SystemName): boolean {
+  return ROOMCAST_SYSTEMS.includes(name);
+}
 
 /** Everything the load process needs to know about a running system (plain JSON: it crosses processes). */
 export interface SystemEndpoint {

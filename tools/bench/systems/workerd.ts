@@ -1,8 +1,10 @@
 /**
  * Starting the workerd systems: Roomcast as the embedded relay runs it (the
- * deployable bundle on Miniflare), and the comparison Workers (bare,
- * partyserver) built and run the same way from their own wrangler.toml, so
- * all three share one runtime build and one way of running.
+ * deployable bundle on Miniflare), with no hooks ("roomcast") and as a
+ * deployer's Worker with a no-op publish hook ("roomcast-hook",
+ * tools/bench/hooked/), and the comparison Workers (bare, partyserver) built
+ * and run the same way from their own wrangler.toml, so all of them share one
+ * runtime build and one way of running.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readdir } from "node:fs/promises";
@@ -26,10 +28,21 @@ const ROOT = resolve(BENCH, "..", "..");
  */
 export const ROOMCAST_BENCH_VARS = { RATE_LIMIT_PER_SECOND: "1000000", RATE_LIMIT_BURST: "1000000", DIAGNOSTICS: "1" };
 
-export async function startRoomcast(): Promise<RunningSystem> {
+export function startRoomcast(): Promise<RunningSystem> {
+  return startRelay("roomcast");
+}
+
+/** Roomcast built from tools/bench/hooked/ (a no-op publish hook), run exactly as "roomcast" is: same vars, same relay. */
+export function startRoomcastHook(): Promise<RunningSystem> {
+  return startRelay("roomcast-hook");
+}
+
+async function startRelay(name: "roomcast" | "roomcast-hook"): Promise<RunningSystem> {
+  const config = CONFIGS[name];
+  const bundle = await buildWorker(name, config);
   const before = childPids("workerd");
-  const relay = await EmbeddedRelay.start({ vars: ROOMCAST_BENCH_VARS, bundle: await buildWorker("roomcast", CONFIGS.roomcast) });
-  const endpoint: SystemEndpoint = { name: "roomcast", origin: relay.url, roomPathPrefix: "/rooms/", pid: newChildPid("workerd", before) };
+  const relay = await EmbeddedRelay.start({ vars: ROOMCAST_BENCH_VARS, bundle, config });
+  const endpoint: SystemEndpoint = { name, origin: relay.url, roomPathPrefix: "/rooms/", pid: newChildPid("workerd", before) };
   return {
     endpoint,
     stop: () => relay.stop(),
@@ -81,8 +94,9 @@ async function startComparisonWorker(name: SystemName, config: string, roomPathP
   };
 }
 
-const CONFIGS: Record<"roomcast" | "bare" | "partyserver", string> = {
+const CONFIGS: Record<Exclude<SystemName, "node-ws">, string> = {
   roomcast: join(ROOT, "wrangler.toml"),
+  "roomcast-hook": join(BENCH, "hooked", "wrangler.toml"),
   bare: join(BENCH, "bare", "wrangler.toml"),
   partyserver: join(BENCH, "party", "wrangler.toml"),
 };

@@ -15,7 +15,7 @@ import type { WaveJob, WaveResult } from "../jobs.js";
 import { newWaveCounters, RejoiningClient } from "../rejoining-client.js";
 import { settle } from "../room-state.js";
 import { cpuMs, ownCpuMs } from "../../../local/processes.js";
-import { roomPath, type SystemEndpoint } from "../../systems/system.js";
+import { roomPath, speaksRoomcast, type SystemEndpoint } from "../../systems/system.js";
 import { deliveryOf } from "./delivery.js";
 
 /** Stops the system and starts it again on the same port with the same storage; resolves with its runtime's new pid, if known. */
@@ -23,7 +23,7 @@ export type Restart = () => Promise<number | undefined>;
 
 export async function wave(job: WaveJob, progress: (line: string) => void, restart: Restart): Promise<WaveResult> {
   const { endpoint, sockets: count } = job;
-  const resumes = endpoint.name === "roomcast";
+  const resumes = speaksRoomcast(endpoint.name);
   const before = resumes ? job.before : 0;
   const messages = resumes ? job.messages : 0;
   const room = randomPrefix();
