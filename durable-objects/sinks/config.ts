@@ -47,15 +47,8 @@ export const DEFAULT_SINK_BOUNDS: Readonly<SinkBounds> = Object.freeze({
 const MAX_RETRY_BASE_MS = 5000;
 const MAX_TIMEOUT_MS = 10_000;
 
-export interface SinkVars {
-  SINKS?: string;
-  WEBHOOK_SECRET?: string;
-  SINK_MAX_PENDING_MESSAGES?: string;
-  SINK_MAX_PENDING_BYTES?: string;
-  SINK_RETRY_BASE_MS?: string;
-  SINK_RETRY_MAX_MS?: string;
-  SINK_TIMEOUT_MS?: string;
-}
+/** The vars sinks read, as the Env declares them (worker-secrets.d.ts). */
+export type SinkVars = Pick<Env, "SINKS" | "WEBHOOK_SECRET" | "SINK_MAX_PENDING_MESSAGES" | "SINK_MAX_PENDING_BYTES" | "SINK_RETRY_BASE_MS" | "SINK_RETRY_MAX_MS" | "SINK_TIMEOUT_MS">;
 
 export class SinkConfigError extends Error {
   override name = "SinkConfigError";

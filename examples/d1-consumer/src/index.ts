@@ -6,23 +6,14 @@
  * however often it comes.
  */
 
+import type { MessageEnvelope } from "roomcast/client";
+
 interface Env {
   DB: D1Database;
 }
 
-/** A room message as the queue carries it (the envelope of docs/protocol.md plus the room's epoch). */
-interface RoomMessage {
-  type: "message";
-  room: string;
-  epoch: string;
-  seq: number;
-  from: string;
-  ts: number;
-  topic?: string;
-  data: unknown;
-  binary?: true;
-  retain?: true;
-}
+/** A room message as the queue carries it: the envelope of Roomcast's docs/protocol.md plus the room's epoch. */
+type RoomMessage = MessageEnvelope & { epoch: string };
 
 /** The table, created on first use so a newcomer needs no migration step (a deploy may use `wrangler d1 migrations` instead). */
 const SCHEMA = `CREATE TABLE IF NOT EXISTS messages (
