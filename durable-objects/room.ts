@@ -24,37 +24,35 @@ import {
   errorResponse,
   PING,
   PONG,
-  type HistoryPage,
   type PresenceEvent,
   type PresenceList,
-  type PublishResult,
   type RoomDescription,
 } from "../protocol";
 import type { RelayHooks } from "../protocol/hooks";
-import { READ_PAGE_BYTES, readLimits, type Limits } from "../protocol/limits";
-import { TopicMatcher } from "../protocol/topics";
+import { readLimits, type Limits } from "../protocol/limits";
 import { decodeHandoff } from "../handoff/request";
 import type { Identity } from "../handoff/identity";
 import { ADAPTERS } from "./adapters";
-import type { RoomPort, SocketAdapter } from "./adapters/adapter";
+import type { RoomPort } from "./adapters/adapter";
 import { makePort } from "./adapters/port";
-import { passes, SseHub } from "./adapters/sse";
+import { SseHub } from "./adapters/sse";
 import { runConnectHook } from "./connect-hook";
 import { earliest } from "./alarm";
-import { earliestExpiry, isExpired, SWEEP_MIN_GAP_MS } from "./expiry";
+import { isExpired, sweepSockets } from "./expiry";
 import { SocketFanout } from "./fanout";
 import { History } from "./history";
 import { Lifecycle, readEvents } from "./lifecycle";
 import type { PublishInput } from "./payload";
 import { Presence } from "./presence";
 import { PublishPipeline } from "./publish/pipeline";
-import { httpStatus, refused, type Verdict } from "./publish/verdict";
+import { frameJob, httpJob, type HttpPublishAnswer } from "./publish/doors";
+import { historyPage, retainedEnvelopes, retainedRows, type StoredHistoryPage } from "./reads";
 import { randomId, Readers } from "./readers";
 import type { RetainedMessage } from "./retained-store";
 import { decideRole, type Role } from "./roles";
 import { SendBudget } from "./slow-consumer";
 import { readSinkConfig } from "./sinks/config";
-import { answerableCode, attachmentOf, closeSocket, safeSend, type Attachment } from "./sockets";
+import { answerableCode, attachmentOf, closeSocket, type Attachment } from "./sockets";
 import { storedObjectName, type StoredMessage } from "./store";
 import type { FanoutStats } from "./shards/sequencer";
 import type { ShardStats } from "./shards/shard";
@@ -71,9 +69,6 @@ import type { ForwardedPublish, OpenAnswer, OpenRequest, Push, PushResult } from
 const wakes = { constructed: 0, messages: 0 };
 
 const NO_HOOKS: RelayHooks = Object.freeze({});
-
-/** What `publishMessage` answers the Worker: the 201's body, or the refusal it turns into an HTTP error. */
-export type PublishAnswer = PublishResult | { refused: { status: number; code: string; message: string } };
 
 export class Room extends DurableObject<Env> {
   private readonly limits: Limits;
@@ -156,52 +151,25 @@ export class Room extends DurableObject<Env> {
     return { instance: this.instance, ...wakes, ...sharding };
   }
 
-  /** An HTTP publish (the Worker bounded its body): through the pipeline like any other. */
-  publishMessage(input: PublishInput, identity: Identity): Promise<PublishAnswer> {
-    return new Promise((resolve) => {
-      void this.pipeline.publish({
-        by: { kind: "http", id: null, identity, bucket: null },
-        size: 0,
-        read: () => input,
-        sender: null,
-        echo: false,
-        origin: null,
-        answer: (v) => resolve(v.ok ? { seq: v.seq, epoch: this.log.epoch } : { refused: { status: httpStatus(v), code: v.code, message: v.message } }),
-      });
-    });
+  /** An HTTP publish: through the pipeline like any other (publish/doors.ts). */
+  publishMessage(input: PublishInput, identity: Identity): Promise<HttpPublishAnswer> {
+    return new Promise((resolve) => void this.pipeline.publish(httpJob(input, identity, () => this.log.epoch, resolve)));
   }
 
-  /**
-   * Envelopes as stored (JSON text): the Worker joins them, so no stored text
-   * is ever parsed on a read. A page stops at `limit` envelopes or
-   * READ_PAGE_BYTES (at least one): the last envelope's seq is where the next starts.
-   */
-  history(after: number, limit: number, topics: string[] | null = null): Omit<HistoryPage, "messages"> & { messages: string[] } {
+  history(after: number, limit: number, topics: string[] | null = null): StoredHistoryPage {
     this.role.sequencing.flush();
-    const filter = topics === null ? null : new TopicMatcher(topics);
-    const messages: string[] = [];
-    let bytes = 0;
-    this.log.replay(after, ({ envelope, topic }) => {
-      if (!passes(filter, topic)) return true;
-      if (messages.length > 0 && bytes + envelope.length > READ_PAGE_BYTES) return false;
-      messages.push(envelope);
-      bytes += envelope.length;
-      return messages.length < limit;
-    });
-    return { room: this.role.room, epoch: this.log.epoch, seq: this.log.seq, messages };
+    return historyPage(this.role.room, this.log, after, limit, topics);
   }
 
-  /** `GET /retained`: a page of the retained values matching `topics` (all without), oldest seq first; `cursor` goes on. */
   retained(topics: string[] | null, limit: number, cursor: number | null): { room: string; messages: string[]; cursor: string | null } {
-    const page = this.retainedPage(topics, cursor ?? 0, limit, READ_PAGE_BYTES);
-    const last = page.rows[page.rows.length - 1];
-    return { room: this.role.room, messages: page.rows.map((r) => r.envelope), cursor: page.more && last ? String(last.seq) : null };
+    this.role.sequencing.flush();
+    return retainedEnvelopes(this.role.room, this.log, topics, limit, cursor);
   }
 
-  /** A page of the retained values with their seqs: for `GET /retained` and a shard's new readers (each RPC answer bounded). */
+  /** A shard's new reader's retained values, a page per call. */
   retainedPage(topics: string[] | null, after: number, limit: number, maxBytes: number): { rows: RetainedMessage[]; more: boolean } {
     this.role.sequencing.flush();
-    return this.log.retainedPage(topics, after, limit, Math.min(maxBytes, READ_PAGE_BYTES));
+    return retainedRows(this.log, topics, after, limit, maxBytes);
   }
 
   presenceList(limit: number, cursor: string | null): PresenceList {
@@ -219,22 +187,7 @@ export class Room extends DurableObject<Env> {
     // A stateful protocol takes its frames itself (a frame there may be an ack
     // or a ping, or hold several packets) and hands its publishes to the pipeline.
     if (adapter.session !== undefined) return adapter.session.frame(ws, message, this.port);
-    let publishId: string | null = null;
-    const pending = this.pipeline.publish({
-      by: { kind: att.kind, id: att.id, identity: att, bucket: att.bucket },
-      size: message,
-      read: () => {
-        const inbound = adapter.parse(message);
-        if ("error" in inbound) return refused(inbound.error, inbound.message);
-        const { payload, topic, retain, live } = inbound.publish;
-        publishId = inbound.publish.publishId;
-        return { payload, from: att.id, publisher: att.sub, publishId, topic, retain, ...(live ? { live } : {}) };
-      },
-      sender: ws,
-      echo: att.echo,
-      origin: att.id,
-      answer: (v) => this.answerSocket(ws, adapter, publishId, v),
-    });
+    const pending = this.pipeline.publish(frameJob(ws, att, adapter, message, (code, reason) => this.shed(ws, code, reason)));
     ws.serializeAttachment(att); // the rate step took a token from its bucket
     return pending;
   }
@@ -260,33 +213,11 @@ export class Room extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
-    const next = earliest(this.sweep(now), this.role.outboxes?.next(now) ?? null);
+    const sweep = sweepSockets(this.ctx, this.port, now, (ws, att) => this.shed(ws, CloseCode.TokenExpired, "token expired", att));
+    const next = earliest(sweep, this.role.outboxes?.next(now) ?? null);
     // Set directly: while this handler runs, getAlarm() may still report the
     // alarm now firing.
     if (next !== null) await this.ctx.storage.setAlarm(next);
-  }
-
-  /**
-   * Closes sockets whose token has expired and lets a stateful adapter end
-   * its overdue ones (MQTT keep-alive); answers when it wants to look again.
-   */
-  private sweep(now: number): number | null {
-    const remaining: Array<number | null> = [];
-    let lookAgain: number | null = null;
-    for (const ws of this.ctx.getWebSockets()) {
-      if (ws.readyState !== WebSocket.OPEN) continue;
-      const att = attachmentOf(ws);
-      if (isExpired(att.exp, now)) {
-        this.shed(ws, CloseCode.TokenExpired, "token expired", att);
-        continue;
-      }
-      remaining.push(att.exp);
-      const due = ADAPTERS[att.kind].session?.sweep?.(ws, now, this.port) ?? null;
-      if (due !== null && (lookAgain === null || due < lookAgain)) lookAgain = due;
-    }
-    const expiry = earliestExpiry(remaining);
-    const sweep = lookAgain === null ? null : Math.max(lookAgain, now + SWEEP_MIN_GAP_MS);
-    return earliest(expiry, sweep);
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
@@ -348,18 +279,6 @@ export class Room extends DurableObject<Env> {
   }
 
   // ---- answers ----------------------------------------------------------------
-
-  /** A JSON or raw socket's publish answered: its ack, its error frame, or its close. */
-  private answerSocket(ws: WebSocket, adapter: SocketAdapter, publishId: string | null, verdict: Verdict): void {
-    if (verdict.ok) {
-      const ack = publishId === null ? null : adapter.ack(publishId, verdict.seq);
-      if (ack !== null) safeSend(ws, ack);
-      return;
-    }
-    if (verdict.close !== undefined) return this.shed(ws, verdict.close, verdict.message);
-    const frame = adapter.error(verdict.code, verdict.message);
-    if (frame !== null) safeSend(ws, frame);
-  }
 
   /** The room closes a socket: it leaves presence now, and its later close event is not counted again. */
   private shed(ws: WebSocket, code: number, reason: string, att: Attachment = attachmentOf(ws)): void {
