@@ -7,7 +7,7 @@ import type { Packet } from "mqtt-packet";
 import { CloseCode } from "../../protocol";
 import type { RoomPort } from "../adapters/adapter";
 import type { DecodeError } from "./codec";
-import { fitsAttachment, save, send, sessionsOf, stateOf, type Live } from "./connection";
+import { fitsAttachment, over, save, send, sessionsOf, stateOf, type Live } from "./connection";
 import { onConnect } from "./connect";
 import { heard } from "./keep-alive";
 import { fail, onDisconnect } from "./end";
@@ -17,7 +17,7 @@ import { onSubscribe, onUnsubscribe } from "./subscribe";
 
 export async function onFrame(ws: WebSocket, l: Live, frame: string | ArrayBuffer, port: RoomPort): Promise<void> {
   const st = stateOf(l.att);
-  if (st.ended) return;
+  if (over(l)) return;
   heard(ws, l, Date.now());
   const v = st.connected?.v ?? null;
   // [MQTT-6.0.0-1]: MQTT travels in binary frames only.
@@ -25,10 +25,10 @@ export async function onFrame(ws: WebSocket, l: Live, frame: string | ArrayBuffe
   const hadPending = l.codec.state().pending.length > 0;
   const { packets, error } = l.codec.decode(new Uint8Array(frame));
   for (const p of packets) {
-    if (stateOf(l.att).ended) return;
+    if (over(l)) return;
     await onPacket(ws, l, p, port);
   }
-  if (stateOf(l.att).ended) return;
+  if (over(l)) return;
   if (error !== undefined) return onDecodeError(ws, l, port, error);
   // The split-packet bytes ride in the attachment only when there are (or were) some.
   const pending = l.codec.state().pending;

@@ -11,7 +11,7 @@ import { HOOK_FAILED } from "../../protocol/hooks";
 import type { RoomPort } from "../adapters/adapter";
 import type { Verdict } from "../publish/verdict";
 import type { MqttVersion } from "./codec";
-import { save, send, sessionsOf, type Live } from "./connection";
+import { owe, save, send, sessionsOf, settle, type Live } from "./connection";
 import { fail } from "./end";
 import { decidePublish, isRetriedPublish, publishFingerprint, puback, Reason } from "./protocol";
 
@@ -30,6 +30,7 @@ export function onPublish(ws: WebSocket, l: Live, p: IPublishPacket, port: RoomP
     send(ws, l, puback(v, packetId));
     return;
   }
+  owe(l); // settled in `answer`: an end decided by a later packet waits for this verdict
   const pending = port.publish({
     by: { kind: "mqtt", id: l.att.id, identity: l.att, bucket: l.att.bucket },
     size: typeof p.payload === "string" ? p.payload : p.payload.byteLength,
@@ -40,6 +41,7 @@ export function onPublish(ws: WebSocket, l: Live, p: IPublishPacket, port: RoomP
     answer: (verdict) => {
       if (verdict.ok && packetId !== null) sessions!.recordInbound(cid, packetId, verdict.seq, fingerprint, Date.now());
       answerPublish(ws, l, port, v, packetId, verdict);
+      settle(l);
     },
   });
   save(ws, l); // the rate step took a token from the bucket in the attachment
