@@ -13,6 +13,7 @@ import { heard } from "./keep-alive";
 import { fail, onDisconnect } from "./end";
 import { Reason, refuseConnect, unexpectedPacket } from "./protocol";
 import { onPublish } from "./publish";
+import { onPubcomp, onPubrec, onPubrel } from "./qos2";
 import { onSubscribe, onUnsubscribe } from "./subscribe";
 
 export async function onFrame(ws: WebSocket, l: Live, frame: string | ArrayBuffer, port: RoomPort): Promise<void> {
@@ -69,6 +70,13 @@ async function onPacket(ws: WebSocket, l: Live, p: Packet, port: RoomPort): Prom
     case "puback":
       if (c.persistent && p.messageId !== undefined) sessionsOf(port).acked(c.cid, p.messageId);
       return;
+    // mqtt-packet always reads these packets' id (it is their whole variable header).
+    case "pubrec":
+      return onPubrec(ws, l, c, p.messageId!, port);
+    case "pubrel":
+      return onPubrel(ws, l, c, p.messageId!, port);
+    case "pubcomp":
+      return onPubcomp(c, p.messageId!, port);
     case "subscribe":
       return onSubscribe(ws, l, p, port);
     case "unsubscribe":

@@ -41,3 +41,127 @@ describe("same-frame PUBACK", () => {
     });
   }
 });
+
+const publish2 = (topic: string, payload: string, messageId: number, dup = false) =>
+  ({ cmd: "publish", topic, payload: Buffer.from(payload), qos: 2, messageId, dup, retain: false }) as mqttPacket.Packet;
+
+/** A raw persistent-session client (3.1.1 clean 0, or 5.0 with a session expiry) that has its CONNACK. */
+async function persistent(room: string, clientId: string, v: 4 | 5): Promise<RawMqtt> {
+  const raw = await RawMqtt.open(url(room), v);
+  raw.connect({ clientId, clean: false, ...(v === 5 ? { properties: { sessionExpiryInterval: 600 } } : {}) });
+  await raw.next("connack");
+  return raw;
+}
+
+for (const kind of ["plain", "sharded"] as const) {
+  const roomFor = (p: string) => uniqueRoom(kind === "plain" ? p : `sharded-${p}`);
+
+  describe(`QoS 2 in a ${kind} room`, () => {
+    for (const v of [4, 5] as const) {
+      it(`an inbound QoS 2 PUBLISH is published once, whatever is retried before PUBREL, across a reconnect (MQTT ${v})`, async () => {
+        const room = roomFor("q2in");
+        const sub = await connectCollecting(url(room), { protocolVersion: 5 });
+        await sub.client.subscribeAsync("q2/#", { qos: 2 });
+        const cid = `q2in-${v}`;
+        let raw = await persistent(room, cid, v);
+        raw.send(publish2("q2/a", "once", 3));
+        expect((await raw.next("pubrec")).messageId).toBe(3);
+        raw.send(publish2("q2/a", "once", 3, true)); // PUBREC lost, say: the client retries
+        expect((await raw.next("pubrec")).messageId).toBe(3);
+        raw.close();
+        raw = await persistent(room, cid, v); // and again on a new connection
+        raw.send(publish2("q2/a", "once", 3, true));
+        expect((await raw.next("pubrec")).messageId).toBe(3);
+        raw.send({ cmd: "pubrel", messageId: 3 } as mqttPacket.Packet);
+        expect((await raw.next("pubcomp")).messageId).toBe(3);
+        // Released: the id is free, a new PUBLISH with it is a new message.
+        raw.send(publish2("q2/a", "twice", 3));
+        await raw.next("pubrec");
+        raw.send({ cmd: "pubrel", messageId: 3 } as mqttPacket.Packet);
+        await raw.next("pubcomp");
+        await until(() => sub.got.length >= 2);
+        await new Promise((r) => setTimeout(r, 200));
+        expect(sub.got.map((g) => [g.payload, g.qos])).toEqual([
+          ["once", 2],
+          ["twice", 2],
+        ]);
+        raw.close();
+        await sub.client.endAsync(true);
+      });
+    }
+
+    it("an outbound QoS 2 message is resent (DUP) until PUBREC, then PUBREL until PUBCOMP, across reconnects", async () => {
+      const room = roomFor("q2out");
+      const cid = "q2out";
+      let raw = await persistent(room, cid, 5);
+      raw.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "o/#", qos: 2 }] } as mqttPacket.Packet);
+      expect((await raw.next("suback")).granted).toEqual([2]);
+      const pub = await connectCollecting(url(room), { protocolVersion: 4 });
+      await pub.client.publishAsync("o/x", "exactly", { qos: 0 });
+      const first = await raw.next("publish");
+      expect(first).toMatchObject({ topic: "o/x", qos: 2, dup: false });
+      raw.close(); // no PUBREC
+      raw = await persistent(room, cid, 5);
+      const again = await raw.next("publish");
+      expect(again).toMatchObject({ topic: "o/x", qos: 2, dup: true, messageId: first.messageId });
+      raw.send({ cmd: "pubrec", messageId: first.messageId } as mqttPacket.Packet);
+      expect((await raw.next("pubrel")).messageId).toBe(first.messageId);
+      raw.close(); // no PUBCOMP
+      raw = await persistent(room, cid, 5);
+      expect((await raw.next("pubrel")).messageId).toBe(first.messageId);
+      raw.send({ cmd: "pubcomp", messageId: first.messageId } as mqttPacket.Packet);
+      await pub.client.publishAsync("o/y", "next", { qos: 1 });
+      expect(await raw.next("publish")).toMatchObject({ topic: "o/y", qos: 2, dup: false });
+      // The message went out once as new and once as a DUP retry, never as a new message again.
+      expect(raw.packets.filter((p) => p.cmd === "publish")).toEqual([]);
+      raw.close();
+      raw = await persistent(room, cid, 5);
+      await new Promise((r) => setTimeout(r, 300));
+      // Only o/y (never PUBREC'd) comes again; o/x's exchange is complete.
+      expect(raw.packets.map((p) => [p.cmd, (p as any).topic])).toEqual([["publish", "o/y"]]);
+      raw.close();
+      await pub.client.endAsync(true);
+    });
+
+    it("mqtt.js: QoS 2 both ways, each message once, also those sent while a persistent session was away", async () => {
+      const room = roomFor("q2js");
+      const opts = { protocolVersion: 5 as const, clientId: "q2js-sub", clean: false, properties: { sessionExpiryInterval: 600 } };
+      let sub = await connectCollecting(url(room), opts);
+      expect((await sub.client.subscribeAsync("js/#", { qos: 2 }))[0]!.qos).toBe(2);
+      const pub = await connectCollecting(url(room), { protocolVersion: 4 });
+      for (let i = 0; i < 10; i++) await pub.client.publishAsync("js/n", `m${i}`, { qos: 2 });
+      await until(() => sub.got.length === 10);
+      const seen = [...sub.got];
+      await sub.client.endAsync();
+      for (let i = 10; i < 20; i++) await pub.client.publishAsync("js/n", `m${i}`, { qos: 2 });
+      sub = await connectCollecting(url(room), opts);
+      expect(sub.sessionPresent).toBe(true);
+      await until(() => sub.got.length === 10);
+      await new Promise((r) => setTimeout(r, 300));
+      const all = [...seen, ...sub.got];
+      expect(all.map((g) => g.payload)).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+      expect(all.every((g) => g.qos === 2)).toBe(true);
+      await sub.client.endAsync();
+      await pub.client.endAsync();
+    });
+  });
+}
+
+describe("QoS 2 across a relay restart", () => {
+  it("a QoS 2 packet id held before the restart is still held after it: the retry is not published again", async () => {
+    const room = uniqueRoom("q2restart");
+    let raw = await persistent(room, "q2r", 4);
+    raw.send(publish2("r/a", "kept", 9));
+    await raw.next("pubrec");
+    raw.close();
+    await relay.restart(); // the room's state survives, nothing in memory does
+    raw = await persistent(room, "q2r", 4);
+    raw.send(publish2("r/a", "kept", 9, true));
+    expect((await raw.next("pubrec")).messageId).toBe(9);
+    raw.send({ cmd: "pubrel", messageId: 9 } as mqttPacket.Packet);
+    await raw.next("pubcomp");
+    raw.close();
+    const history = await (await fetch(`${relay.url}/rooms/${room}/messages`)).json();
+    expect(history.messages.map((m: any) => m.data)).toEqual(["kept"]);
+  });
+});
