@@ -8,6 +8,8 @@
 import mqttPacket from "mqtt-packet";
 import { describe, expect, it } from "vitest";
 import { connectCollecting, RawMqtt, until } from "../support/mqtt";
+import { startBridge, type Bridge } from "../../client/bridge";
+import { run } from "../../client/cli-commands";
 import { useRelay } from "../support/relay";
 import { uniqueRoom } from "../support/socket";
 
@@ -163,5 +165,81 @@ describe("QoS 2 across a relay restart", () => {
     raw.close();
     const history = await (await fetch(`${relay.url}/rooms/${room}/messages`)).json();
     expect(history.messages.map((m: any) => m.data)).toEqual(["kept"]);
+  });
+});
+
+describe("roomcast bridge", () => {
+  /** A bridge on a free port to `room`'s MQTT endpoint, and its mqtt:// URL. */
+  async function bridgeTo(room: string, port = 0): Promise<{ bridge: Bridge; tcp: string }> {
+    const bridge = await startBridge({ host: "127.0.0.1", port, url: url(room) });
+    return { bridge, tcp: `mqtt://127.0.0.1:${bridge.address.port}` };
+  }
+
+  it("a TCP client reaches the room: QoS 0, 1 and 2 both ways, beside a WebSocket client", async () => {
+    const room = uniqueRoom("bridge");
+    const { bridge, tcp } = await bridgeTo(room);
+    const device = await connectCollecting(tcp, { protocolVersion: 4, clientId: "pubsubclient-1" });
+    await device.client.subscribeAsync("cmd/#", { qos: 2 });
+    const ws = await connectCollecting(url(room), { protocolVersion: 5 });
+    await ws.client.subscribeAsync("t/#", { qos: 2 });
+    for (const qos of [0, 1, 2] as const) await device.client.publishAsync(`t/${qos}`, `from tcp ${qos}`, { qos });
+    await ws.client.publishAsync("cmd/reboot", "now", { qos: 2 });
+    await until(() => ws.got.length === 3 && device.got.length === 1);
+    expect(ws.got.map((g) => g.payload)).toEqual(["from tcp 0", "from tcp 1", "from tcp 2"]);
+    expect(device.got[0]).toMatchObject({ topic: "cmd/reboot", payload: "now", qos: 2 });
+    await device.client.endAsync();
+    await ws.client.endAsync();
+    await bridge.close();
+  });
+
+  it("a persistent session goes on across a bridge restart: what was sent while it was down arrives once at QoS 2", async () => {
+    const room = uniqueRoom("sharded-bridge");
+    let { bridge, tcp } = await bridgeTo(room);
+    const port = bridge.address.port;
+    const opts = { protocolVersion: 4 as const, clientId: "device-7", clean: false };
+    let device = await connectCollecting(tcp, opts);
+    await device.client.subscribeAsync("cfg/#", { qos: 2 });
+    const ws = await connectCollecting(url(room), { protocolVersion: 5 });
+    await ws.client.publishAsync("cfg/a", "before", { qos: 2 });
+    await until(() => device.got.length === 1);
+    await bridge.close(); // the bridge goes away: the device's TCP and its WebSocket end with it
+    await until(() => device.client.connected === false);
+    device.client.end(true);
+    for (let i = 0; i < 5; i++) await ws.client.publishAsync("cfg/b", `while down ${i}`, { qos: 2 });
+    ({ bridge, tcp } = await bridgeTo(room, port));
+    device = await connectCollecting(tcp, opts);
+    expect(device.sessionPresent).toBe(true);
+    await until(() => device.got.length === 5);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(device.got.map((g) => [g.payload, g.qos])).toEqual(Array.from({ length: 5 }, (_, i) => [`while down ${i}`, 2]));
+    await device.client.endAsync();
+    await ws.client.endAsync();
+    await bridge.close();
+  });
+
+  it("the CLI refuses bad flags with exit code 2 and says why", async () => {
+    const err: string[] = [];
+    const io = { out: () => undefined, err: (l: string) => err.push(l), env: {} };
+    expect(await run(["bridge", "--url", url("r")], io)).toBe(2);
+    expect(await run(["bridge", "--listen", "1883", "--url", "http://127.0.0.1/rooms/r/mqtt"], io)).toBe(2);
+    expect(await run(["bridge", "--listen", "nope:x", "--url", url("r")], io)).toBe(2);
+    expect(err.filter((l) => l.startsWith("roomcast: "))).toHaveLength(3);
+  });
+
+  it("the CLI serves until its signal aborts", async () => {
+    const room = uniqueRoom("bridge-cli");
+    const out: string[] = [];
+    const stop = new AbortController();
+    const running = run(["bridge", "--listen", "127.0.0.1:0", "--url", url(room)], { out: (l) => out.push(l), err: () => undefined, env: {}, signal: stop.signal });
+    await until(() => out.length === 1);
+    const port = /:(\d+) ->/.exec(out[0]!)![1];
+    const device = await connectCollecting(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5 });
+    await device.client.subscribeAsync("x", { qos: 1 });
+    await device.client.publishAsync("x", "via cli", { qos: 1 });
+    await until(() => device.got.length === 1);
+    stop.abort();
+    expect(await running).toBe(0);
+    await until(() => device.client.connected === false);
+    device.client.end(true);
   });
 });
