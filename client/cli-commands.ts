@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { CONNECTION_ID_PREFIX, isValidRoomName } from "../protocol/index.js";
+import { parseListen, startBridge } from "./bridge.js";
 import { RoomcastClient } from "./client.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseDuration, UsageError } from "./cli-kit.js";
 import { publishHttp } from "./http.js";
@@ -41,6 +42,7 @@ Commands:
   token     print a signed access token (JWT)
   publish   publish one message over HTTP
   tail      print a room's messages as JSON lines, live
+  bridge    let TCP-only MQTT devices reach a room (one WebSocket each)
 
 Run 'roomcast <command> --help' for a command's flags.
 Exit codes: 0 ok, 1 failure, 2 bad usage.`,
@@ -80,6 +82,16 @@ resuming so that none is missed or repeated. Stop with Ctrl-C.
   --since N    start after seq N (0: the whole history kept) instead of now
   --presence   also print presence frames
   --verbose    report connection state on standard error`,
+  bridge: `Usage: roomcast bridge --listen HOST:PORT --url ws(s)://…/rooms/R/mqtt [--verbose]
+
+Listens for MQTT over TCP (3.1.1 or 5.0) and gives each TCP connection its own
+WebSocket to the room's MQTT endpoint, piping bytes both ways. The device's
+CONNECT, token (as its password, or ?token= on --url), session and will are its
+own. Stop with Ctrl-C.
+
+  --listen A   HOST:PORT to listen on (PORT alone: 127.0.0.1; 0.0.0.0:1883 for every interface)
+  --url U      the room's MQTT endpoint, ws:// or wss:// (TLS to the relay)
+  --verbose    one line per connection opened and closed, on standard error`,
 };
 
 /** Each command and its runner; its help is `HELP[name]`. */
@@ -87,6 +99,7 @@ const COMMANDS: Readonly<Record<string, (argv: string[], io: Io) => Promise<numb
   token: tokenCommand,
   publish: publishCommand,
   tail: tailCommand,
+  bridge: bridgeCommand,
 };
 
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -118,6 +131,34 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.err(oneLine(error));
     return EXIT_FAILURE;
   }
+}
+
+// ---- bridge ---------------------------------------------------------------------
+
+async function bridgeCommand(argv: string[], io: Io): Promise<number> {
+  const { values, help } = parse(argv, { listen: { type: "string" }, url: { type: "string" }, verbose: { type: "boolean" } });
+  if (help) return printHelp("bridge", io);
+  const listenText = str(values.listen);
+  if (listenText === undefined) throw new UsageError("--listen is required, e.g. --listen 0.0.0.0:1883");
+  const listen = parseListen(listenText);
+  if (listen === null) throw new UsageError(`invalid --listen ${JSON.stringify(listenText)}: use HOST:PORT, e.g. 127.0.0.1:1883`);
+  const url = str(values.url);
+  if (url === undefined) throw new UsageError("--url is required, e.g. --url wss://relay.example/rooms/kitchen/mqtt");
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`invalid --url ${JSON.stringify(url)}: use e.g. ws://127.0.0.1:8787/rooms/R/mqtt`);
+  }
+  if (!["ws:", "wss:"].includes(parsed.protocol) || !/^\/rooms\/[^/]+\/mqtt$/.test(parsed.pathname)) {
+    throw new UsageError(`invalid --url ${JSON.stringify(url)}: a room's MQTT endpoint, ws(s)://HOST/rooms/R/mqtt`);
+  }
+  const bridge = await startBridge({ ...listen, url, log: values.verbose ? (line) => io.err(`roomcast bridge: ${line}`) : undefined });
+  const { address, port } = bridge.address;
+  io.out(`roomcast bridge: mqtt://${address.includes(":") ? `[${address}]` : address}:${port} -> ${parsed.origin}${parsed.pathname}`);
+  if (io.signal !== undefined && !io.signal.aborted) await new Promise((resolve) => io.signal!.addEventListener("abort", resolve, { once: true }));
+  await bridge.close();
+  return EXIT_OK;
 }
 
 // ---- token ----------------------------------------------------------------------

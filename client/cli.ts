@@ -27,5 +27,5 @@ const code = await run(process.argv.slice(2), {
   },
 });
 // Let buffered output reach a pipe before exiting.
-if (code !== 0 || process.argv[2] === "tail") exitSoon(code, 50);
+if (code !== 0 || process.argv[2] === "tail" || process.argv[2] === "bridge") exitSoon(code, 50);
 else process.exitCode = code;

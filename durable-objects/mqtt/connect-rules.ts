@@ -33,13 +33,13 @@ export const DEFAULT_V4_SESSION_EXPIRY_SECONDS = 24 * 60 * 60;
 export const MAX_SESSION_EXPIRY_SECONDS = 7 * 24 * 60 * 60;
 /** Inbound QoS 1 PUBLISHes a client may have unacknowledged: our Receive Maximum in the 5.0 CONNACK. */
 export const MAX_INFLIGHT = 32;
-/** We serve QoS 0 and 1: QoS 2 subscriptions are granted 1; QoS 2 PUBLISH is refused. */
-export const MAX_QOS = 1;
+/** We serve QoS 0, 1 and 2 both ways (5.0: CONNACK leaves Maximum QoS out, which means 2). */
+export const MAX_QOS = 2;
 
 export interface Will {
   topic: string;
   payload: Payload;
-  qos: 0 | 1;
+  qos: 0 | 1 | 2;
   retain: boolean;
 }
 
@@ -95,12 +95,9 @@ export function acceptConnect(packet: IConnectPacket, newClientId: string): Acce
   let will: Will | null = null;
   if (packet.will) {
     if (!validTopic(packet.will.topic)) return refuseConnect(version, "bad_will");
-    const willQos = packet.will.qos ?? 0;
-    // 5.0 refuses a will above Maximum QoS [MQTT-3.2.2-12]; 3.1.1 has no code, so it is served at QoS 1.
-    if (willQos > MAX_QOS && version === 5) {
-      return { ok: false, refusal: "bad_will", version, connack: connack(version, false, Reason.QoSNotSupported) };
-    }
-    will = { topic: packet.will.topic, payload: inboundPayload(packet.will.payload), qos: willQos > 0 ? 1 : 0, retain: !!packet.will.retain };
+    // Every will QoS is served (MAX_QOS is 2); a QoS 3 will is malformed and the codec refuses it first.
+    const willQos = Math.min(packet.will.qos ?? 0, MAX_QOS) as 0 | 1 | 2;
+    will = { topic: packet.will.topic, payload: inboundPayload(packet.will.payload), qos: willQos, retain: !!packet.will.retain };
   }
 
   let expiry: number;
@@ -144,8 +141,8 @@ export function refuseConnect(version: MqttVersion, refusal: ConnectRefusal): Re
 export function acceptedConnack(c: AcceptedConnect, sessionPresent: boolean, maxPacketBytes?: number): IConnackPacket {
   const packet = connack(c.version, sessionPresent, 0);
   if (c.version === 5) {
+    // No maximumQoS: absent means 2, and 5.0 allows only 0 or 1 there [MQTT-3.2.2-9].
     packet.properties = {
-      maximumQoS: MAX_QOS,
       retainAvailable: true,
       wildcardSubscriptionAvailable: true,
       sharedSubscriptionAvailable: false,

@@ -83,6 +83,17 @@ export interface Live {
   chain: Promise<void>;
   /** When a frame last arrived, while the room is awake (keep-alive.ts). */
   seenAt?: number;
+  /**
+   * Verdicts this connection still awaits: its PUBLISHes whose batch is not
+   * committed yet. Packets are answered in order, so an end decided by a
+   * later packet waits for them (`afterAnswers`): a message the room stores
+   * is always acknowledged, even when a refused packet follows it in the
+   * same frame. Only while awake: a batch commits within the turn.
+   */
+  owed: number;
+  afterOwed: Array<() => void>;
+  /** An end is decided (it may wait for `owed`): no further packet is handled. */
+  failing?: boolean;
 }
 
 const live = new WeakMap<WebSocket, Live>();
@@ -97,7 +108,7 @@ export function liveOf(ws: WebSocket, port: RoomPort): Live {
       version: st.connected?.v ?? null,
       pending: st.pending ?? new Uint8Array(0),
     });
-    l = { att, codec, chain: Promise.resolve() };
+    l = { att, codec, chain: Promise.resolve(), owed: 0, afterOwed: [] };
     live.set(ws, l);
   }
   return l;
@@ -106,6 +117,28 @@ export function liveOf(ws: WebSocket, port: RoomPort): Live {
 /** The socket's cached state if the room built it in this wake; never builds it. */
 export function peekLive(ws: WebSocket): Live | undefined {
   return live.get(ws);
+}
+
+/** The connection's end is decided or done: its remaining packets are not handled. */
+export function over(l: Live): boolean {
+  return l.failing === true || stateOf(l.att).ended === true;
+}
+
+/** A PUBLISH of this connection awaits its verdict. */
+export function owe(l: Live): void {
+  l.owed++;
+}
+
+/** A verdict was answered; once none is owed, what waited for them runs, in order. */
+export function settle(l: Live): void {
+  if (--l.owed > 0) return;
+  for (const next of l.afterOwed.splice(0)) next();
+}
+
+/** Runs `next` once every verdict this connection awaits has been answered (at once when none is). */
+export function afterAnswers(l: Live, next: () => void): void {
+  if (l.owed === 0) next();
+  else l.afterOwed.push(next);
 }
 
 export function stateOf(att: Attachment): MqttState {

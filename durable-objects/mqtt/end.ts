@@ -7,14 +7,23 @@ import type { IDisconnectPacket } from "mqtt-packet";
 import { CloseCode } from "../../protocol";
 import type { RoomPort } from "../adapters/adapter";
 import type { MqttVersion } from "./codec";
-import { save, send, sessionIdOf, sessionsOf, stateOf, WS_PROTOCOL_ERROR, type Live } from "./connection";
+import { afterAnswers, save, send, sessionIdOf, sessionsOf, stateOf, WS_PROTOCOL_ERROR, type Live } from "./connection";
 import { MAX_SESSION_EXPIRY_SECONDS } from "./protocol";
 
-/** Ends the connection for a protocol reason: 5.0 DISCONNECT first; the will goes out (no DISCONNECT from the client). */
+/**
+ * Ends the connection for a protocol reason: 5.0 DISCONNECT first; the will
+ * goes out (no DISCONNECT from the client). Packets before the one that
+ * failed are answered first: a PUBLISH the room is storing gets its PUBACK
+ * before the DISCONNECT and the close (connection.ts `afterAnswers`).
+ */
 export function fail(ws: WebSocket, l: Live, port: RoomPort, v: MqttVersion | null, reason: number, message: string, wsCode = WS_PROTOCOL_ERROR): void {
-  if (v === 5) send(ws, l, { cmd: "disconnect", reasonCode: reason } as IDisconnectPacket, 5);
-  end(ws, l, port);
-  port.shed(ws, wsCode, message, l.att);
+  if (l.failing) return;
+  l.failing = true;
+  afterAnswers(l, () => {
+    if (v === 5 && !stateOf(l.att).ended) send(ws, l, { cmd: "disconnect", reasonCode: reason } as IDisconnectPacket, 5);
+    end(ws, l, port);
+    port.shed(ws, wsCode, message, l.att);
+  });
 }
 
 /** The connection is over: publish the will unless DISCONNECT withdrew it; close the session (once). */

@@ -7,18 +7,19 @@ import type { Packet } from "mqtt-packet";
 import { CloseCode } from "../../protocol";
 import type { RoomPort } from "../adapters/adapter";
 import type { DecodeError } from "./codec";
-import { fitsAttachment, save, send, sessionsOf, stateOf, type Live } from "./connection";
+import { fitsAttachment, over, save, send, sessionsOf, stateOf, type Live } from "./connection";
 import { onConnect } from "./connect";
 import { heard } from "./keep-alive";
 import { fail, onDisconnect } from "./end";
 import { Reason, refuseConnect, unexpectedPacket } from "./protocol";
 import { onPublish } from "./publish";
+import { onPubcomp, onPubrec, onPubrel } from "./qos2";
 import { onPuback } from "./session-delivery";
 import { onSubscribe, onUnsubscribe } from "./subscribe";
 
 export async function onFrame(ws: WebSocket, l: Live, frame: string | ArrayBuffer, port: RoomPort): Promise<void> {
   const st = stateOf(l.att);
-  if (st.ended) return;
+  if (over(l)) return;
   heard(ws, l, Date.now());
   const v = st.connected?.v ?? null;
   // [MQTT-6.0.0-1]: MQTT travels in binary frames only.
@@ -26,10 +27,10 @@ export async function onFrame(ws: WebSocket, l: Live, frame: string | ArrayBuffe
   const hadPending = l.codec.state().pending.length > 0;
   const { packets, error } = l.codec.decode(new Uint8Array(frame));
   for (const p of packets) {
-    if (stateOf(l.att).ended) return;
+    if (over(l)) return;
     await onPacket(ws, l, p, port);
   }
-  if (stateOf(l.att).ended) return;
+  if (over(l)) return;
   if (error !== undefined) return onDecodeError(ws, l, port, error);
   // The split-packet bytes ride in the attachment only when there are (or were) some.
   const pending = l.codec.state().pending;
@@ -70,6 +71,13 @@ async function onPacket(ws: WebSocket, l: Live, p: Packet, port: RoomPort): Prom
     case "puback":
       if (p.messageId !== undefined) onPuback(ws, l, port, p.messageId);
       return;
+    // mqtt-packet always reads these packets' id (it is their whole variable header).
+    case "pubrec":
+      return onPubrec(ws, l, c, p.messageId!, port);
+    case "pubrel":
+      return onPubrel(ws, l, c, p.messageId!, port);
+    case "pubcomp":
+      return onPubcomp(ws, l, c, p.messageId!, port);
     case "subscribe":
       return onSubscribe(ws, l, p, port);
     case "unsubscribe":

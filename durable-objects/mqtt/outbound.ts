@@ -20,7 +20,7 @@ export function packetIdFor(seq: number): number {
 }
 
 export interface Delivery {
-  qos: 0 | 1;
+  qos: 0 | 1 | 2;
   /** 5.0 Retain As Published on a matching subscription: the live delivery keeps the retain flag. */
   retainAsPublished: boolean;
 }
@@ -31,7 +31,7 @@ export interface Delivery {
  * when none matches. `own`: the client published it (5.0 No Local skips it).
  */
 export function deliveryFor(subs: readonly GrantedSubscription[], topic: string, own: boolean): Delivery | null {
-  let qos: 0 | 1 | null = null;
+  let qos: 0 | 1 | 2 | null = null;
   let retainAsPublished = false;
   for (const s of subs) {
     if ((own && s.noLocal) || !topicMatches(s.filter, topic)) continue;
@@ -41,9 +41,9 @@ export function deliveryFor(subs: readonly GrantedSubscription[], topic: string,
   return qos === null ? null : { qos, retainAsPublished };
 }
 
-/** The bytes of one PUBLISH. Messages from the room count as QoS 1 (the room has stored them). */
-export function publishBytes(version: MqttVersion, topic: string, payload: Uint8Array, qos: 0 | 1, seq: number, retain: boolean, dup = false): Uint8Array {
-  const packet = outboundPublish(topic, payload, qos, qos === 1 ? packetIdFor(seq) : null, retain);
+/** The bytes of one PUBLISH. Messages from the room count as QoS 2 (the room has stored them under their seq). */
+export function publishBytes(version: MqttVersion, topic: string, payload: Uint8Array, qos: 0 | 1 | 2, seq: number, retain: boolean, dup = false): Uint8Array {
+  const packet = outboundPublish(topic, payload, qos, qos > 0 ? packetIdFor(seq) : null, retain);
   packet.dup = dup;
   return mqtt.generate(packet, { protocolVersion: version });
 }

@@ -1,9 +1,10 @@
 /**
  * PUBLISH both ways: whether an inbound one is published, dropped or ends
- * the connection; its PUBACK; the QoS and packet of an outbound one; and how
- * a QoS 1 retry is told from a new message.
+ * the connection; its PUBACK (QoS 1) or PUBREC/PUBREL/PUBCOMP (QoS 2); the
+ * QoS and packet of an outbound one; and how a retry is told from a new
+ * message.
  */
-import type { IDisconnectPacket, IPubackPacket, IPublishPacket, QoS } from "mqtt-packet";
+import type { IDisconnectPacket, IPubackPacket, IPubcompPacket, IPublishPacket, IPubrecPacket, IPubrelPacket, QoS } from "mqtt-packet";
 import { Buffer } from "node:buffer";
 import { validTopic } from "../../protocol/topics";
 import type { Payload } from "../payload";
@@ -19,8 +20,8 @@ export type PublishDecision =
       /** retain and an empty payload: delete the topic's retained value, deliver nothing. */
       retain: boolean;
       clearsRetained: boolean;
-      qos: 0 | 1;
-      /** QoS 1: the id to PUBACK, and the key of the DUP dedupe. */
+      qos: 0 | 1 | 2;
+      /** QoS 1: the id to PUBACK, and the key of the DUP dedupe; QoS 2: the id to PUBREC, held until PUBREL. */
       packetId: number | null;
       dup: boolean;
     }
@@ -31,10 +32,10 @@ export type PublishDecision =
 
 /** The protocol's own rules for an inbound PUBLISH; the room's (size, rate, scope, hooks) follow in its pipeline. */
 export function decidePublish(version: MqttVersion, packet: IPublishPacket): PublishDecision {
-  if (packet.qos === 2) return closeWith(version, Reason.QoSNotSupported, "QoS 2 is not supported");
+  if (packet.qos > 2) return closeWith(version, Reason.MalformedPacket, "PUBLISH QoS 3 is malformed");
   if (packet.properties?.topicAlias !== undefined) return closeWith(version, Reason.TopicAliasInvalid, "topic aliases are not supported (Topic Alias Maximum is 0)");
   if (!validTopic(packet.topic)) return closeWith(version, Reason.TopicNameInvalid, "PUBLISH topic is not a valid topic name");
-  const packetId = packet.qos === 1 ? (packet.messageId ?? null) : null;
+  const packetId = packet.qos > 0 ? (packet.messageId ?? null) : null;
   const payload = inboundPayload(packet.payload);
   const empty = payload.kind === "text" ? payload.value === "" : payload.kind === "binary" && payload.value.length === 0;
   return {
@@ -53,20 +54,34 @@ export function puback(version: MqttVersion, packetId: number, reasonCode: numbe
   return version === 5 && reasonCode !== Reason.Success ? { cmd: "puback", messageId: packetId, reasonCode } : { cmd: "puback", messageId: packetId };
 }
 
-/** Delivered QoS: the lower of the subscription's and the message's (messages not from MQTT count as QoS 1). */
-export function deliveryQos(subscriptionQos: 0 | 1, messageQos: 0 | 1 = 1): 0 | 1 {
-  return subscriptionQos < messageQos ? subscriptionQos : messageQos;
+/**
+ * QoS 2's other packets. A refused QoS 2 PUBLISH gets a 5.0 PUBREC with the
+ * reason and no state (the exchange ends there: the client may reuse the
+ * id at once); PUBREL is always answered PUBCOMP success: one
+ * for an id we no longer hold is a retry whose PUBCOMP was lost, and the
+ * client only needs the id back.
+ */
+export function pubrec(version: MqttVersion, packetId: number, reasonCode: number = Reason.Success): IPubrecPacket {
+  return version === 5 && reasonCode !== Reason.Success ? { cmd: "pubrec", messageId: packetId, reasonCode } : { cmd: "pubrec", messageId: packetId };
+}
+
+export function pubrel(packetId: number): IPubrelPacket {
+  return { cmd: "pubrel", messageId: packetId };
+}
+
+export function pubcomp(packetId: number): IPubcompPacket {
+  return { cmd: "pubcomp", messageId: packetId };
 }
 
 export function outboundPublish(
   topic: string,
   payload: Uint8Array,
-  qos: 0 | 1,
+  qos: 0 | 1 | 2,
   packetId: number | null,
   retain: boolean,
 ): IPublishPacket {
   const packet: IPublishPacket = { cmd: "publish", topic, payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), qos: qos as QoS, dup: false, retain };
-  if (qos === 1) packet.messageId = packetId!;
+  if (qos > 0) packet.messageId = packetId!;
   return packet;
 }
 

@@ -42,14 +42,16 @@ export function closeWith(version: MqttVersion, reason: number, message: string)
 
 /**
  * Which packets a server accepts after CONNECT. CONNACK, SUBACK, UNSUBACK,
- * PINGRESP from a client, a second CONNECT, and QoS 2 flow packets
- * (PUBREC/PUBREL/PUBCOMP, never started since we refuse QoS 2) are protocol
- * errors; AUTH (enhanced auth) is not supported.
+ * PINGRESP from a client and a second CONNECT are protocol errors; AUTH
+ * (enhanced auth) is not supported. PUBREC/PUBREL/PUBCOMP are QoS 2's.
  */
 export function unexpectedPacket(version: MqttVersion, cmd: string): ReturnType<typeof closeWith> | null {
   switch (cmd) {
     case "publish":
     case "puback":
+    case "pubrec":
+    case "pubrel":
+    case "pubcomp":
     case "subscribe":
     case "unsubscribe":
     case "pingreq":

@@ -18,13 +18,13 @@ import type { OutboundMessage, RoomPort } from "../adapters/adapter";
 import { CloseCode } from "../../protocol";
 import { TopicMatcher } from "../../protocol/topics";
 import { safeSend } from "../sockets";
-import { liveOf, save, sessionIdOf, sessionsOf, stateOf, type Connected, type Live } from "./connection";
+import { liveOf, save, send, sessionIdOf, sessionsOf, stateOf, type Connected, type Live } from "./connection";
 import { deliveryFor, liveFrame, packetIdFor, publishBytes } from "./outbound";
-import { outboundPayloadOfEnvelope } from "./protocol";
+import { outboundPayloadOfEnvelope, pubrel } from "./protocol";
 import type { InflightMessage, SessionState } from "./session-store";
 
-/** Per batch: what each persistent session's socket was sent (written once in afterBatch). */
-const batchSent = new Map<WebSocket, { sent: InflightMessage[]; through: number }>();
+/** Per batch: what each persistent session's socket was sent (written once in afterBatch); `sent2` its QoS 2 ones. */
+const batchSent = new Map<WebSocket, { sent: InflightMessage[]; sent2: InflightMessage[]; through: number }>();
 /** Per batch: sockets whose window state changed (their attachment is written once in afterBatch). */
 const windowMoved = new Set<WebSocket>();
 
@@ -32,21 +32,35 @@ function windowFull(c: Connected): boolean {
   return c.rm !== undefined && (c.fly ?? 0) >= c.rm;
 }
 
-/** A QoS 1 PUBLISH went out: counted against the window, when the client set one. */
+/** A QoS 1 or 2 PUBLISH went out: counted against the window, when the client set one. */
 function tookSlot(c: Connected): boolean {
   if (c.rm === undefined) return false;
   c.fly = (c.fly ?? 0) + 1;
   return true;
 }
 
+/** A QoS 1 or 2 exchange ended (PUBACK, PUBCOMP): the window has room for one more; a connection waiting for it goes on. */
+export function freedSlot(ws: WebSocket, l: Live, port: RoomPort): void {
+  const c = stateOf(l.att).connected!;
+  if (c.rm === undefined) return;
+  c.fly = Math.max(0, (c.fly ?? 0) - 1);
+  if (c.behind !== undefined) catchUp(ws, l, port); // saves the attachment
+  else save(ws, l);
+}
+
 /**
- * A session came back: from history, in seq order, the messages it had not
- * acknowledged (same packet id, DUP set), then every message after the
- * point it was served through that matches its subscriptions.
+ * A session came back: first a PUBREL for each QoS 2 message it PUBREC'd but
+ * never PUBCOMP'd; then, from history, in seq order, the messages it had not
+ * acknowledged (QoS 1 without PUBACK, QoS 2 without PUBREC: same packet id,
+ * DUP set), then every message after the point it was served through that
+ * matches its subscriptions.
  */
 export function resume(ws: WebSocket, l: Live, port: RoomPort, session: SessionState): void {
   const c = stateOf(l.att).connected!;
-  c.behind = Math.min(session.deliveredThrough, ...session.inflight.map((m) => m.seq - 1));
+  const qos2 = sessionsOf(port).qos2InFlight(sessionIdOf(l.att));
+  for (const m of qos2) if (m.released) send(ws, l, pubrel(m.packetId));
+  const owed2 = qos2.filter((m) => !m.released).map((m) => m.seq - 1);
+  c.behind = Math.min(session.deliveredThrough, ...session.inflight.map((m) => m.seq - 1), ...owed2);
   catchUp(ws, l, port);
 }
 
@@ -64,17 +78,23 @@ export function catchUp(ws: WebSocket, l: Live, port: RoomPort): void {
   const sessions = sessionsOf(port);
   const id = c.persistent ? sessionIdOf(l.att) : null;
   // A session's messages sent on an earlier connection and not acknowledged
-  // go again; everything else it was served through is skipped. (Everything
-  // sent on this connection is at or before `from`.)
+  // go again (QoS 1, and QoS 2 not yet PUBREC'd); everything else it was
+  // served through is skipped. (Everything sent on this connection is at or before `from`.)
   const stored = id === null ? null : sessions.load(id);
-  const again = new Set<number>();
+  const again = new Map<number, 1 | 2>();
   for (const m of stored?.inflight ?? []) {
     // In-flight messages history no longer holds cannot be sent again.
     if (m.seq < port.oldestSeq()) sessions.acked(id!, m.packetId);
-    else if (m.seq > from) again.add(m.seq);
+    else if (m.seq > from) again.set(m.seq, 1);
+  }
+  for (const m of id === null ? [] : sessions.qos2InFlight(id)) {
+    if (m.released) continue;
+    if (m.seq < port.oldestSeq()) sessions.qos2Completed(id!, m.packetId);
+    else if (m.seq > from) again.set(m.seq, 2);
   }
   const served = stored?.deliveredThrough ?? from;
   const sent: InflightMessage[] = [];
+  const sent2: InflightMessage[] = [];
   let through = from;
   let bytes = 0;
   // Under a token with acl.sub, an in-flight message is sent again only if
@@ -82,24 +102,27 @@ export function catchUp(ws: WebSocket, l: Live, port: RoomPort): void {
   const readable = l.att.acl?.sub === undefined ? null : new TopicMatcher(l.att.acl.sub);
   let windowStop = false;
   const complete = port.replay(from, (row) => {
-    const resend = again.has(row.seq) && (readable === null || (row.topic !== null && readable.matches(row.topic)));
+    const resendQos = again.get(row.seq);
+    const resend = resendQos !== undefined && (readable === null || (row.topic !== null && readable.matches(row.topic)));
     const d = resend || row.seq <= served || row.topic === null ? null : deliveryFor(c.subs, row.topic, false);
     if (resend || d !== null) {
-      const qos = resend ? 1 : d!.qos;
-      if (qos === 1 && windowFull(c)) return !(windowStop = true);
+      const qos = resend ? resendQos! : d!.qos;
+      if (qos > 0 && windowFull(c)) return !(windowStop = true);
       if (bytes > port.limits.slowConsumerBytes) return false;
       const frame = publishBytes(c.v, row.topic!, outboundPayloadOfEnvelope(row.envelope).bytes, qos, row.seq, false, resend);
       safeSend(ws, frame);
       bytes += frame.byteLength;
-      if (qos === 1) {
-        tookSlot(c);
-        if (!resend) sent.push({ seq: row.seq, packetId: packetIdFor(row.seq) });
-      }
+      if (qos > 0) tookSlot(c);
+      if (!resend && qos === 1) sent.push({ seq: row.seq, packetId: packetIdFor(row.seq) });
+      if (!resend && qos === 2) sent2.push({ seq: row.seq, packetId: packetIdFor(row.seq) });
     }
     through = row.seq;
     return true;
   });
-  if (id !== null) sessions.sentBatch(id, sent, through);
+  if (id !== null) {
+    sessions.sentQos2(id, sent2);
+    sessions.sentBatch(id, sent, through);
+  }
   if (complete) delete c.behind;
   else c.behind = through;
   save(ws, l);
@@ -114,7 +137,7 @@ export function deliver(ws: WebSocket, m: OutboundMessage, _frame: string | Uint
   if (c === undefined || st.ended || m.topic === null || c.behind !== undefined) return 0;
   const d = deliveryFor(c.subs, m.topic, m.sender === ws);
   if (d === null) return 0;
-  if (d.qos === 1 && windowFull(c)) {
+  if (d.qos > 0 && windowFull(c)) {
     // The client's window is full: this and every later message wait in history until PUBACKs make room.
     c.behind = m.seq - 1;
     windowMoved.add(ws);
@@ -122,11 +145,12 @@ export function deliver(ws: WebSocket, m: OutboundMessage, _frame: string | Uint
   }
   const frame = liveFrame(m, c.v, d);
   safeSend(ws, frame);
-  if (d.qos === 1 && tookSlot(c)) windowMoved.add(ws);
+  if (d.qos > 0 && tookSlot(c)) windowMoved.add(ws);
   if (c.persistent) {
     let b = batchSent.get(ws);
-    if (b === undefined) batchSent.set(ws, (b = { sent: [], through: 0 }));
+    if (b === undefined) batchSent.set(ws, (b = { sent: [], sent2: [], through: 0 }));
     if (d.qos === 1) b.sent.push({ seq: m.seq, packetId: packetIdFor(m.seq) });
+    if (d.qos === 2) b.sent2.push({ seq: m.seq, packetId: packetIdFor(m.seq) });
     b.through = m.seq;
   }
   return frame.byteLength;
@@ -135,7 +159,11 @@ export function deliver(ws: WebSocket, m: OutboundMessage, _frame: string | Uint
 export function afterBatch(port: RoomPort): void {
   if (batchSent.size > 0) {
     const sessions = sessionsOf(port);
-    for (const [ws, b] of batchSent) sessions.sentBatch(sessionIdOf(liveOf(ws, port).att), b.sent, b.through);
+    for (const [ws, b] of batchSent) {
+      const id = sessionIdOf(liveOf(ws, port).att);
+      sessions.sentQos2(id, b.sent2);
+      sessions.sentBatch(id, b.sent, b.through);
+    }
     batchSent.clear();
   }
   for (const ws of windowMoved) {
@@ -149,14 +177,10 @@ export function afterBatch(port: RoomPort): void {
 /**
  * PUBACK: the session's message is no longer in flight, and the window has
  * room for one more. A PUBACK that acknowledges nothing of a persistent
- * session (a duplicate, an unknown id) frees no slot. A connection waiting
- * for that room goes on from history.
+ * session (a duplicate, an unknown id) frees no slot.
  */
 export function onPuback(ws: WebSocket, l: Live, port: RoomPort, packetId: number): void {
   const c = stateOf(l.att).connected!;
   const acked = c.persistent ? sessionsOf(port).acked(sessionIdOf(l.att), packetId) !== null : true;
-  if (c.rm === undefined || !acked) return;
-  c.fly = Math.max(0, (c.fly ?? 0) - 1);
-  if (c.behind !== undefined) catchUp(ws, l, port); // saves the attachment
-  else save(ws, l);
+  if (acked) freedSlot(ws, l, port);
 }

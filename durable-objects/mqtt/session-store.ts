@@ -34,7 +34,7 @@
  * for the INBOUND_DEDUPE_PER_CLIENT latest ids of a client (a client has at
  * most our Receive Maximum unacknowledged) and INBOUND_DEDUPE_SECONDS.
  */
-import { MAX_INFLIGHT } from "./protocol";
+import { MAX_INFLIGHT, MAX_SESSION_EXPIRY_SECONDS } from "./protocol";
 import type { GrantedSubscription } from "./protocol";
 import { SqlTables } from "../sql-tables";
 
@@ -44,6 +44,12 @@ export const MAX_SESSIONS_PER_OWNER = 1_000;
 export const MAX_SESSIONS = 10_000;
 export const INBOUND_DEDUPE_PER_CLIENT = MAX_INFLIGHT;
 export const INBOUND_DEDUPE_SECONDS = 24 * 60 * 60;
+/**
+ * An inbound QoS 2 packet id awaiting PUBREL is kept as long as the longest
+ * session may wait for its client (a clean session's are dropped at its
+ * client id's next CONNECT, which discards them as the spec says).
+ */
+export const QOS2_INBOUND_SECONDS = MAX_SESSION_EXPIRY_SECONDS;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS mqtt_sessions (
@@ -81,7 +87,26 @@ const SCHEMA = `
     at INTEGER NOT NULL,
     PRIMARY KEY (owner, client_id, packet_id)
   );
-  CREATE INDEX IF NOT EXISTS mqtt_inbound_at ON mqtt_inbound (at);`;
+  CREATE INDEX IF NOT EXISTS mqtt_inbound_at ON mqtt_inbound (at);
+  -- QoS 2 (see "QoS 2" below): inbound packet ids PUBREC'd and awaiting PUBREL;
+  -- outbound QoS 2 messages in flight to a persistent session (released: PUBREC came, PUBREL sent).
+  CREATE TABLE IF NOT EXISTS mqtt_qos2_in (
+    owner TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    packet_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (owner, client_id, packet_id)
+  );
+  CREATE TABLE IF NOT EXISTS mqtt_qos2_out (
+    owner TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    packet_id INTEGER NOT NULL,
+    released INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (owner, client_id, seq)
+  );
+  CREATE UNIQUE INDEX IF NOT EXISTS mqtt_qos2_out_packet ON mqtt_qos2_out (owner, client_id, packet_id);`;
 
 /** Which session: its owner (the token's `sub`, '' for none) and the client id. */
 export interface SessionId {
@@ -212,7 +237,7 @@ export class SessionStore extends SqlTables {
       .toArray()
       .map((r) => ({
         filter: r.filter,
-        qos: r.qos > 0 ? 1 : 0,
+        qos: Math.min(Math.max(r.qos, 0), 2) as 0 | 1 | 2,
         noLocal: (r.options & 1) !== 0,
         retainAsPublished: (r.options & 2) !== 0,
         retainHandling: ((r.options >> 2) & 3) as 0 | 1 | 2,
@@ -326,6 +351,7 @@ export class SessionStore extends SqlTables {
       .toArray();
     for (const g of gone) this.drop({ owner: g.owner, clientId: g.client_id });
     this.sql.exec(`DELETE FROM mqtt_inbound WHERE at <= ?`, now - INBOUND_DEDUPE_SECONDS * 1000);
+    this.sql.exec(`DELETE FROM mqtt_qos2_in WHERE at <= ?`, now - QOS2_INBOUND_SECONDS * 1000);
     return gone.length;
   }
 
@@ -335,7 +361,7 @@ export class SessionStore extends SqlTables {
   }
 
   drop(id: SessionId): void {
-    for (const t of ["mqtt_sessions", "mqtt_subscriptions", "mqtt_inflight"]) {
+    for (const t of ["mqtt_sessions", "mqtt_subscriptions", "mqtt_inflight", "mqtt_qos2_in", "mqtt_qos2_out"]) {
       this.sql.exec(`DELETE FROM ${t} WHERE owner = ? AND client_id = ?`, id.owner, id.clientId);
     }
   }
@@ -391,5 +417,65 @@ export class SessionStore extends SqlTables {
       id.clientId,
       INBOUND_DEDUPE_PER_CLIENT,
     );
+  }
+
+  // ---- QoS 2 -----------------------------------------------------------------
+  // Inbound: a QoS 2 PUBLISH published once is remembered by packet id until
+  // its PUBREL, so a retry (DUP or not, on this or a later connection, after
+  // an eviction) is answered PUBREC without a second message. Outbound: QoS 2
+  // messages sent to a persistent session, resent on its return as PUBLISH
+  // (DUP) until PUBREC, then as PUBREL until PUBCOMP.
+
+  /** The seq an inbound QoS 2 packet id was published as, while it awaits PUBREL. */
+  qos2Received(id: SessionId, packetId: number): number | null {
+    const row = this.sql
+      .exec<{ seq: number }>(`SELECT seq FROM mqtt_qos2_in WHERE owner = ? AND client_id = ? AND packet_id = ?`, id.owner, id.clientId, packetId)
+      .toArray()[0];
+    return row ? row.seq : null;
+  }
+
+  /** An inbound QoS 2 PUBLISH was published (PUBREC follows): later copies of `packetId` are not, until PUBREL. */
+  recordQos2Received(id: SessionId, packetId: number, seq: number, now: number): void {
+    this.sql.exec(`INSERT OR REPLACE INTO mqtt_qos2_in (owner, client_id, packet_id, seq, at) VALUES (?, ?, ?, ?, ?)`, id.owner, id.clientId, packetId, seq, now);
+  }
+
+  /** PUBREL: the packet id is free again. */
+  qos2Released(id: SessionId, packetId: number): void {
+    this.sql.exec(`DELETE FROM mqtt_qos2_in WHERE owner = ? AND client_id = ? AND packet_id = ?`, id.owner, id.clientId, packetId);
+  }
+
+  /** Outbound QoS 2 messages sent to a persistent session (in flight until PUBCOMP). */
+  sentQos2(id: SessionId, sent: readonly InflightMessage[]): void {
+    for (const m of sent) {
+      this.sql.exec(
+        `INSERT OR REPLACE INTO mqtt_qos2_out (owner, client_id, seq, packet_id, released) VALUES (?, ?, ?, ?, 0)`,
+        id.owner,
+        id.clientId,
+        m.seq,
+        m.packetId,
+      );
+    }
+  }
+
+  /** PUBREC for an outbound QoS 2 message: from now on the session owes a PUBREL, not the message. */
+  qos2Recorded(id: SessionId, packetId: number): void {
+    this.sql.exec(`UPDATE mqtt_qos2_out SET released = 1 WHERE owner = ? AND client_id = ? AND packet_id = ?`, id.owner, id.clientId, packetId);
+  }
+
+  /** PUBCOMP: the outbound QoS 2 exchange is complete. */
+  qos2Completed(id: SessionId, packetId: number): void {
+    this.sql.exec(`DELETE FROM mqtt_qos2_out WHERE owner = ? AND client_id = ? AND packet_id = ?`, id.owner, id.clientId, packetId);
+  }
+
+  /** Outbound QoS 2 in flight, in seq order: `released` ones await PUBCOMP, the others PUBREC. */
+  qos2InFlight(id: SessionId): Array<InflightMessage & { released: boolean }> {
+    return this.sql
+      .exec<{ seq: number; packet_id: number; released: number }>(
+        `SELECT seq, packet_id, released FROM mqtt_qos2_out WHERE owner = ? AND client_id = ? ORDER BY seq`,
+        id.owner,
+        id.clientId,
+      )
+      .toArray()
+      .map((r) => ({ seq: r.seq, packetId: r.packet_id, released: r.released !== 0 }));
   }
 }

@@ -1,6 +1,6 @@
 /**
- * What a SUBSCRIBE is granted and what an UNSUBACK says. We serve QoS 0 and
- * 1 only, no shared subscriptions, and a bounded number of filters per client.
+ * What a SUBSCRIBE is granted and what an UNSUBACK says. We serve QoS 0, 1
+ * and 2, no shared subscriptions, and a bounded number of filters per client.
  */
 import type { ISubackPacket, ISubscribePacket, IUnsubackPacket, IUnsubscribePacket } from "mqtt-packet";
 import { filterAllowed, MAX_TOPIC_FILTERS, validFilter } from "../../protocol/topics";
@@ -9,7 +9,7 @@ import { Reason } from "./reasons";
 
 export interface GrantedSubscription {
   filter: string;
-  qos: 0 | 1;
+  qos: 0 | 1 | 2;
   /** 5.0 No Local: do not send this client its own messages. */
   noLocal: boolean;
   /** 5.0 Retain As Published: keep the retain flag on live deliveries. */
@@ -35,7 +35,7 @@ export interface SubscribeDecision {
 }
 
 /**
- * Grants each subscription at min(qos, 1), or refuses it: not allowed
+ * Grants each subscription the QoS it asks (0, 1 or 2), or refuses it: not allowed
  * (`canSubscribe` false: 0x80 / 0x87), an invalid filter (0x80 / 0x8F), a
  * shared subscription (0x80 / 0x9E), a new filter past MAX_TOPIC_FILTERS per
  * client (0x80 / 0x97), or a new filter that would not fit `budget` (0x80 /
@@ -57,7 +57,7 @@ export function decideSubscribe(
   const filters = new Set(existing);
   let bytesLeft = budget.bytesLeft;
   for (const s of packet.subscriptions) {
-    const qos: 0 | 1 = s.qos > 0 ? 1 : 0;
+    const qos = Math.min(s.qos, 2) as 0 | 1 | 2;
     const g: GrantedSubscription = {
       filter: s.topic,
       qos,

@@ -37,6 +37,8 @@ export async function until(check: () => boolean, ms = 10_000): Promise<void> {
  */
 export class RawMqtt {
   readonly packets: Packet[] = [];
+  /** Every packet's cmd in arrival order (`packets` loses them as `next` takes them). */
+  readonly order: Packet["cmd"][] = [];
   closed: { code: number; reason: string } | null = null;
   private readonly parser: ReturnType<typeof mqttPacket.parser>;
 
@@ -45,7 +47,10 @@ export class RawMqtt {
     readonly version: 4 | 5,
   ) {
     this.parser = mqttPacket.parser({ protocolVersion: version });
-    this.parser.on("packet", (p: Packet) => this.packets.push(p));
+    this.parser.on("packet", (p: Packet) => {
+      this.packets.push(p);
+      this.order.push(p.cmd);
+    });
     this.parser.on("error", () => {});
     ws.on("message", (data: Buffer) => this.parser.parse(data));
     ws.on("close", (code, reason) => (this.closed = { code, reason: reason.toString() }));

@@ -13,7 +13,6 @@ import {
   decidePublish,
   decideSubscribe,
   decideUnsubscribe,
-  deliveryQos,
   inboundPayload,
   isRetriedPublish,
   nextPacketId,
@@ -21,6 +20,9 @@ import {
   outboundPayloadOfEnvelope,
   outboundPublish,
   publishFingerprint,
+  pubcomp,
+  pubrec,
+  pubrel,
   refuseConnect,
   retransmission,
   unexpectedPacket,
@@ -72,14 +74,15 @@ describe("CONNECT", () => {
     expect(none).toMatchObject({ ok: true, sessionExpirySeconds: 0 });
   });
 
-  it("a 5.0 CONNACK announces Maximum QoS 1, retain, wildcards, no shared subscriptions, no topic aliases", () => {
+  it("a 5.0 CONNACK leaves Maximum QoS out (QoS 2 served), announces retain, wildcards, no shared subscriptions, no topic aliases", () => {
     const c = acceptConnect(connect({}, 5), "gen");
     if (!c.ok) throw new Error("refused");
     const ack = asClientReads<IConnackPacket>(acceptedConnack(c, false, 66_000), 5);
     expect(ack).toMatchObject({ cmd: "connack", sessionPresent: false, reasonCode: 0 });
     expect(ack.properties?.maximumPacketSize).toBe(66_000);
+    // Absent means 2; 5.0 allows only 0 or 1 in the property.
+    expect(ack.properties?.maximumQoS).toBeUndefined();
     expect(ack.properties).toMatchObject({
-      maximumQoS: 1,
       retainAvailable: true,
       wildcardSubscriptionAvailable: true,
       sharedSubscriptionAvailable: false,
@@ -116,18 +119,17 @@ describe("CONNECT", () => {
     expect(asClientReads<IConnackPacket>(refuseConnect(4, "bad_credentials").connack, 4).returnCode).toBe(4);
   });
 
-  it("captures the will: topic, payload as text or binary, QoS capped at 1, retain", () => {
+  it("captures the will: topic, payload as text or binary, QoS up to 2, retain", () => {
     const c = acceptConnect(connect({ will: { topic: "dev/status", payload: Buffer.from("offline"), qos: 1, retain: true } }), "gen");
     expect(c).toMatchObject({ ok: true, will: { topic: "dev/status", payload: { kind: "text", value: "offline" }, qos: 1, retain: true } });
     const bin = acceptConnect(connect({ will: { topic: "dev/raw", payload: Buffer.from([0xff, 0x00]), qos: 2, retain: false } }), "gen");
-    expect(bin).toMatchObject({ ok: true, will: { payload: { kind: "binary" }, qos: 1 } });
+    expect(bin).toMatchObject({ ok: true, will: { payload: { kind: "binary" }, qos: 2 } });
   });
 
-  it("refuses a will with a bad topic, and a 5.0 will above QoS 1 (0x9B)", () => {
+  it("refuses a will with a bad topic; accepts a 5.0 will at QoS 2", () => {
     expect(acceptConnect(connect({ will: { topic: "a/+", payload: Buffer.from("x"), qos: 0, retain: false } }), "gen")).toMatchObject({ ok: false, refusal: "bad_will" });
     const r = acceptConnect(connect({ will: { topic: "a", payload: Buffer.from("x"), qos: 2, retain: false } }, 5), "gen");
-    if (r.ok) throw new Error("accepted");
-    expect(asClientReads<IConnackPacket>(r.connack, 5).reasonCode).toBe(Reason.QoSNotSupported);
+    expect(r).toMatchObject({ ok: true, will: { qos: 2 } });
   });
 
   it("reads the token from the password, and the client's Receive Maximum (none for 3.1.1 or when not set)", () => {
@@ -143,11 +145,11 @@ describe("SUBSCRIBE / UNSUBSCRIBE", () => {
   const sub = (subscriptions: ISubscribePacket["subscriptions"], version: 4 | 5) =>
     wire<ISubscribePacket>({ cmd: "subscribe", messageId: 11, subscriptions } as ISubscribePacket, version);
 
-  it("grants min(qos, 1): QoS 2 asked is granted 1", () => {
+  it("grants the QoS asked, 2 included", () => {
     const d = decideSubscribe(4, sub([{ topic: "a/+", qos: 0 }, { topic: "b/#", qos: 1 }, { topic: "c", qos: 2 }], 4), true);
-    expect(d.suback).toMatchObject({ messageId: 11, granted: [0, 1, 1] });
-    expect(d.granted.map((g) => [g.filter, g.qos])).toEqual([["a/+", 0], ["b/#", 1], ["c", 1]]);
-    expect(asClientReads<any>(d.suback, 4).granted).toEqual([0, 1, 1]);
+    expect(d.suback).toMatchObject({ messageId: 11, granted: [0, 1, 2] });
+    expect(d.granted.map((g) => [g.filter, g.qos])).toEqual([["a/+", 0], ["b/#", 1], ["c", 2]]);
+    expect(asClientReads<any>(d.suback, 4).granted).toEqual([0, 1, 2]);
   });
 
   it("refuses a bad filter: 0x80 in 3.1.1, 0x8F in 5.0; the others are still granted", () => {
@@ -213,11 +215,9 @@ describe("PUBLISH", () => {
     expect(decidePublish(4, pub({ retain: true }))).toMatchObject({ retain: true, clearsRetained: false });
   });
 
-  it("QoS 2 is refused: 5.0 DISCONNECT 0x9B, 3.1.1 a plain close", () => {
-    const v5 = decidePublish(5, pub({ qos: 2 }, 5));
-    expect(v5).toMatchObject({ kind: "close", reason: 0x9b, disconnect: { cmd: "disconnect", reasonCode: 0x9b } });
-    if (v5.kind === "close") expect(asClientReads<any>(v5.disconnect!, 5).reasonCode).toBe(0x9b);
-    expect(decidePublish(4, pub({ qos: 2 }))).toMatchObject({ kind: "close", disconnect: null });
+  it("QoS 2 is published with its packet id (held until PUBREL), in both versions", () => {
+    expect(decidePublish(5, pub({ qos: 2 }, 5))).toMatchObject({ kind: "publish", qos: 2, packetId: 5 });
+    expect(decidePublish(4, pub({ qos: 2, dup: true }))).toMatchObject({ kind: "publish", qos: 2, packetId: 5, dup: true });
   });
 
   it("a wildcard topic is a protocol error close (5.0: Topic Name invalid)", () => {
@@ -240,10 +240,10 @@ describe("PUBLISH", () => {
     expect(publishFingerprint("a/b", { kind: "text", value: "hi" })).toBe(fp);
   });
 
-  it("only PUBLISH, PUBACK, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT are expected after CONNECT", () => {
-    for (const ok of ["publish", "puback", "subscribe", "unsubscribe", "pingreq", "disconnect"]) expect(unexpectedPacket(5, ok)).toBeNull();
+  it("only PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT are expected after CONNECT", () => {
+    for (const ok of ["publish", "puback", "pubrec", "pubrel", "pubcomp", "subscribe", "unsubscribe", "pingreq", "disconnect"]) expect(unexpectedPacket(5, ok)).toBeNull();
     expect(unexpectedPacket(5, "connect")).toMatchObject({ kind: "close", reason: 0x82 });
-    expect(unexpectedPacket(4, "pubrel")).toMatchObject({ kind: "close", disconnect: null });
+    expect(unexpectedPacket(4, "suback")).toMatchObject({ kind: "close", disconnect: null });
   });
 });
 
@@ -302,10 +302,12 @@ describe("payload mapping and outbound PUBLISH", () => {
     expect(asClientReads<IPublishPacket>(outboundPublish("a", new Uint8Array([1]), 0, null, false), 5)).toMatchObject({ qos: 0, dup: false });
   });
 
-  it("delivers at the lower of subscription and message QoS", () => {
-    expect(deliveryQos(1)).toBe(1);
-    expect(deliveryQos(0)).toBe(0);
-    expect(deliveryQos(1, 0)).toBe(0);
+  it("builds QoS 2 PUBLISH, PUBREC (5.0 with a refusal's reason), PUBREL and PUBCOMP a client decodes", () => {
+    expect(asClientReads<IPublishPacket>(outboundPublish("a", new Uint8Array([1]), 2, 9, false), 5)).toMatchObject({ qos: 2, messageId: 9 });
+    expect(asClientReads<any>(pubrec(5, 9, Reason.NotAuthorized), 5)).toMatchObject({ cmd: "pubrec", messageId: 9, reasonCode: 0x87 });
+    expect(asClientReads<any>(pubrec(4, 9), 4)).toMatchObject({ cmd: "pubrec", messageId: 9 });
+    expect(asClientReads<any>(pubrel(9), 5)).toMatchObject({ cmd: "pubrel", messageId: 9 });
+    expect(asClientReads<any>(pubcomp(9), 4)).toMatchObject({ cmd: "pubcomp", messageId: 9 });
   });
 });
 
