@@ -7,8 +7,11 @@
  * message log (`#log`), for debugging.
  */
 import { RoomcastClient } from "../client/index.js";
-import { RoomApi, tokenAllows } from "./api.js";
+import { RoomApi } from "./api.js";
+import { mayRead, publishFilters, tokenAllows } from "./claims.js";
 import { h, setText } from "./dom.js";
+import { followLifecycle } from "./lifecycle-feed.js";
+import { LifecycleList } from "./lifecycle-list.js";
 import { MessageList } from "./message-list.js";
 import { PresenceView } from "./presence-list.js";
 import { PublishBox } from "./publish-box.js";
@@ -34,7 +37,11 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
   const status = new ConnectionStatus();
   const messages = new MessageList(ownId, emptyHint(origin, room, token));
   const presence = new PresenceView(ownId);
-  const publish = new PublishBox((data, options) => client.publish(data, options), () => client.state === "open");
+  const lifecycle = new LifecycleList(ownId);
+  const publish = new PublishBox((data, options) => client.publish(data, options), () => client.state === "open", {
+    publish: tokenAllows(token, "publish"),
+    pub: publishFilters(token),
+  });
   const chart = new TopicChart(async (topic) => {
     if (!tokenAllows(token, "history")) throw new Error("the token lacks the history scope");
     const upTo = client.seq ?? 0;
@@ -78,7 +85,7 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
       publish.element,
       h("div", { class: "view", attrs: { id: "fleet-view" } }, chart.element, tiles.element),
       h("div", { class: "view", attrs: { id: "log-view" } }, messages.element),
-      h("div", { class: "side" }, stats, presence.element),
+      h("div", { class: "side" }, stats, presence.element, lifecycle.element),
     ),
   );
   const followHash = () => messages.setActive(showView(location.hash) === "log");
@@ -139,7 +146,12 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
   tick();
   setInterval(tick, 1000);
   new ResizeObserver(tick).observe(rateChart.element);
-  addEventListener("pagehide", () => client.close()); // others see us leave at once
+  // Lifecycle events only reach a reader that asks for `$events/#`, which the token must allow (an ACL that does not cover it would refuse the stream).
+  const stopLifecycle = mayRead(token, "$events/#") ? followLifecycle(origin, room, token, (event) => lifecycle.add(event)) : () => {};
+  addEventListener("pagehide", () => {
+    client.close(); // others see us leave at once
+    stopLifecycle();
+  });
   return client;
 }
 
