@@ -1,19 +1,20 @@
 /**
  * The room's lifecycle events (`$events/connected`, `disconnected`,
- * `occupied`, `vacated`; on when the relay's EVENTS var names them), read on
- * an SSE stream of their own with `topics=$events/#`.
+ * `occupied`, `vacated`; on when the relay's EVENTS var names them), read by
+ * a second RoomcastClient of the page with `topics=$events/#`.
  *
- * Why a second stream: the room sends `$events/...` only to readers whose
- * filter names `$events`, and a filter on the page's WebSocket would also
- * drop every message without a topic. Why SSE rather than a second
- * WebSocket: an SSE stream is not a member of the room, so the device list
- * and the connection count stay what they are without the page's helper in
- * them; EventSource resumes by itself (Last-Event-ID), so events that happen
- * while the link is down still arrive. A room without EVENTS sends nothing
- * on it, and the view stays hidden: the page learns that events are on when
- * the first one arrives.
+ * Why a second connection: the room sends `$events/...` only to readers
+ * whose filter names `$events`, and a filter on the page's own WebSocket
+ * would also drop every message without a topic. Why a WebSocket and not
+ * SSE: a WebSocket lets the room hibernate, an open SSE stream keeps it in
+ * memory (and a stream the relay cuts is logged by the browser as a network
+ * error). The price is that it is a member of the room: the device list
+ * hides it and does not count it (PresenceView.hide). It is opened after the
+ * page's first welcome, so that welcome's count never includes it. A room
+ * without EVENTS sends nothing on it, and the view stays hidden: the page
+ * learns that events are on when the first one arrives.
  */
-import { roomHttpUrl } from "../protocol/index.js";
+import { RoomcastClient } from "../client/index.js";
 
 export type LifecycleKind = "connected" | "disconnected" | "occupied" | "vacated";
 
@@ -48,21 +49,17 @@ export function lifecycleEventOf(envelope: { seq?: unknown; topic?: unknown; dat
   };
 }
 
-/** Opens the stream; returns a function that closes it. */
-export function followLifecycle(origin: string, room: string, token: string | undefined, onEvent: (event: LifecycleEvent) => void): () => void {
-  const query = new URLSearchParams({ topics: "$events/#", presence: "0" });
-  // EventSource cannot set Authorization; the relay takes `token=` for such clients.
-  if (token) query.set("token", token);
-  const source = new EventSource(`${roomHttpUrl(origin, room, "/events")}?${query}`);
-  source.addEventListener("message", (message: MessageEvent<string>) => {
-    let envelope: unknown;
-    try {
-      envelope = JSON.parse(message.data);
-    } catch {
-      return; // not an envelope: nothing to show
-    }
-    const event = typeof envelope === "object" && envelope !== null ? lifecycleEventOf(envelope) : null;
+/** Connects the helper; `close` ends it, `id` is its connection id while it is connected (to hide it). */
+export function followLifecycle(
+  origin: string,
+  room: string,
+  token: string | undefined,
+  onEvent: (event: LifecycleEvent) => void,
+): { close(): void; id(): string | undefined } {
+  const helper = new RoomcastClient({ url: origin, room, token, topics: ["$events/#"] });
+  helper.on("message", (envelope) => {
+    const event = lifecycleEventOf(envelope);
     if (event) onEvent(event);
   });
-  return () => source.close();
+  return { close: () => helper.close(), id: () => helper.id };
 }

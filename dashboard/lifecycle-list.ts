@@ -35,7 +35,8 @@ export class LifecycleList {
   private total = 0;
   private readonly loop = new FrameLoop(() => this.render(), 250);
 
-  constructor(private readonly ownId: () => string | undefined) {
+  /** `isOwn`: the page's own connections (its WebSocket and the helper that reads these events), marked "you". */
+  constructor(private readonly isOwn: (id: string) => boolean) {
     this.list = h("ul", { class: "lifecycle-list", attrs: { id: "lifecycle-list" } });
     this.countEl = h("span", { class: "muted small" });
     this.element = h(
@@ -57,8 +58,7 @@ export class LifecycleList {
   private render(): void {
     this.element.hidden = this.events.length === 0;
     setText(this.countEl, this.total > MAX_EVENTS ? `latest ${MAX_EVENTS} of ${this.total}` : "");
-    const own = this.ownId();
-    this.list.replaceChildren(...this.events.map((e) => this.item(e, e.id === own)));
+    this.list.replaceChildren(...this.events.map((e) => this.item(e, this.isOwn(e.id))));
   }
 
   private item(e: LifecycleEvent, own: boolean): HTMLLIElement {

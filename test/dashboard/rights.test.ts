@@ -50,7 +50,7 @@ describe("lifecycle events", () => {
     // Newest first: the departure is above the arrival.
     const kinds = await w.page.locator(`#lifecycle-list li[data-id="${id}"]`).evaluateAll((lis) => lis.map((li) => li.getAttribute("data-kind")));
     expect(kinds).toEqual(["disconnected", "connected"]);
-    // The helper stream is not a member: the devices list and the count are the page alone.
+    // The page's helper connection (it reads the events) is neither listed nor counted: the page alone is.
     await expect.poll(() => text(w, "#count")).toBe("1");
     expect(await w.page.locator("#presence-list li").count()).toBe(1);
   });
@@ -65,6 +65,20 @@ describe("lifecycle events", () => {
     await w.page.locator(`#presence-list li[data-id="${id}"]`).waitFor({ state: "detached" });
     expect(await w.page.locator("#lifecycle").isHidden()).toBe(true);
     expect(await w.page.locator("#lifecycle-list li").count()).toBe(0);
+  });
+
+  it("are not asked for when the token's acl.sub does not cover $events/#", async () => {
+    const room = uniqueRoom("subacl");
+    const viewer = await token(room, { sub: "viewer", scope: "subscribe presence", acl: { sub: ["sensors/#"] } });
+    const w = await dash.openRoom(`${room}&token=${viewer}`, relay.url);
+    const device = await TestSocket.open(`${relay.wsUrl}/rooms/${room}?token=${await token(room, { sub: "dev-8", scope: "subscribe" })}`);
+    const { id } = await device.next("welcome");
+    await w.page.locator(`#presence-list li[data-id="${id}"]`).waitFor();
+    // No helper connection: the relay would refuse its filter (403, a console error afterEach catches), and the count is the page and the device.
+    await expect.poll(() => text(w, "#count")).toBe("2");
+    device.close();
+    await w.page.locator(`#presence-list li[data-id="${id}"]`).waitFor({ state: "detached" });
+    expect(await w.page.locator("#lifecycle").isHidden()).toBe(true);
   });
 });
 
