@@ -3,24 +3,7 @@
  * with the page's token when it has one.
  */
 import { RoomcastError, roomHttpUrl } from "../client/index.js";
-import { hasScope, type Scope } from "../client/jwt.js";
 import type { ErrorBody, HistoryPage, PresenceList } from "../protocol/index.js";
-
-/**
- * Whether the page's token grants `scope`. Read from the token's claims
- * without verifying them (the relay does that): it only spares a request the
- * relay would refuse, which the browser would log as a console error.
- */
-export function tokenAllows(token: string | undefined, scope: Scope): boolean {
-  if (!token) return true; // open mode, or the relay will say why not
-  try {
-    const payload = token.split(".")[1] ?? "";
-    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as { scope?: unknown };
-    return typeof claims.scope === "string" && hasScope(claims.scope, scope);
-  } catch {
-    return true;
-  }
-}
 
 export class RoomApi {
   constructor(

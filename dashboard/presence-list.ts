@@ -40,6 +40,8 @@ export class PresenceView {
   /** Frames seen since the snapshot request went out; null when none is in flight. */
   private sinceSnapshot: PresenceFrame[] | null = null;
   private readonly loop = new FrameLoop(() => this.render(), 100);
+  /** The page's own helper connection (lifecycle-feed.ts): not a device, so neither listed nor counted. */
+  private helperId: () => string | undefined = () => undefined;
 
   constructor(private readonly ownId: () => string | undefined) {
     this.countEl = h("span", { class: "muted", attrs: { id: "presence-count" } }, "0");
@@ -76,7 +78,23 @@ export class PresenceView {
 
   /** The relay's count of connections (the welcome's or a presence frame's). */
   get connections(): number {
-    return this.count;
+    return this.count - Number(this.countsHelper());
+  }
+
+  /** Leaves the page's helper connection (its id while connected) out of the list and the count. */
+  hide(helperId: () => string | undefined): void {
+    this.helperId = helperId;
+    this.loop.request();
+  }
+
+  /**
+   * Whether the relay's count includes the helper: when it is listed (a join
+   * frame came for it), or in a large room (counts only, sent after it joined).
+   * The helper opens after the page's first welcome, so that count never does.
+   */
+  private countsHelper(): boolean {
+    const id = this.helperId();
+    return id !== undefined && (this.clients.has(id) || this.large);
   }
 
   setCount(count: number): void {
@@ -152,13 +170,14 @@ export class PresenceView {
   }
 
   private render(): void {
-    setText(this.countEl, `${this.count} connected`);
+    setText(this.countEl, `${this.connections} connected`);
     const own = this.ownId();
+    const helper = this.helperId();
     const now = Date.now();
     const quiet = new Set([...this.clients.keys()].filter((id) => this.isQuiet(id, now)));
     setText(this.quietEl, quiet.size > 0 ? `${quiet.size} quiet` : "");
     // Our own connection first, then the quiet ones (what needs a look), then the longest-connected.
-    const entries = [...this.clients].sort(
+    const entries = [...this.clients].filter(([id]) => id !== helper).sort(
       ([a, x], [b, y]) => Number(b === own) - Number(a === own) || Number(quiet.has(b)) - Number(quiet.has(a)) || x.connectedAt - y.connectedAt,
     );
     const items = entries.slice(0, MAX_LISTED).map(([id, client]) => {

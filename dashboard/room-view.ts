@@ -7,8 +7,11 @@
  * message log (`#log`), for debugging.
  */
 import { RoomcastClient } from "../client/index.js";
-import { RoomApi, tokenAllows } from "./api.js";
+import { RoomApi } from "./api.js";
+import { mayRead, publishFilters, tokenAllows } from "./claims.js";
 import { h, setText } from "./dom.js";
+import { followLifecycle } from "./lifecycle-feed.js";
+import { LifecycleList } from "./lifecycle-list.js";
 import { MessageList } from "./message-list.js";
 import { PresenceView } from "./presence-list.js";
 import { PublishBox } from "./publish-box.js";
@@ -34,7 +37,11 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
   const status = new ConnectionStatus();
   const messages = new MessageList(ownId, emptyHint(origin, room, token));
   const presence = new PresenceView(ownId);
-  const publish = new PublishBox((data, options) => client.publish(data, options), () => client.state === "open");
+  const lifecycle = new LifecycleList((id) => id === client.id || id === helper?.id());
+  const publish = new PublishBox((data, options) => client.publish(data, options), () => client.state === "open", {
+    publish: tokenAllows(token, "publish"),
+    pub: publishFilters(token),
+  });
   const chart = new TopicChart(async (topic) => {
     if (!tokenAllows(token, "history")) throw new Error("the token lacks the history scope");
     const upTo = client.seq ?? 0;
@@ -78,7 +85,7 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
       publish.element,
       h("div", { class: "view", attrs: { id: "fleet-view" } }, chart.element, tiles.element),
       h("div", { class: "view", attrs: { id: "log-view" } }, messages.element),
-      h("div", { class: "side" }, stats, presence.element),
+      h("div", { class: "side" }, stats, presence.element, lifecycle.element),
     ),
   );
   const followHash = () => messages.setActive(showView(location.hash) === "log");
@@ -89,6 +96,8 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
   const showSeq = () => setText(seqEl, client.seq === undefined ? "–" : String(client.seq));
   const showCount = () => setText(countEl, String(presence.connections));
   let welcomed = false;
+  /** The second connection that reads the room's lifecycle events, once the page is welcomed. */
+  let helper: ReturnType<typeof followLifecycle> | undefined;
   /** The room's seq at the last welcome: a retained value at or below it is a snapshot, not a new message. */
   let welcomeSeq = 0;
 
@@ -105,6 +114,11 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
         (page) => messages.addHistory(page.messages.filter((m) => m.seq <= upTo)),
         (error: unknown) => messages.notice(`Could not load recent history: ${error instanceof Error ? error.message : String(error)}`),
       );
+    }
+    // Lifecycle events only reach a reader that asks for `$events/#`, which the token must allow (the relay refuses a filter its acl.sub does not cover).
+    if (!welcomed && mayRead(token, "$events/#")) {
+      helper = followLifecycle(origin, room, token, (event) => lifecycle.add(event));
+      presence.hide(helper.id);
     }
     welcomed = true;
     welcomeSeq = welcome.seq;
@@ -135,11 +149,15 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
     const rate = meter.average(RATE_AVERAGE_SECONDS);
     setText(rateEl, rate >= 10 || rate === 0 ? String(Math.round(rate)) : rate.toFixed(1));
     rateChart.draw(meter.series().slice(0, -1)); // the running second is not complete yet
+    showCount(); // the helper's id may have become known since the last presence frame
   };
   tick();
   setInterval(tick, 1000);
   new ResizeObserver(tick).observe(rateChart.element);
-  addEventListener("pagehide", () => client.close()); // others see us leave at once
+  addEventListener("pagehide", () => {
+    client.close(); // others see us leave at once
+    helper?.close();
+  });
   return client;
 }
 
