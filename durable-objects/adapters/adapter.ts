@@ -77,6 +77,13 @@ export interface SessionProtocol {
    * if it is overdue (MQTT keep-alive), else says when to look again (null: never).
    */
   sweep?(ws: WebSocket, now: number, room: RoomPort): number | null;
+  /**
+   * The room ends this socket on an operator's order (connections.ts: a kick
+   * or a revocation), closing it with `code`: the protocol says so in its own
+   * wire first (MQTT 5: DISCONNECT 0x98). `keepWill` false: what the client
+   * left to publish at its end is dropped (a revoked token publishes nothing more).
+   */
+  dismiss?(ws: WebSocket, room: RoomPort, code: number, message: string, keepWill: boolean): void;
   /** A socket of this kind was just accepted (nothing sent yet): e.g. to set the alarm for its handshake's deadline. */
   opened?(ws: WebSocket, room: RoomPort): Promise<void>;
 }
