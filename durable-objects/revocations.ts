@@ -6,22 +6,12 @@
  * through `revokedTokens`, an isolate-level cache that is at most
  * REVOCATION_CACHE_MS old, so a check costs a Set and a Map lookup almost always.
  */
-import { RevokedTokens, type Revocable, type Revocation, type RevocationSet } from "../protocol/revocation";
+import { REVOCATION_CACHE_MS, REVOCATION_SWEEP_MS, RevokedTokens, type Revocable, type Revocation, type RevocationSet } from "../protocol/revocation";
 import { alarmNoLaterThan } from "./alarm";
 import { SqlTables } from "./sql-tables";
 
 /** The revocation object's name: not a valid room name (protocol/index.ts isValidRoomName). */
 export const REVOCATIONS_OBJECT = ".revocations";
-
-/**
- * How old the list an isolate matches against may be. New requests in an
- * isolate that did not take the revocation see it within this; open
- * connections are checked by their room's sweep every REVOCATION_SWEEP_MS.
- */
-export const REVOCATION_CACHE_MS = 5_000;
-export const REVOCATION_SWEEP_MS = 5_000;
-/** The delay docs/security.md promises: a sweep's interval plus the cache's age. */
-export const REVOCATION_DELAY_MS = REVOCATION_CACHE_MS + REVOCATION_SWEEP_MS;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS revoked_jti (jti TEXT PRIMARY KEY, at INTEGER NOT NULL);

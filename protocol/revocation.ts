@@ -4,6 +4,16 @@
  * requests) and the Room (open connections, on its sweep).
  */
 
+/**
+ * How old the list an isolate matches against may be. New requests in an
+ * isolate that did not take the revocation see it within this; open
+ * connections are checked by their room's sweep every REVOCATION_SWEEP_MS.
+ */
+export const REVOCATION_CACHE_MS = 5_000;
+export const REVOCATION_SWEEP_MS = 5_000;
+/** The delay docs/security.md promises: a sweep's interval plus the cache's age. */
+export const REVOCATION_DELAY_MS = REVOCATION_CACHE_MS + REVOCATION_SWEEP_MS;
+
 /** A token by its `jti`, or every token of a `sub` issued (`iat`) before `before` (seconds since the epoch). */
 export type Revocation = { jti: string } | { sub: string; before: number };
 

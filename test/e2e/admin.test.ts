@@ -9,7 +9,7 @@ import WebSocket from "ws";
 import { describe, expect, it } from "vitest";
 import { signJwt } from "../../client/jwt";
 import { RoomcastClient } from "../../client/client";
-import { REVOCATION_DELAY_MS } from "../../durable-objects/revocations";
+import { REVOCATION_DELAY_MS } from "../../protocol/revocation";
 import { RawMqtt } from "../support/mqtt";
 import { useRelay } from "../support/relay";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
