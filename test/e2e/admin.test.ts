@@ -9,6 +9,7 @@ import WebSocket from "ws";
 import { describe, expect, it } from "vitest";
 import { signJwt } from "../../client/jwt";
 import { RoomcastClient } from "../../client/client";
+import { run, type Io } from "../../client/cli-commands";
 import { REVOCATION_DELAY_MS } from "../../protocol/revocation";
 import { RawMqtt } from "../support/mqtt";
 import { useRelay } from "../support/relay";
@@ -240,5 +241,77 @@ describe("POST /admin/revoke", () => {
 
     expect(await serverClosed(sock, REVOCATION_DELAY_MS + 2_000)).toBe(4403);
     expect((await m.next("disconnect", REVOCATION_DELAY_MS + 2_000)).reasonCode).toBe(0x98);
+  });
+});
+
+/** The CLI in-process, as test/client/cli.test.ts runs it, against the real relay. */
+function cli(env: Record<string, string> = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), env, WebSocket: WebSocket as never };
+  return { out, err, io };
+}
+
+describe("roomcast connections, kick, revoke", () => {
+  it("lists every connection as JSON lines, kicks by id and by sub, and exits 1 without admin", async () => {
+    const room = uniqueRoom("cli-admin");
+    const admin = await adminToken();
+    const socks = await Promise.all(["a", "b", "b"].map(async (sub) => TestSocket.open(ws(room, await token(`cli-${sub}`, "subscribe")))));
+    const [{ id }] = await Promise.all(socks.map((s) => s.next("welcome")));
+
+    const listed = cli();
+    expect(await run(["connections", "--url", relay.url, "--room", room, "--token", admin, "--limit", "1"], listed.io)).toBe(0);
+    const rows = listed.out.map((l) => JSON.parse(l));
+    expect(rows.map((r) => r.sub).sort()).toEqual(["cli-a", "cli-b", "cli-b"]);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(3);
+
+    const byId = cli({ ROOMCAST_TOKEN: admin });
+    expect(await run(["kick", "--url", relay.url, "--room", room, "--id", id], byId.io)).toBe(0);
+    expect(JSON.parse(byId.out[0]!)).toEqual({ closed: 1 });
+    expect(await serverClosed(socks[0]!)).toBe(4403);
+    const bySub = cli();
+    expect(await run(["kick", "--url", relay.url, "--room", room, "--token", admin, "--sub", "cli-b"], bySub.io)).toBe(0);
+    expect(JSON.parse(bySub.out[0]!)).toEqual({ closed: 2 });
+    for (const s of socks.slice(1)) expect(await serverClosed(s)).toBe(4403);
+
+    const refused = cli();
+    expect(await run(["connections", "--url", relay.url, "--room", room, "--token", await token("x", "subscribe")], refused.io)).toBe(1);
+    expect(refused.err.join("\n")).toMatch(/HTTP 403 forbidden/);
+  });
+
+  it("revokes by jti and by sub; bad usage exits 2", { timeout: 30_000 }, async () => {
+    const room = uniqueRoom("cli-revoke");
+    const made = cli({ ROOMCAST_SECRET: SECRET });
+    expect(await run(["token", "--room", room, "--scope", "subscribe", "--sub", "cli-r"], made.io)).toBe(0);
+    const tok = made.out[0]!;
+    const jti = JSON.parse(Buffer.from(tok.split(".")[1]!, "base64url").toString()).jti as string;
+    expect(jti).toMatch(/^[0-9a-f-]{36}$/);
+    const sock = await TestSocket.open(ws(room, tok));
+    await sock.next("welcome");
+
+    const revoked = cli();
+    expect(await run(["revoke", "--url", relay.url, "--token", await adminToken(), "--jti", jti], revoked.io)).toBe(0);
+    expect(JSON.parse(revoked.out[0]!)).toEqual({ revoked: { jti } });
+    expect((await fetch(`${relay.url}/rooms/${room}?token=${tok}`)).status).toBe(401);
+    expect(await serverClosed(sock, REVOCATION_DELAY_MS + 2_000)).toBe(4403);
+
+    const bySub = cli();
+    expect(await run(["revoke", "--url", relay.url, "--token", await adminToken(), "--sub", "cli-r", "--before", "2030-01-01T00:00:00Z"], bySub.io)).toBe(0);
+    expect(JSON.parse(bySub.out[0]!)).toEqual({ revoked: { sub: "cli-r", before: Date.parse("2030-01-01T00:00:00Z") / 1000 } });
+
+    for (const argv of [
+      ["revoke", "--url", relay.url, "--jti", "a", "--sub", "b"],
+      ["revoke", "--url", relay.url],
+      ["revoke", "--url", relay.url, "--jti", "a", "--before", "2030-01-01T00:00:00Z"],
+      ["revoke", "--url", relay.url, "--sub", "b", "--before", "someday"],
+      ["kick", "--url", relay.url, "--room", room],
+      ["kick", "--url", relay.url, "--room", room, "--id", "x", "--sub", "y"],
+      ["connections", "--url", relay.url],
+      ["connections", "--url", relay.url, "--room", room, "--limit", "0"],
+    ]) {
+      const bad = cli();
+      expect(await run(argv, bad.io)).toBe(2);
+      expect(bad.err[0]).toMatch(/^roomcast: /);
+    }
   });
 });
