@@ -118,6 +118,12 @@ export interface RoomPort {
    * attachment saved). False when the room is full; it is still pending then.
    */
   seat(ws: WebSocket, att: Attachment): boolean;
+  /**
+   * A token that arrived inside the protocol (an MQTT CONNECT password),
+   * after its check: true when it was revoked (refuse it); otherwise the
+   * room's sweep now watches it for a later revocation (revocations.ts).
+   */
+  revoked(identity: Identity): Promise<boolean>;
   /** The room's alarm (token expiry, keep-alive) must run by then (ms since the epoch). */
   expireAt(ms: number): Promise<void>;
   /** Open sockets of a tag: for rare events only (a session take-over), never per message. */

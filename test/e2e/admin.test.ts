@@ -239,6 +239,11 @@ describe("POST /admin/revoke", () => {
     const newer = await token(sub, "subscribe", [room], { iat: nowS() });
     expect((await fetch(`${relay.url}/rooms/${room}`, { headers: { authorization: `Bearer ${newer}` } })).status).toBe(200);
 
+    // A token that arrives in an MQTT CONNECT password is checked the same way.
+    const late = await RawMqtt.open(`${relay.wsUrl}/rooms/${room}/mqtt`, 5);
+    late.connect({ clientId: "late", username: "d", password: Buffer.from(old) });
+    expect((await late.next("connack")).reasonCode).toBe(0x87);
+
     expect(await serverClosed(sock, REVOCATION_DELAY_MS + 2_000)).toBe(4403);
     expect((await m.next("disconnect", REVOCATION_DELAY_MS + 2_000)).reasonCode).toBe(0x98);
   });
