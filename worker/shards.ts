@@ -1,7 +1,8 @@
 /**
  * The Worker's side of sharded rooms (durable-objects/shards/): which object
- * takes a new stream, and the two reads that span every shard. A room that is
- * not sharded is one object and none of this applies.
+ * takes a new stream, the reads that span every object (presence, the
+ * operator's connection list) and the kick sent to each. A room that is not
+ * sharded is one object and none of this applies.
  */
 import type { ConnectionInfo, ConnectionList, KickTarget, PresenceList, RoomDescription } from "../protocol";
 import { shardCount, shardName } from "../durable-objects/shards/config";
