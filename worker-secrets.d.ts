@@ -14,6 +14,7 @@ declare namespace Cloudflare {
     JOIN_RATE_BURST?: string;
     RESUME_WINDOW_SECONDS?: string;
     MQTT_CONNECT_TIMEOUT_SECONDS?: string;
+    REVOCATION_SWEEP_SECONDS?: string;
     SLOW_CONSUMER_BYTES?: string;
     SLOW_CONSUMER_GRACE_SECONDS?: string;
     /** Sinks and lifecycle events (docs/integrations.md): off unless set. */

@@ -6,11 +6,12 @@
  * server error), 2 bad usage (unknown flag, missing or malformed argument).
  */
 import { readFileSync } from "node:fs";
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import { CONNECTION_ID_PREFIX, isValidRoomName } from "../protocol/index.js";
 import { parseListen, startBridge } from "./bridge.js";
 import { RoomcastClient } from "./client.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseDuration, UsageError } from "./cli-kit.js";
+import { common, DEFAULT_URL, parse, str } from "./cli-args.js";
+import { ADMIN_COMMANDS, ADMIN_HELP } from "./cli-admin.js";
 import { publishHttp } from "./http.js";
 import { MAX_META_BYTES, parseAclClaim, type Acl } from "../protocol/claims.js";
 import { MAX_TTL_SECONDS, MIN_SECRET_LENGTH, SCOPES, signJwt } from "./jwt.js";
@@ -31,8 +32,6 @@ export interface Io {
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE };
 
 
-const DEFAULT_URL = "http://127.0.0.1:8787";
-
 const HELP: Record<string, string> = {
   main: `roomcast: command-line client of a Roomcast relay
 
@@ -43,13 +42,17 @@ Commands:
   publish   publish one message over HTTP
   tail      print a room's messages as JSON lines, live
   bridge    let TCP-only MQTT devices reach a room (one WebSocket each)
+  connections  list a room's connections (admin scope)
+  kick      close a connection, or every connection of a sub (admin scope)
+  revoke    revoke a token by jti, or a sub's tokens issued before a time
 
 Run 'roomcast <command> --help' for a command's flags.
 Exit codes: 0 ok, 1 failure, 2 bad usage.`,
   token: `Usage: roomcast token --room R [--room R2 …] --scope "…" [--ttl 1h] [--sub ID] [--meta JSON] [--acl-pub F …] [--acl-sub F …] [--secret S]
 
 Prints an HS256 JWT for the relay whose AUTH_SECRET is $ROOMCAST_SECRET (or S),
-at least ${MIN_SECRET_LENGTH} characters.
+at least ${MIN_SECRET_LENGTH} characters. It carries iat and a random jti, so
+\`roomcast revoke\` can name it (--jti) or its sub's older tokens (--sub).
 
   --secret S   the relay's AUTH_SECRET, instead of $ROOMCAST_SECRET (visible to
                other users in the process list: prefer the variable)
@@ -92,6 +95,7 @@ own. Stop with Ctrl-C.
   --listen A   HOST:PORT to listen on (PORT alone: 127.0.0.1; 0.0.0.0:1883 for every interface)
   --url U      the room's MQTT endpoint, ws:// or wss:// (TLS to the relay)
   --verbose    one line per connection opened and closed, on standard error`,
+  ...ADMIN_HELP,
 };
 
 /** Each command and its runner; its help is `HELP[name]`. */
@@ -100,6 +104,7 @@ const COMMANDS: Readonly<Record<string, (argv: string[], io: Io) => Promise<numb
   publish: publishCommand,
   tail: tailCommand,
   bridge: bridgeCommand,
+  ...ADMIN_COMMANDS,
 };
 
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -223,6 +228,8 @@ async function tokenCommand(argv: string[], io: Io): Promise<number> {
     scope: scopes.join(" "),
     iat: now,
     exp: now + ttl,
+    // A random jti: `roomcast revoke --jti` can name this token alone.
+    jti: crypto.randomUUID(),
     ...(meta ? { meta } : {}),
     ...(acl ? { acl } : {}),
   };
@@ -322,41 +329,6 @@ async function tailCommand(argv: string[], io: Io): Promise<number> {
 }
 
 // ---- helpers ----------------------------------------------------------------------
-
-type Options = NonNullable<ParseArgsConfig["options"]>;
-
-function parse(argv: string[], options: Options, allowPositionals = false) {
-  try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: { ...options, help: { type: "boolean", short: "h" } },
-      allowPositionals,
-      strict: true,
-    });
-    return { values: values as Record<string, unknown>, positionals, help: values.help === true };
-  } catch (error) {
-    // parseArgs' messages are already one readable line ("Unknown option '--x'…").
-    throw new UsageError(error instanceof Error ? error.message.split("\n")[0]! : String(error));
-  }
-}
-
-function common(values: Record<string, unknown>, io: Io): { url: string; room: string; token?: string } {
-  const url = str(values.url) ?? io.env.ROOMCAST_URL ?? DEFAULT_URL;
-  try {
-    const protocol = new URL(url).protocol;
-    if (!["http:", "https:", "ws:", "wss:"].includes(protocol)) throw new Error();
-  } catch {
-    throw new UsageError(`invalid --url ${JSON.stringify(url)}: use e.g. ${DEFAULT_URL}`);
-  }
-  const room = str(values.room);
-  if (room === undefined) throw new UsageError("--room is required");
-  if (!isValidRoomName(room)) throw new UsageError(`invalid --room ${JSON.stringify(room)}`);
-  return { url, room, token: str(values.token) ?? io.env.ROOMCAST_TOKEN };
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === "string" ? value : undefined;
-}
 
 function printHelp(command: string, io: Io): number {
   io.out(HELP[command]!);

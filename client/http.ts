@@ -39,11 +39,24 @@ export async function publishHttp(options: PublishHttpOptions): Promise<PublishR
     headers["Content-Type"] = "application/json";
     body = JSON.stringify({ data: options.data });
   }
-  const doFetch = options.fetch ?? globalThis.fetch;
   const url = roomHttpUrl(options.url, options.room, "/messages");
+  const { json, text, status } = await requestJson(url, { method: "POST", headers, body, signal: options.signal }, options.fetch);
+  const result = json as Partial<PublishResult> | undefined;
+  if (typeof result?.seq !== "number" || typeof result.epoch !== "string") {
+    throw new RoomcastError("http_error", `roomcast: unexpected answer from ${url}: ${text.slice(0, 200)}`, status);
+  }
+  return { seq: result.seq, epoch: result.epoch };
+}
+
+/**
+ * One request to the relay whose answer is JSON: a network failure or an
+ * error answer becomes a RoomcastError with the relay's code (`forbidden`,
+ * `token_revoked`, …), the one way this library reports them.
+ */
+export async function requestJson(url: string, init: RequestInit, doFetch: typeof fetch = globalThis.fetch): Promise<{ json: unknown; text: string; status: number }> {
   let response: Response;
   try {
-    response = await doFetch(url, { method: "POST", headers, body, signal: options.signal });
+    response = await doFetch(url, init);
   } catch (error) {
     const why = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
     throw new RoomcastError("http_error", `roomcast: cannot reach ${url}: ${why}`);
@@ -63,9 +76,5 @@ export async function publishHttp(options: PublishHttpOptions): Promise<PublishR
       response.status,
     );
   }
-  const result = json as Partial<PublishResult> | undefined;
-  if (typeof result?.seq !== "number" || typeof result.epoch !== "string") {
-    throw new RoomcastError("http_error", `roomcast: unexpected answer from ${url}: ${text.slice(0, 200)}`, response.status);
-  }
-  return { seq: result.seq, epoch: result.epoch };
+  return { json, text, status: response.status };
 }

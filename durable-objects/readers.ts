@@ -15,6 +15,7 @@ import { ADAPTERS } from "./adapters";
 import { frameSize, type RoomPort } from "./adapters/adapter";
 import { passes, sseMessage, type SseHub } from "./adapters/sse";
 import { scheduleExpirySweep } from "./expiry";
+import { scheduleRevocationSweep } from "./revocations";
 import type { SocketFanout } from "./fanout";
 import type { Lifecycle } from "./lifecycle";
 import type { Presence } from "./presence";
@@ -216,6 +217,7 @@ export class Readers {
     // the client resumes from the last seq it got.
     if (!complete) this.parts.shed(server, CloseCode.SlowConsumer, "replay continues: resume from your last seq", attachment);
     if (identity.exp !== null) await scheduleExpirySweep(ctx.storage, identity.exp * 1000);
+    await scheduleRevocationSweep(ctx.storage, identity, limits.revocationSweepMs);
     await adapter.session?.opened?.(server, this.parts.port());
     const headers = mqtt ? { "sec-websocket-protocol": mqtt.subprotocol } : undefined;
     return new Response(null, { status: 101, webSocket: client, headers });
@@ -233,7 +235,9 @@ export class Readers {
     // An SSE stream has no welcome; its id is made here so its lifecycle events name it.
     const member = { id: newConnectionId(), sub: identity.sub, kind: "sse" };
     const ended = lifecycle.on ? () => lifecycle.disconnected(member, null, null) : undefined;
-    const response = sse.open({ presence, endAt, filter, conflate, ended }, (write) => {
+    // Who it is, for the operator's list, kicks and revocation (connections.ts): a stream has no attachment.
+    const who = { id: member.id, sub: identity.sub, connectedAt: Date.now(), ...(identity.jti !== undefined ? { jti: identity.jti } : {}), ...(identity.iat !== undefined ? { iat: identity.iat } : {}) };
+    const response = sse.open({ presence, endAt, filter, conflate, ended, who }, (write) => {
       for (const { seq, envelope } of retained.rows) if (!write(sseMessage(seq, envelope))) return false;
       if (!retained.complete && !write(`: more retained values match than one stream is sent at once: read them with GET /rooms/${role.room}/retained\n\n`)) return false;
       if (conflate === null) return resume.replay(({ seq, envelope, topic }) => !passes(filter, topic) || write(sseMessage(seq, envelope)));
@@ -247,6 +251,7 @@ export class Readers {
       return complete;
     });
     lifecycle.connected(member);
+    await scheduleRevocationSweep(this.parts.ctx.storage, identity, this.parts.limits.revocationSweepMs);
     return response;
   }
 }

@@ -24,6 +24,7 @@ import {
   errorResponse,
   PING,
   PONG,
+  type KickTarget,
   type PresenceEvent,
   type PresenceList,
   type RoomDescription,
@@ -48,6 +49,9 @@ import { PublishPipeline } from "./publish/pipeline";
 import { frameJob, httpJob, type HttpPublishAnswer } from "./publish/doors";
 import { historyPage, retainedEnvelopes, retainedRows, type StoredHistoryPage } from "./reads";
 import { randomId, Readers } from "./readers";
+import { Connections, KICK_CODE, type ConnectionPage } from "./connections";
+import { REVOCATIONS_OBJECT, revokedTokens, RevocationStore } from "./revocations";
+import type { Revocation, RevocationSet } from "../protocol/revocation";
 import type { RetainedMessage } from "./retained-store";
 import { decideRole, type Role } from "./roles";
 import { SendBudget } from "./slow-consumer";
@@ -82,6 +86,10 @@ export class Room extends DurableObject<Env> {
   private readonly pipeline: PublishPipeline;
   private readonly readers: Readers;
   private readonly lifecycle: Lifecycle;
+  /** The revocation object's table, made on first use (only there). */
+  private revocations: RevocationStore | null = null;
+  /** The operator's list, kicks and revocations (the `admin` scope). */
+  private readonly connections: Connections;
   /** What stateful adapters (MQTT) may use of the room: see RoomPort. */
   private readonly port: RoomPort;
   /** Changes each time the constructor runs: lets tests see an eviction. */
@@ -113,6 +121,7 @@ export class Room extends DurableObject<Env> {
     this.lifecycle = new Lifecycle(readEvents(env.EVENTS), () => this.role.sequencing, occupancy);
     const lifecycle = this.lifecycle;
     this.readers = new Readers({ ctx, limits: this.limits, role: this.role, presence: this.presence, sse: this.sse, fanout: this.fanout, lifecycle, port, shed });
+    this.connections = new Connections({ ctx, sse: this.sse, port, shed });
     this.port = makePort({ room: this.role.room, ctx, env, limits: this.limits, history: this.log, pipeline: this.pipeline, connectHook: this.hooks.connect, fanout: this.fanout, readers: this.readers, shed });
     // Answered by the runtime itself, so a pinging device never wakes the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -176,6 +185,34 @@ export class Room extends DurableObject<Env> {
     return { room: this.role.room, ...this.presence.page(limit, cursor) };
   }
 
+  /** `GET /rooms/:room/connections`: one page of this object's connections (the Worker pages across a sharded room's objects). */
+  connectionList(limit: number, cursor: string | null): ConnectionPage {
+    return this.connections.page(limit, cursor);
+  }
+
+  /** `POST /rooms/:room/kick`: closes this object's connections `target` names with 4403; answers how many. */
+  kick(target: KickTarget): number {
+    const which = "id" in target ? (w: { id: string }) => w.id === target.id : (w: { sub: string | null }) => w.sub === target.sub;
+    return this.connections.close(which, KICK_CODE, "kicked by an operator", true);
+  }
+
+  /** The revocation list (only the object named REVOCATIONS_OBJECT keeps one): what every isolate caches. */
+  revocationList(): RevocationSet {
+    return this.revocationStore().list();
+  }
+
+  /** `POST /admin/revoke`: added to the list; answers the list as it is now. */
+  revocationAdd(r: Revocation): RevocationSet {
+    const store = this.revocationStore();
+    store.add(r, Date.now());
+    return store.list();
+  }
+
+  private revocationStore(): RevocationStore {
+    if (this.role.room !== REVOCATIONS_OBJECT) throw new Error(`room ${this.role.room} keeps no revocation list`);
+    return (this.revocations ??= new RevocationStore(this.ctx.storage.sql));
+  }
+
   // ---- hibernation handlers -------------------------------------------------
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -214,10 +251,22 @@ export class Room extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const now = Date.now();
     const sweep = sweepSockets(this.ctx, this.port, now, (ws, att) => this.shed(ws, CloseCode.TokenExpired, "token expired", att));
-    const next = earliest(sweep, this.role.outboxes?.next(now) ?? null);
+    const next = earliest(sweep, await this.sweepRevoked(now), this.role.outboxes?.next(now) ?? null);
     // Set directly: while this handler runs, getAlarm() may still report the
     // alarm now firing.
     if (next !== null) await this.ctx.storage.setAlarm(next);
+  }
+
+  /**
+   * Closes the connections whose token was revoked since they opened (4403:
+   * the client must not come back with it), every REVOCATION_SWEEP_SECONDS while
+   * any connection carries a token a revocation could match.
+   */
+  private async sweepRevoked(now: number): Promise<number | null> {
+    if (!this.connections.anyRevocable()) return null;
+    const revoked = await revokedTokens(this.env, now);
+    if (!revoked.empty) this.connections.close((w) => revoked.covers(w), CloseCode.Forbidden, "token revoked", false);
+    return this.connections.anyRevocable() ? now + this.limits.revocationSweepMs : null;
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {

@@ -21,6 +21,13 @@ export interface Identity {
    * absent when it has none, so a connection without one carries nothing more.
    */
   acl?: Acl;
+  /**
+   * The token's `jti` and `iat` (seconds), when it has them: what a
+   * revocation matches (docs/security.md, Revocation). Absent otherwise, so
+   * a token without them costs its connections nothing.
+   */
+  jti?: string;
+  iat?: number;
 }
 
 /** Open mode (no AUTH_SECRET): everybody may do everything. */

@@ -23,6 +23,9 @@ export class TokenError extends Error {
 /** Longest `sub` accepted: it is shown as `from` on HTTP publishes. */
 const MAX_SUB_LENGTH = 128;
 
+/** Longest `jti` accepted: it rides in every socket's attachment and in the revocation list. */
+export const MAX_JTI_LENGTH = 128;
+
 const encoder = new TextEncoder();
 
 const unauthorized = (message: string) => new TokenError("unauthorized", message);
@@ -72,7 +75,7 @@ async function verifyToken(token: string, key: CryptoKey, now: number): Promise<
     if (error instanceof JwtError && error.code === "expired") throw new TokenError("token_expired", "token expired: get a new one");
     throw unauthorized(error instanceof JwtError ? error.message : "invalid token");
   }
-  const { sub, rooms, scope, exp, meta, acl } = claims as { exp: number } & Record<string, unknown>;
+  const { sub, rooms, scope, exp, meta, acl, jti, iat } = claims as { exp: number } & Record<string, unknown>;
   if (sub !== undefined && (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_SUB_LENGTH)) {
     throw unauthorized(`token sub must be a string of 1 to ${MAX_SUB_LENGTH} characters`);
   }
@@ -81,6 +84,8 @@ async function verifyToken(token: string, key: CryptoKey, now: number): Promise<
   }
   if (!Array.isArray(rooms) || !rooms.every((r) => typeof r === "string")) throw unauthorized("token rooms claim must be an array of room names");
   if (scope !== undefined && typeof scope !== "string") throw unauthorized("token scope claim must be a space-separated string");
+  if (jti !== undefined && (typeof jti !== "string" || jti.length === 0 || jti.length > MAX_JTI_LENGTH)) throw unauthorized(`token jti must be a string of 1 to ${MAX_JTI_LENGTH} characters`);
+  if (iat !== undefined && (typeof iat !== "number" || !Number.isFinite(iat))) throw unauthorized("token iat must be a number of seconds");
   const checkedAcl = parseAclClaim(acl);
   if (!checkedAcl.ok) throw unauthorized(checkedAcl.message);
   const identity: Identity = {
@@ -91,6 +96,9 @@ async function verifyToken(token: string, key: CryptoKey, now: number): Promise<
   };
   // Only a token with an acl carries one: the others' attachments stay as they were.
   if (checkedAcl.value !== undefined) identity.acl = checkedAcl.value;
+  // Likewise jti and iat: revocation matches them (worker/revocation.ts, durable-objects/revocations.ts).
+  if (jti !== undefined) identity.jti = jti as string;
+  if (iat !== undefined) identity.iat = iat as number;
   return { rooms: rooms as string[], identity };
 }
 

@@ -14,7 +14,11 @@ import { filterAllowed, MAX_TOPIC_FILTERS, validFilter, type Parsed } from "./to
  */
 export const MIN_SECRET_LENGTH = 16;
 
-export const SCOPES = ["subscribe", "publish", "presence", "history"] as const;
+/**
+ * `admin`: operator control of the token's rooms (list and kick connections)
+ * and, with `rooms: ["*"]`, revocation (docs/security.md, Operator control).
+ */
+export const SCOPES = ["subscribe", "publish", "presence", "history", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** The known scopes in a space-separated `scope` claim, each once; unknown words are ignored (a newer signer may know more). */

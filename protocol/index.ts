@@ -66,6 +66,7 @@ export type ErrorCode =
   | "hook_failed"
   | "retained_truncated"
   | "unavailable"
+  | "token_revoked"
   | "internal";
 
 /**
@@ -240,6 +241,26 @@ export interface PresenceList {
   /** Pass as `cursor` for the next page; null on the last one. */
   cursor: string | null;
 }
+
+/** One connection as `GET /rooms/:room/connections` lists it (the `admin` scope). */
+export interface ConnectionInfo {
+  id: string;
+  /** The token's sub; null in open mode, without one, or for an MQTT socket whose CONNECT has not brought its token yet. */
+  sub: string | null;
+  kind: "json" | "raw" | "sse" | "mqtt";
+  /** ms since the Unix epoch. */
+  connectedAt: number;
+}
+
+export interface ConnectionList {
+  room: string;
+  connections: ConnectionInfo[];
+  /** Pass as `cursor` for the next page; null on the last one. */
+  cursor: string | null;
+}
+
+/** What `POST /rooms/:room/kick` closes: one connection, or every connection of a sub. */
+export type KickTarget = { id: string } | { sub: string };
 
 // ---- URLs ---------------------------------------------------------------------
 

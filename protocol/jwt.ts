@@ -10,12 +10,15 @@ export interface RoomcastClaims {
   sub: string;
   /** Room names; a trailing `*` matches a prefix. */
   rooms: string[];
-  /** Space-separated: subscribe publish presence history. */
+  /** Space-separated: subscribe publish presence history admin. */
   scope: string;
   /** Expiry, seconds since the Unix epoch. */
   exp: number;
   nbf?: number;
+  /** Issued at, seconds: `POST /admin/revoke {"sub","before"}` revokes a sub's tokens issued before a time. */
   iat?: number;
+  /** Token id (1 to 128 characters): `POST /admin/revoke {"jti"}` revokes this token alone. */
+  jti?: string;
   /** Shown in presence; at most 1 KiB as JSON. */
   meta?: Record<string, unknown>;
   /** Topic filters the token may publish on (`pub`) and receive (`sub`); at most 1 KiB as JSON. */
@@ -27,7 +30,7 @@ import { grants, scopesOf, type Acl, type Scope } from "./claims.js";
 
 export { MIN_SECRET_LENGTH, SCOPES, scopesOf, roomAllowed, type Acl, type Scope } from "./claims.js";
 
-/** Longest token lifetime the CLI issues: a token cannot be revoked, only outlived. */
+/** Longest token lifetime the CLI issues: revocation (docs/security.md) is the remedy before it, not a reason for longer ones. */
 export const MAX_TTL_SECONDS = 366 * 86400;
 
 export class JwtError extends Error {

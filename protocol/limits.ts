@@ -42,6 +42,13 @@ export interface Limits {
    * nothing, so this bounds how long it occupies the room at all.
    */
   mqttConnectTimeoutMs: number;
+  /**
+   * How often a room with connections whose token could be revoked asks for
+   * the revocation list (its alarm wakes it that often while such
+   * connections are open): the longer, the later a revoked connection is
+   * closed, the more the room hibernates (docs/security.md, Revocation).
+   */
+  revocationSweepMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -67,6 +74,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   joinRate: { perSecond: 8000, burst: 2000 },
   resumeWindowMs: 120_000,
   mqttConnectTimeoutMs: 10_000,
+  revocationSweepMs: 30_000,
 });
 
 /** The longest `MQTT_CONNECT_TIMEOUT_SECONDS` may set (the contract's bound: at most 30 s). */
@@ -137,6 +145,7 @@ export interface LimitVars {
   JOIN_RATE_BURST?: string;
   RESUME_WINDOW_SECONDS?: string;
   MQTT_CONNECT_TIMEOUT_SECONDS?: string;
+  REVOCATION_SWEEP_SECONDS?: string;
 }
 
 export function positiveInt(raw: string | undefined, fallback: number): number {
@@ -166,6 +175,7 @@ export function readLimits(vars: LimitVars): Limits {
     resumeWindowMs: positiveInt(vars.RESUME_WINDOW_SECONDS, DEFAULT_LIMITS.resumeWindowMs / 1000) * 1000,
     mqttConnectTimeoutMs:
       Math.min(positiveInt(vars.MQTT_CONNECT_TIMEOUT_SECONDS, DEFAULT_LIMITS.mqttConnectTimeoutMs / 1000), MAX_MQTT_CONNECT_TIMEOUT_SECONDS) * 1000,
+    revocationSweepMs: positiveInt(vars.REVOCATION_SWEEP_SECONDS, DEFAULT_LIMITS.revocationSweepMs / 1000) * 1000,
   };
 }
 

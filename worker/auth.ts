@@ -9,7 +9,7 @@
  *
  * Errors: 401 `unauthorized` (no token, malformed, bad signature, wrong
  * algorithm, not valid yet, bad claims), 401 `token_expired`, 403
- * `forbidden` (room or scope not granted).
+ * `forbidden` (room or scope not granted), 401 `token_revoked` (revoked before its `exp`).
  */
 import type { MiddlewareHandler } from "hono";
 import { OPEN_IDENTITY, type Identity, type Scope } from "../handoff/identity";
@@ -31,6 +31,11 @@ export interface TokenAuthOptions<E extends object> {
   secret: (env: E) => string | undefined;
   /** Query parameter that may carry the token (browsers cannot set headers on WebSocket or EventSource). */
   queryParam?: string;
+  /**
+   * Whether a verified token was revoked before its `exp` (401
+   * `token_revoked`): the isolate's cached list (durable-objects/revocations.ts).
+   */
+  revoked?: (env: E, identity: Identity) => Promise<boolean>;
 }
 
 /** Open mode: no secret configured (unset or empty). The one rule, for every gate that depends on it. */
@@ -59,6 +64,9 @@ const unauthorized = (message: string) =>
 const expired = () =>
   apiError(401, "token_expired", "token expired: get a new one", { "www-authenticate": 'Bearer realm="roomcast", error="invalid_token"' });
 const forbidden = (message: string) => apiError(403, "forbidden", message);
+// 401 like an expired token, but its own code: a client must not silently fetch a new one and retry (docs/security.md).
+const revokedToken = () =>
+  apiError(401, "token_revoked", "this token was revoked", { "www-authenticate": 'Bearer realm="roomcast", error="invalid_token"' });
 
 export function tokenAuth<E extends object>(
   options: TokenAuthOptions<E>,
@@ -83,7 +91,9 @@ export function tokenAuth<E extends object>(
       c.set("tokenPending", true);
       return next();
     }
-    c.set("identity", await verified(tokenOf(authorization, query), secret, c.get("room")));
+    const identity = await verified(tokenOf(authorization, query), secret, c.get("room"));
+    if (options.revoked !== undefined && (await options.revoked(c.env, identity))) throw revokedToken();
+    c.set("identity", identity);
     return next();
   };
 }

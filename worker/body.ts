@@ -11,7 +11,7 @@ import { apiError } from "./errors";
 /** Throws on invalid UTF-8 instead of inserting U+FFFD. */
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
-async function readBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
+export async function readBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = Number(request.headers.get("content-length") ?? "NaN");
   if (declared > maxBytes) throw tooLarge(maxBytes);
   if (!request.body) return new Uint8Array(0);

@@ -17,6 +17,7 @@ import { hostGate } from "./host";
 import { originGate } from "./origin";
 import { PAGE_PATHS, servePage } from "./page";
 import { rooms } from "./rooms";
+import { admin } from "./admin";
 import { VERSION } from "./version";
 
 export interface RelayOptions {
@@ -48,6 +49,8 @@ export function createRelay(options: RelayOptions = {}): Relay {
   // After the Origin gate, so that a foreign Origin is still told origin_forbidden.
   app.use("/rooms/*", hostGuard);
   app.route("/rooms", rooms);
+  app.use("/admin/*", hostGuard);
+  app.route("/admin", admin);
 
   /** The Room with this relay's hooks: read from the prototype, so the constructor already sees them. */
   class Room extends RoomCore {

@@ -14,7 +14,8 @@ import { assertScope, requireScope, tokenAuth, tokenMayFollow, type AuthVariable
 import { readPayload } from "./body";
 import { checkPublishRate, publisherKey } from "./publish-rate";
 import { apiError, errorResponse, methodNotAllowed } from "./errors";
-import { describeRoom, presenceAcross, sequencer, shardObject, streamObject } from "./shards";
+import { connectionsAcross, describeRoom, kickAcross, presenceAcross, sequencer, shardObject, streamObject } from "./shards";
+import { readKickTarget, tokenRevoked } from "./admin";
 
 export type RoomVariables = AuthVariables;
 
@@ -39,7 +40,7 @@ rooms.use("/:room/*", async function roomNameGate(c, next) {
 rooms.use("/:room/mqtt", tokenMayFollow);
 // AUTH_SECRET is optional in the Env (worker-secrets.d.ts): a secret that was
 // never put is undefined at runtime, which means open mode.
-rooms.use("/:room/*", tokenAuth<Env>({ secret: (env): string | undefined => env.AUTH_SECRET }));
+rooms.use("/:room/*", tokenAuth<Env>({ secret: (env): string | undefined => env.AUTH_SECRET, revoked: tokenRevoked }));
 
 /** The room's own object (for a sharded room, its sequencer: see ./shards.ts). */
 function stub(c: Context<RoomEnv>) {
@@ -136,6 +137,22 @@ rooms.get("/:room/presence", requireScope("presence"), async (c) => {
   return c.json(await presenceAcross(c.env, c.get("room"), size, cursor.value));
 });
 
+/** Every connection of the room, a page at a time (the `admin` scope; docs/protocol.md). */
+rooms.get("/:room/connections", requireScope("admin"), async (c) => {
+  const limit = parseSeq(c.req.query("limit"), "limit");
+  if (!limit.ok) throw apiError(400, "bad_request", limit.message);
+  const cursor = parseCursor(c.req.query("cursor"));
+  if (!cursor.ok) throw apiError(400, "bad_request", cursor.message);
+  const size = Math.min(Math.max(limit.value ?? DEFAULT_PRESENCE_PAGE, 1), MAX_PRESENCE_PAGE);
+  return c.json(await connectionsAcross(c.env, c.get("room"), size, cursor.value));
+});
+
+/** Closes one connection or every connection of a sub, on every object of the room (4403; docs/protocol.md). */
+rooms.post("/:room/kick", requireScope("admin"), async (c) => {
+  const target = await readKickTarget(c.req.raw);
+  return c.json({ closed: await kickAcross(c.env, c.get("room"), target) });
+});
+
 rooms.get("/:room/messages", requireScope("history"), async (c) => {
   const after = parseSeq(c.req.query("after"), "after");
   if (!after.ok) throw apiError(400, "bad_request", after.message);
@@ -196,3 +213,5 @@ rooms.all("/:room/presence", () => methodNotAllowed(["GET"]));
 rooms.all("/:room/messages", () => methodNotAllowed(["GET", "POST"]));
 rooms.all("/:room/retained", () => methodNotAllowed(["GET"]));
 rooms.all("/:room/mqtt", () => methodNotAllowed(["GET"]));
+rooms.all("/:room/connections", () => methodNotAllowed(["GET"]));
+rooms.all("/:room/kick", () => methodNotAllowed(["POST"]));

@@ -1,9 +1,10 @@
 /**
  * The Worker's side of sharded rooms (durable-objects/shards/): which object
- * takes a new stream, and the two reads that span every shard. A room that is
- * not sharded is one object and none of this applies.
+ * takes a new stream, the reads that span every object (presence, the
+ * operator's connection list) and the kick sent to each. A room that is not
+ * sharded is one object and none of this applies.
  */
-import type { PresenceClient, PresenceList, RoomDescription } from "../protocol";
+import type { ConnectionInfo, ConnectionList, KickTarget, PresenceList, RoomDescription } from "../protocol";
 import { shardCount, shardName } from "../durable-objects/shards/config";
 
 /** Upgrades are spread round-robin: a client that reconnects lands on another shard than before. */
@@ -49,25 +50,65 @@ export async function presenceAcross(env: Env, room: string, limit: number, curs
   const all = shards(env, room);
   if (all.length === 0) return sequencer(env, room).presenceList(limit, cursor);
   const at = parseShardCursor(cursor);
+  // Every shard answers (its count is part of the total); those before the cursor's need no page.
   const pages = (await Promise.all(
     all.map((s, i) => s.presenceList(i < at.shard ? 1 : limit, i === at.shard ? at.after : null)),
   )) as unknown as PresenceList[];
-  const clients: PresenceClient[] = [];
-  let next: string | null = null;
-  for (let i = at.shard; i < pages.length && next === null; i++) {
-    const page = pages[i]!;
-    for (let k = 0; k < page.clients.length; k++) {
-      clients.push(page.clients[k]!);
-      if (clients.length < limit) continue;
-      // Full: a cursor only if anything is left, here or in a later shard.
-      const more = k < page.clients.length - 1 || page.cursor !== null || pages.slice(i + 1).some((p) => p.clients.length > 0);
-      if (more) next = `s${i}-${page.clients[k]!.id}`;
-      break;
-    }
-    if (clients.length === limit) break;
-  }
+  const merged = mergePages(pages.map((p) => ({ items: p.clients, cursor: p.cursor })), at.shard, limit);
   const count = pages.reduce((n, p) => n + p.count, 0);
-  return { room, count, clients, cursor: next };
+  return { room, count, clients: merged.items, cursor: merged.cursor };
+}
+
+/**
+ * `GET /rooms/:room/connections` (the `admin` scope) over every object of the
+ * room: in a sharded room its sequencer (the MQTT sockets) then each shard
+ * (WebSockets and SSE), each in id order, with the same kind of cursor as
+ * presence (`s<i>-<id>`, i counting the sequencer as 0).
+ */
+export async function connectionsAcross(env: Env, room: string, limit: number, cursor: string | null): Promise<ConnectionList> {
+  const objects = everyObject(env, room);
+  if (objects.length === 1) return { room, ...(await objects[0]!.connectionList(limit, cursor)) };
+  const at = parseShardCursor(cursor);
+  const pages = await Promise.all(objects.slice(at.shard).map((o, k) => o.connectionList(limit, k === 0 ? at.after : null)));
+  const padded = [...Array.from({ length: at.shard }, () => ({ items: [], cursor: null })), ...pages.map((p) => ({ items: p.connections, cursor: p.cursor }))];
+  const merged = mergePages<ConnectionInfo>(padded, at.shard, limit);
+  return { room, connections: merged.items, cursor: merged.cursor };
+}
+
+/** `POST /rooms/:room/kick` on every object of the room (a sub may be on several): how many were closed. */
+export async function kickAcross(env: Env, room: string, target: KickTarget): Promise<number> {
+  const closed = await Promise.all(everyObject(env, room).map((o) => o.kick(target)));
+  return closed.reduce((n, k) => n + k, 0);
+}
+
+/** The room's objects: its own, then its shards' (none when it is not sharded). */
+export function everyObject(env: Env, room: string) {
+  return [sequencer(env, room), ...shards(env, room)];
+}
+
+interface Page<T> {
+  items: T[];
+  cursor: string | null;
+}
+
+/**
+ * Pages read from several objects (index-aligned, each in id order) as one
+ * page of at most `limit`, from object `from` on: a cursor `s<i>-<id>` only
+ * when anything is left, in object i or a later one. The one way a read that
+ * spans objects pages.
+ */
+function mergePages<T extends { id: string }>(pages: Page<T>[], from: number, limit: number): Page<T> {
+  const items: T[] = [];
+  for (let i = from; i < pages.length; i++) {
+    const page = pages[i]!;
+    for (let k = 0; k < page.items.length; k++) {
+      items.push(page.items[k]!);
+      if (items.length < limit) continue;
+      const more = k < page.items.length - 1 || page.cursor !== null || pages.slice(i + 1).some((p) => p.items.length > 0);
+      return { items, cursor: more ? `s${i}-${page.items[k]!.id}` : null };
+    }
+  }
+  return { items, cursor: null };
 }
 
 function parseShardCursor(cursor: string | null): { shard: number; after: string | null } {

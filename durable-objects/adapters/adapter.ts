@@ -77,6 +77,13 @@ export interface SessionProtocol {
    * if it is overdue (MQTT keep-alive), else says when to look again (null: never).
    */
   sweep?(ws: WebSocket, now: number, room: RoomPort): number | null;
+  /**
+   * The room ends this socket on an operator's order (connections.ts: a kick
+   * or a revocation), closing it with `code`: the protocol says so in its own
+   * wire first (MQTT 5: DISCONNECT 0x98). `keepWill` false: what the client
+   * left to publish at its end is dropped (a revoked token publishes nothing more).
+   */
+  dismiss?(ws: WebSocket, room: RoomPort, code: number, message: string, keepWill: boolean): void;
   /** A socket of this kind was just accepted (nothing sent yet): e.g. to set the alarm for its handshake's deadline. */
   opened?(ws: WebSocket, room: RoomPort): Promise<void>;
 }
@@ -111,6 +118,12 @@ export interface RoomPort {
    * attachment saved). False when the room is full; it is still pending then.
    */
   seat(ws: WebSocket, att: Attachment): boolean;
+  /**
+   * A token that arrived inside the protocol (an MQTT CONNECT password),
+   * after its check: true when it was revoked (refuse it); otherwise the
+   * room's sweep now watches it for a later revocation (revocations.ts).
+   */
+  revoked(identity: Identity): Promise<boolean>;
   /** The room's alarm (token expiry, keep-alive) must run by then (ms since the epoch). */
   expireAt(ms: number): Promise<void>;
   /** Open sockets of a tag: for rare events only (a session take-over), never per message. */

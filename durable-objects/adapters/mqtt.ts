@@ -13,7 +13,7 @@
  */
 import { attachmentOf } from "../sockets";
 import { liveOf, stateOf, WS_PROTOCOL_ERROR } from "../mqtt/connection";
-import { end } from "../mqtt/end";
+import { dismiss, end } from "../mqtt/end";
 import { onFrame } from "../mqtt/inbound";
 import { awaitConnect, sweep } from "../mqtt/keep-alive";
 import { afterBatch, deliver } from "../mqtt/session-delivery";
@@ -42,6 +42,9 @@ const session: SessionProtocol = {
   afterBatch,
   sweep,
   opened: awaitConnect,
+  dismiss(ws, port, code, message, keepWill) {
+    dismiss(ws, liveOf(ws, port), port, code, message, keepWill);
+  },
   ended(ws, port) {
     end(ws, liveOf(ws, port), port);
   },

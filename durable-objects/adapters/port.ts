@@ -2,6 +2,7 @@
 import type { Limits } from "../../protocol/limits";
 import { decideConnect, type ConnectHook } from "../connect-hook";
 import { scheduleExpirySweep } from "../expiry";
+import { isRevocable, revokedTokens, scheduleRevocationSweep } from "../revocations";
 import type { SocketFanout } from "../fanout";
 import type { History } from "../history";
 import type { PublishPipeline } from "../publish/pipeline";
@@ -45,6 +46,11 @@ export function makePort({ room, ctx, env, limits, history, pipeline, connectHoo
     shed,
     seat: (ws, att) => readers.seat(ws, att),
     expireAt: (ms) => scheduleExpirySweep(ctx.storage, ms),
+    async revoked(identity) {
+      if (isRevocable(identity) && (await revokedTokens(env)).covers(identity)) return true;
+      await scheduleRevocationSweep(ctx.storage, identity, limits.revocationSweepMs);
+      return false;
+    },
     sockets: (tag) => ctx.getWebSockets(tag),
   };
 }

@@ -36,6 +36,21 @@ interface Stream {
   /** When a write last settled (or the stream opened): a reader gone away is noticed only by a write that fails or never settles. */
   progressAt: number;
   ended?: () => void;
+  who: SseWho;
+}
+
+/**
+ * Who a stream is: what the operator's list shows and kick and revocation
+ * match on (connections.ts). Kept here because a stream, unlike a socket,
+ * has no attachment; it lives no longer than the Room's memory anyway.
+ */
+export interface SseWho {
+  id: string;
+  sub: string | null;
+  connectedAt: number;
+  /** The token's `jti` and `iat`, when it had them: what revocation matches (revocations.ts). */
+  jti?: string;
+  iat?: number;
 }
 
 /** A message as a stream gets it. */
@@ -53,6 +68,7 @@ export interface SseOpen {
   endAt: number | null;
   /** Called once when the stream ends, however it ends (lifecycle events). */
   ended?: () => void;
+  who: SseWho;
 }
 
 export class SseHub {
@@ -89,6 +105,7 @@ export class SseHub {
       conflate: options.conflate,
       progressAt: Date.now(),
       ended: options.ended,
+      who: options.who,
     };
     this.streams.add(stream);
     if (stream.conflate !== null) this.conflating++;
@@ -126,6 +143,22 @@ export class SseHub {
         "x-accel-buffering": "no",
       },
     });
+  }
+
+  /** Who each open stream is (the operator's list: rare, never per message). */
+  *who(): Iterable<SseWho> {
+    for (const stream of this.streams) yield stream.who;
+  }
+
+  /** Ends every stream `which` picks, after what it was already written; answers how many. */
+  endWhere(which: (who: SseWho) => boolean): number {
+    let n = 0;
+    for (const stream of [...this.streams]) {
+      if (!which(stream.who)) continue;
+      this.end(stream);
+      n++;
+    }
+    return n;
   }
 
   /** A committed batch, in seq order: each message to the streams whose filter it passes; conflating streams through their queue. */

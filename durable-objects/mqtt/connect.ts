@@ -42,6 +42,7 @@ export async function onConnect(ws: WebSocket, l: Live, p: IConnectPacket, port:
     try {
       if (!secret || decided.password === undefined) throw new Error("no token");
       const identity = await verifyRoomToken(decided.password, secret, port.name);
+      if (await port.revoked(identity)) throw new Error("revoked");
       Object.assign(l.att, identity);
       st.tokenPending = false;
       if (identity.exp !== null) await port.expireAt(identity.exp * 1000);

@@ -9,6 +9,7 @@ import type { RoomPort } from "../adapters/adapter";
 import type { MqttVersion } from "./codec";
 import { afterAnswers, save, send, sessionIdOf, sessionsOf, stateOf, WS_PROTOCOL_ERROR, type Live } from "./connection";
 import { MAX_SESSION_EXPIRY_SECONDS } from "./protocol";
+import { Reason } from "./reasons";
 
 /**
  * Ends the connection for a protocol reason: 5.0 DISCONNECT first; the will
@@ -24,6 +25,18 @@ export function fail(ws: WebSocket, l: Live, port: RoomPort, v: MqttVersion | nu
     end(ws, l, port);
     port.shed(ws, wsCode, message, l.att);
   });
+}
+
+/**
+ * An operator ends the connection (a kick, a revoked token): 5.0 gets
+ * DISCONNECT 0x98 Administrative action first. A kick keeps the will, as a
+ * server-side close does in MQTT (a device's "offline" will is what its
+ * subscribers expect); a revocation drops it: the token is no longer trusted to publish.
+ */
+export function dismiss(ws: WebSocket, l: Live, port: RoomPort, code: number, message: string, keepWill: boolean): void {
+  const st = stateOf(l.att);
+  if (!keepWill) st.will = null;
+  fail(ws, l, port, st.connected?.v ?? null, Reason.AdministrativeAction, message, code);
 }
 
 /** The connection is over: publish the will unless DISCONNECT withdrew it; close the session (once). */

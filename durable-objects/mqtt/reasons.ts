@@ -28,6 +28,7 @@ export const Reason = {
   PacketTooLarge: 0x95,
   MessageRateTooHigh: 0x96,
   QuotaExceeded: 0x97,
+  AdministrativeAction: 0x98,
   PayloadFormatInvalid: 0x99,
   QoSNotSupported: 0x9b,
   TopicAliasInvalid: 0x94,

@@ -45,6 +45,17 @@ describe("roomcast token", () => {
     expect("acl" in (await verifyJwt(none.out[0]!, LONG))).toBe(false);
   });
 
+  it("sets iat and a random jti, a different one for each token (roomcast revoke names it)", async () => {
+    const a = io();
+    const b = io();
+    for (const t of [a, b]) expect(await run(["token", "--secret", LONG, "--room", "r", "--scope", "admin"], t.io)).toBe(0);
+    const [ca, cb] = [await verifyJwt(a.out[0]!, LONG), await verifyJwt(b.out[0]!, LONG)];
+    expect(ca.jti).toMatch(/^[0-9a-f-]{36}$/);
+    expect(cb.jti).not.toBe(ca.jti);
+    expect(Math.abs(ca.iat! - Math.floor(Date.now() / 1000))).toBeLessThanOrEqual(1);
+    expect(ca.scope).toBe("admin");
+  });
+
   it("defaults the ttl to an hour and the sub to a random cli id; reads the secret from the environment", async () => {
     const t = io({ env: { ROOMCAST_SECRET: "env-secret-0123456789" } });
     expect(await run(["token", "--room", "kitchen", "--scope", "subscribe"], t.io)).toBe(0);
