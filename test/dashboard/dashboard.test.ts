@@ -148,9 +148,11 @@ describe("dashboard", () => {
       // Chromium itself logs every network failure the outage caused: each
       // refused WebSocket or fetch attempt while the relay was down, and a
       // request the stop cut short (reset, or a body cut mid-way). Those are
-      // the browser's own lines ending in "net::ERR_…", not the page's;
-      // anything else still fails.
-      const outage = /net::ERR_[A-Z_]+$/;
+      // the browser's own lines ending in "net::ERR_…", or its "WebSocket
+      // connection to '…' failed: …" for an upgrade the stop cut short (the
+      // lifecycle card's socket among them), not the page's; anything else
+      // still fails.
+      const outage = /net::ERR_[A-Z_]+$|^WebSocket connection to '[^']+' failed: /;
       w.errors.splice(0, Infinity, ...w.errors.filter((e) => !outage.test(e.trim())));
       const res = await fetch(`${own.url}/rooms/${room}/messages`, { method: "POST", body: '{"data":"after the outage"}', headers: { "content-type": "application/json" } });
       const { seq } = (await res.json()) as { seq: number };

@@ -39,12 +39,12 @@ async function call(secret: string | undefined, path: string, token?: string, sc
 afterEach(() => vi.restoreAllMocks());
 
 describe("tokenAuth", () => {
-  it("open mode: everybody gets every scope, and the log warns once per isolate", async () => {
+  it("open mode: everybody gets every scope (admin too: every request is allowed), and the log warns once per isolate", async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const a = app();
     for (let i = 0; i < 3; i++) {
       const res = await a.request("/r", {}, {});
-      expect(await res.json()).toEqual({ sub: null, scopes: ["subscribe", "publish", "presence", "history"], meta: {}, exp: null });
+      expect(await res.json()).toEqual({ sub: null, scopes: ["subscribe", "publish", "presence", "history", "admin"], meta: {}, exp: null });
     }
     expect(warn).toHaveBeenCalledTimes(1);
     expect(String(warn.mock.calls[0]![0])).toMatch(/AUTH_SECRET.*OPEN MODE/);
