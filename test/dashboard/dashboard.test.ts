@@ -135,9 +135,10 @@ describe("dashboard", () => {
 
   it("shows reconnecting while the relay is away and recovers when it is back", async () => {
     const own = await startRelay();
+    let watched: Awaited<ReturnType<typeof openRoom>> | undefined;
     try {
       const room = uniqueRoom("outage");
-      const w = await openRoom(room, own.url);
+      const w = (watched = await openRoom(room, own.url));
       await own.stop();
       await expect.poll(() => w.page.getAttribute("#state", "data-state")).toBe("reconnecting");
       expect(await text(w, "#state")).toContain("Reconnecting");
@@ -145,6 +146,13 @@ describe("dashboard", () => {
 
       await own.restart(); // same port, same storage
       await expect.poll(() => w.page.getAttribute("#state", "data-state"), { timeout: 40_000 }).toBe("open");
+      const res = await fetch(`${own.url}/rooms/${room}/messages`, { method: "POST", body: '{"data":"after the outage"}', headers: { "content-type": "application/json" } });
+      const { seq } = (await res.json()) as { seq: number };
+      expect(await text(w, `#messages li[data-seq="${seq}"] pre`)).toBe("after the outage");
+    } finally {
+      // The page goes before the relay does: the final stop would cut its sockets again.
+      await watched?.page.close();
+      await own.stop();
       // Chromium itself logs every network failure the outage caused: each
       // refused WebSocket or fetch attempt while the relay was down, and a
       // request the stop cut short (reset, or a body cut mid-way). Those are
@@ -153,12 +161,7 @@ describe("dashboard", () => {
       // lifecycle card's socket among them), not the page's; anything else
       // still fails.
       const outage = /net::ERR_[A-Z_]+$|^WebSocket connection to '[^']+' failed: /;
-      w.errors.splice(0, Infinity, ...w.errors.filter((e) => !outage.test(e.trim())));
-      const res = await fetch(`${own.url}/rooms/${room}/messages`, { method: "POST", body: '{"data":"after the outage"}', headers: { "content-type": "application/json" } });
-      const { seq } = (await res.json()) as { seq: number };
-      expect(await text(w, `#messages li[data-seq="${seq}"] pre`)).toBe("after the outage");
-    } finally {
-      await own.stop();
+      if (watched) watched.errors.splice(0, Infinity, ...watched.errors.filter((e) => !outage.test(e.trim())));
     }
   });
 
