@@ -3,7 +3,7 @@
  * it leaves: inside a JSON envelope, or bare for raw-mode sockets.
  */
 import { base64ToBytes, bytesToBase64 } from "../protocol/base64";
-import type { MessageEnvelope } from "../protocol";
+import type { MessageEnvelope, MessageProperties } from "../protocol";
 
 export type Payload =
   | { kind: "json"; value: unknown }
@@ -34,9 +34,20 @@ export interface PublishInput extends Routing {
   publishId: string | null;
   /** Skips history: delivered live, not stored, no seq of its own (docs/protocol.md, "Publishes that skip history"). */
   live?: true;
+  /** Its properties (protocol/properties.ts), shown in the envelope. */
+  properties?: MessageProperties;
+  /** An MQTT publish's QoS when below 2 (what its MQTT subscribers get at most). */
+  qos?: 0 | 1;
 }
 
-export function buildEnvelope(room: string, seq: number, from: string, ts: number, payload: Payload, routing: Routing & { live?: true }): string {
+/** What an envelope carries besides the payload and its place. */
+export interface EnvelopeExtras extends Routing {
+  live?: true;
+  properties?: MessageProperties;
+  qos?: 0 | 1;
+}
+
+export function buildEnvelope(room: string, seq: number, from: string, ts: number, payload: Payload, routing: EnvelopeExtras): string {
   const envelope: MessageEnvelope = { type: "message", room, seq, from, ts, data: null };
   if (routing.topic !== null) envelope.topic = routing.topic;
   if (payload.kind === "binary") {
@@ -47,6 +58,8 @@ export function buildEnvelope(room: string, seq: number, from: string, ts: numbe
   }
   if (routing.retain) envelope.retain = true;
   if (routing.live) envelope.live = true;
+  if (routing.qos !== undefined) envelope.qos = routing.qos;
+  if (routing.properties !== undefined) envelope.properties = routing.properties;
   return JSON.stringify(envelope);
 }
 

@@ -4,6 +4,9 @@
  * so it must stay free of Workers-only and Node-only APIs.
  */
 
+import type { MessageProperties } from "./properties";
+export type { MessageProperties } from "./properties";
+
 /** Room names, as docs/protocol.md states them. */
 export const ROOM_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
@@ -120,6 +123,14 @@ export interface MessageEnvelope {
    * it follows, and it does not move a reader's resume point.
    */
   live?: true;
+  /**
+   * The QoS an MQTT client published it at, when below 2: an MQTT subscriber
+   * gets it at most at this QoS (docs/mqtt.md). Absent: QoS 2, and every
+   * message from another door (the room stored it before acking).
+   */
+  qos?: 0 | 1;
+  /** Its properties (MQTT 5 PUBLISH properties, or a JSON publisher's `properties`): docs/protocol.md. */
+  properties?: MessageProperties;
 }
 
 export interface PresenceFrame {
@@ -186,6 +197,8 @@ export interface PublishFrame {
   retain?: boolean;
   /** false: deliver live only, do not store (no seq of its own, never replayed). */
   history?: boolean;
+  /** The message's properties (MQTT 5's PUBLISH properties): protocol/properties.ts. */
+  properties?: MessageProperties;
 }
 
 export type ClientFrame = PublishFrame;

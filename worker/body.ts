@@ -48,6 +48,7 @@ export interface PublishBody {
   topic?: unknown;
   retain?: unknown;
   history?: unknown;
+  properties?: unknown;
 }
 
 export async function readPayload(request: Request, maxBytes: number): Promise<PublishBody> {
@@ -76,9 +77,9 @@ export async function readPayload(request: Request, maxBytes: number): Promise<P
     if (typeof body !== "object" || body === null || Array.isArray(body) || !("data" in body)) {
       throw apiError(400, "bad_request", 'a JSON body must be an object like {"data": …}');
     }
-    const { data, topic, retain, history } = body as { data: unknown; topic?: unknown; retain?: unknown; history?: unknown };
+    const { data, topic, retain, history, properties } = body as { data: unknown; topic?: unknown; retain?: unknown; history?: unknown; properties?: unknown };
     if (bytes.byteLength > maxBytes && JSON.stringify(data).length > maxBytes) throw tooLarge(maxBytes);
-    return { payload: { kind: "json", value: data }, topic, retain, history };
+    return { payload: { kind: "json", value: data }, topic, retain, history, properties };
   }
   if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
   if (type.startsWith("text/") || type === "") {

@@ -16,6 +16,7 @@ import { checkPublishRate, publisherKey } from "./publish-rate";
 import { apiError, errorResponse, methodNotAllowed } from "./errors";
 import { connectionsAcross, describeRoom, kickAcross, presenceAcross, sequencer, shardObject, streamObject } from "./shards";
 import { readKickTarget, tokenRevoked } from "./admin";
+import { parseProperties } from "../protocol/properties";
 
 export type RoomVariables = AuthVariables;
 
@@ -199,8 +200,19 @@ rooms.post("/:room/messages", async (c) => {
   const historyQuery = c.req.query("history");
   const live = body.history === false || historyQuery === "0" || historyQuery === "false";
   if (live && retain) throw apiError(400, "bad_request", "a publish that skips history cannot be retained");
+  const properties = parseProperties(body.properties);
+  if (!properties.ok) throw apiError(400, "bad_request", properties.message);
   // With a token, `from` is who signed in (its sub); in open mode, "http".
-  const input: PublishInput = { payload: body.payload, from: identity.sub ?? "http", publisher: identity.sub, publishId: key, topic: topic.value, retain, ...(live ? { live: true as const } : {}) };
+  const input: PublishInput = {
+    payload: body.payload,
+    from: identity.sub ?? "http",
+    publisher: identity.sub,
+    publishId: key,
+    topic: topic.value,
+    retain,
+    ...(live ? { live: true as const } : {}),
+    ...(properties.value ? { properties: properties.value } : {}),
+  };
   const answer = await stub(c).publishMessage(input, identity);
   if ("refused" in answer) return errorResponse(answer.refused.status, answer.refused.code, answer.refused.message);
   return c.json({ seq: answer.seq, epoch: answer.epoch }, 201);

@@ -7,7 +7,7 @@
  *
  * A new wire format is a new file here plus one line in `./index.ts`.
  */
-import type { ErrorCode, PresenceEvent, WelcomeFrame } from "../../protocol";
+import type { ErrorCode, MessageProperties, PresenceEvent, WelcomeFrame } from "../../protocol";
 import type { Limits } from "../../protocol/limits";
 import type { Payload, Routing } from "../payload";
 import type { Identity } from "../../handoff/identity";
@@ -29,7 +29,7 @@ export interface OutboundMessage extends Routing {
 
 /** What an inbound frame asks for. */
 export type Inbound =
-  | { publish: { payload: Payload; publishId: string | null; live?: true } & Routing }
+  | { publish: { payload: Payload; publishId: string | null; live?: true; properties?: MessageProperties } & Routing }
   | { error: ErrorCode; message: string };
 
 export interface SocketAdapter {

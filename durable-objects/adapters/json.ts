@@ -6,6 +6,7 @@ import { MAX_PUBLISH_ID_LENGTH, type AckFrame, type ErrorFrame } from "../../pro
 import { jsonDepthExceeds } from "../../protocol/json-depth";
 import { MAX_JSON_DEPTH } from "../../protocol/limits";
 import { parseTopic } from "../../handoff/options";
+import { parseProperties } from "../../protocol/properties";
 import type { Inbound, SocketAdapter } from "./adapter";
 
 function parse(frame: string | ArrayBuffer): Inbound {
@@ -25,7 +26,7 @@ function parse(frame: string | ArrayBuffer): Inbound {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     return { error: "bad_frame", message: 'frame must be a JSON object like {"type":"publish","data":…}' };
   }
-  const { type, data, id, topic, retain, history } = parsed as Record<string, unknown>;
+  const { type, data, id, topic, retain, history, properties } = parsed as Record<string, unknown>;
   if (type !== "publish") return { error: "unknown_type", message: `unknown frame type ${JSON.stringify(type)}` };
   if (data === undefined) return { error: "bad_frame", message: "publish frame has no data" };
   if (id !== undefined && (typeof id !== "string" || id.length === 0 || id.length > MAX_PUBLISH_ID_LENGTH)) {
@@ -37,8 +38,11 @@ function parse(frame: string | ArrayBuffer): Inbound {
   if (retain === true && routed.value === null) return { error: "bad_topic", message: "a retained publish needs a topic" };
   if (history !== undefined && typeof history !== "boolean") return { error: "bad_frame", message: "history must be true or false" };
   if (history === false && retain === true) return { error: "bad_frame", message: "a publish that skips history cannot be retained" };
+  const props = parseProperties(properties);
+  if (!props.ok) return { error: "bad_frame", message: props.message };
   const live = history === false ? { live: true as const } : {};
-  return { publish: { payload: { kind: "json", value: data }, publishId: id ?? null, topic: routed.value, retain: retain === true, ...live } };
+  const withProps = props.value === undefined ? {} : { properties: props.value };
+  return { publish: { payload: { kind: "json", value: data }, publishId: id ?? null, topic: routed.value, retain: retain === true, ...live, ...withProps } };
 }
 
 export const jsonAdapter: SocketAdapter = {

@@ -3,6 +3,8 @@
  * client id, will, session expiry, receive maximum. 3.1.1 and 5.0 refuse in
  * different codes, so each refusal is named once and mapped per version.
  */
+import type { MessageProperties } from "../../protocol/properties";
+import { messageProperties } from "./properties";
 import type { IConnackPacket, IConnectPacket } from "mqtt-packet";
 import { Buffer } from "node:buffer";
 import { validTopic } from "../../protocol/topics";
@@ -41,6 +43,8 @@ export interface Will {
   payload: Payload;
   qos: 0 | 1 | 2;
   retain: boolean;
+  /** 5.0 will properties, published with it like a PUBLISH's. */
+  properties?: MessageProperties;
 }
 
 export interface AcceptedConnect {
@@ -98,6 +102,8 @@ export function acceptConnect(packet: IConnectPacket, newClientId: string): Acce
     // Every will QoS is served (MAX_QOS is 2); a QoS 3 will is malformed and the codec refuses it first.
     const willQos = Math.min(packet.will.qos ?? 0, MAX_QOS) as 0 | 1 | 2;
     will = { topic: packet.will.topic, payload: inboundPayload(packet.will.payload), qos: willQos, retain: !!packet.will.retain };
+    const properties = version === 5 ? messageProperties(packet.will.properties) : undefined;
+    if (properties !== undefined) will.properties = properties;
   }
 
   let expiry: number;

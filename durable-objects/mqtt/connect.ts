@@ -19,8 +19,9 @@ import { allowedSilenceMs } from "./keep-alive";
 import { resume } from "./session-delivery";
 import { sessionId, type SessionId, type SessionState } from "./session-store";
 
-/** A will payload is kept in the attachment (16 KiB in all), so it is bounded. */
+/** A will payload is kept in the attachment (16 KiB in all), so it is bounded; its properties too. */
 export const MAX_WILL_PAYLOAD_BYTES = 2048;
+export const MAX_WILL_PROPERTIES_BYTES = 2048;
 
 export async function onConnect(ws: WebSocket, l: Live, p: IConnectPacket, port: RoomPort): Promise<void> {
   const st = stateOf(l.att);
@@ -36,6 +37,9 @@ export async function onConnect(ws: WebSocket, l: Live, p: IConnectPacket, port:
   };
   if (decided.will !== null && outboundPayloadSize(decided.will) > MAX_WILL_PAYLOAD_BYTES) {
     return refuse("bad_will", WS_PROTOCOL_ERROR, `a will payload is at most ${MAX_WILL_PAYLOAD_BYTES} bytes`);
+  }
+  if (decided.will?.properties !== undefined && JSON.stringify(decided.will.properties).length > MAX_WILL_PROPERTIES_BYTES) {
+    return refuse("bad_will", WS_PROTOCOL_ERROR, `will properties are at most ${MAX_WILL_PROPERTIES_BYTES} bytes (as JSON)`);
   }
   if (st.tokenPending) {
     const secret = port.env.AUTH_SECRET;

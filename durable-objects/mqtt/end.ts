@@ -52,7 +52,16 @@ export function end(ws: WebSocket, l: Live, port: RoomPort): void {
       void port.publish({
         by: { kind: "mqtt", id: l.att.id, identity: l.att, bucket: null },
         size: will.payload.kind === "binary" ? will.payload.value.byteLength : 0,
-        read: () => ({ payload: will.payload, from: l.att.id, publisher: l.att.sub, publishId: null, topic: will.topic, retain: will.retain }),
+        read: () => ({
+          payload: will.payload,
+          from: l.att.id,
+          publisher: l.att.sub,
+          publishId: null,
+          topic: will.topic,
+          retain: will.retain,
+          ...(will.properties ? { properties: will.properties } : {}),
+          ...(will.qos < 2 ? { qos: will.qos as 0 | 1 } : {}),
+        }),
         sender: ws,
         echo: true,
         origin: l.att.id,

@@ -13,6 +13,9 @@ import mqtt from "mqtt-packet";
 import { topicMatches } from "../../protocol/topics";
 import type { OutboundMessage } from "../adapters/adapter";
 import type { MqttVersion } from "./codec";
+import { expiryLeft } from "../../protocol/properties";
+import { envelopeMeta, type EnvelopeMeta } from "./payloads";
+import { publishProperties, type PublishProperties } from "./properties";
 import { outboundPayload, outboundPublish, type GrantedSubscription } from "./protocol";
 
 export function packetIdFor(seq: number): number {
@@ -41,9 +44,27 @@ export function deliveryFor(subs: readonly GrantedSubscription[], topic: string,
   return qos === null ? null : { qos, retainAsPublished };
 }
 
+/**
+ * A delivery of one message: at most the QoS it was published at ([MQTT-3.8.4-8]:
+ * the minimum of the subscription's and the publish's; a message from another
+ * door counts as QoS 2, the room having stored it before its ack). Null when
+ * the message has expired (its Message Expiry Interval is over): it is not sent.
+ */
+export function forMessage(d: Delivery, meta: EnvelopeMeta, now: number): { delivery: Delivery; expiryLeft: number | null } | null {
+  const left = expiryLeft(meta.properties, meta.ts, now);
+  if (left === 0) return null;
+  const qos = Math.min(d.qos, meta.qos) as 0 | 1 | 2;
+  return { delivery: qos === d.qos ? d : { ...d, qos }, expiryLeft: left };
+}
+
+/** A PUBLISH's properties for a 5.0 client (none for 3.1.1). */
+export function propertiesFor(version: MqttVersion, meta: EnvelopeMeta, left: number | null): PublishProperties | undefined {
+  return version === 5 ? publishProperties(meta.properties, left) : undefined;
+}
+
 /** The bytes of one PUBLISH. Messages from the room count as QoS 2 (the room has stored them under their seq). */
-export function publishBytes(version: MqttVersion, topic: string, payload: Uint8Array, qos: 0 | 1 | 2, seq: number, retain: boolean, dup = false): Uint8Array {
-  const packet = outboundPublish(topic, payload, qos, qos > 0 ? packetIdFor(seq) : null, retain);
+export function publishBytes(version: MqttVersion, topic: string, payload: Uint8Array, qos: 0 | 1 | 2, seq: number, retain: boolean, dup = false, properties?: PublishProperties): Uint8Array {
+  const packet = outboundPublish(topic, payload, qos, qos > 0 ? packetIdFor(seq) : null, retain, properties);
   packet.dup = dup;
   return mqtt.generate(packet, { protocolVersion: version });
 }
@@ -51,14 +72,24 @@ export function publishBytes(version: MqttVersion, topic: string, payload: Uint8
 /** Each live message's packets, per (version, qos, retain): built for the first socket that needs one. */
 const built = new WeakMap<OutboundMessage, Map<string, Uint8Array>>();
 
-export function liveFrame(m: OutboundMessage, version: MqttVersion, d: Delivery): Uint8Array {
+/** Each live message's meta (publish QoS, properties), read from its envelope once. */
+const metas = new WeakMap<OutboundMessage, EnvelopeMeta>();
+
+export function liveMeta(m: OutboundMessage): EnvelopeMeta {
+  let meta = metas.get(m);
+  if (meta === undefined) metas.set(m, (meta = envelopeMeta(m.envelope)));
+  return meta;
+}
+
+/** `d` is the delivery after forMessage (its QoS capped); `left` the expiry left, as forMessage said. */
+export function liveFrame(m: OutboundMessage, version: MqttVersion, d: Delivery, left: number | null = null): Uint8Array {
   const retain = d.retainAsPublished && m.retain;
   const key = `${version}${d.qos}${retain ? 1 : 0}`;
   let variants = built.get(m);
   if (variants === undefined) built.set(m, (variants = new Map()));
   let bytes = variants.get(key);
   if (bytes === undefined) {
-    bytes = publishBytes(version, m.topic!, outboundPayload(m.payload), d.qos, m.seq, retain);
+    bytes = publishBytes(version, m.topic!, outboundPayload(m.payload), d.qos, m.seq, retain, false, propertiesFor(version, liveMeta(m), left));
     variants.set(key, bytes);
   }
   return bytes;

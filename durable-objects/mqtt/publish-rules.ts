@@ -8,6 +8,8 @@ import type { IDisconnectPacket, IPubackPacket, IPubcompPacket, IPublishPacket, 
 import { Buffer } from "node:buffer";
 import { validTopic } from "../../protocol/topics";
 import type { Payload } from "../payload";
+import type { MessageProperties } from "../../protocol/properties";
+import { messageProperties } from "./properties";
 import type { MqttVersion } from "./codec";
 import { encoder, inboundPayload, outboundPayload } from "./payloads";
 import { closeWith, Reason } from "./reasons";
@@ -21,6 +23,8 @@ export type PublishDecision =
       retain: boolean;
       clearsRetained: boolean;
       qos: 0 | 1 | 2;
+      /** Its MQTT 5 properties, as every reader sees them (none from 3.1.1). */
+      properties: MessageProperties | undefined;
       /** QoS 1: the id to PUBACK, and the key of the DUP dedupe; QoS 2: the id to PUBREC, held until PUBREL. */
       packetId: number | null;
       dup: boolean;
@@ -45,6 +49,7 @@ export function decidePublish(version: MqttVersion, packet: IPublishPacket): Pub
     retain: packet.retain,
     clearsRetained: packet.retain && empty,
     qos: packet.qos,
+    properties: version === 5 ? messageProperties(packet.properties) : undefined,
     packetId,
     dup: packet.dup,
   };
@@ -79,9 +84,11 @@ export function outboundPublish(
   qos: 0 | 1 | 2,
   packetId: number | null,
   retain: boolean,
+  properties?: IPublishPacket["properties"],
 ): IPublishPacket {
   const packet: IPublishPacket = { cmd: "publish", topic, payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), qos: qos as QoS, dup: false, retain };
   if (qos > 0) packet.messageId = packetId!;
+  if (properties !== undefined) packet.properties = properties;
   return packet;
 }
 

@@ -43,7 +43,16 @@ export function onPublish(ws: WebSocket, l: Live, p: IPublishPacket, port: RoomP
   const pending = port.publish({
     by: { kind: "mqtt", id: l.att.id, identity: l.att, bucket: l.att.bucket },
     size: typeof p.payload === "string" ? p.payload : p.payload.byteLength,
-    read: () => ({ payload: decision.payload, from: l.att.id, publisher: l.att.sub, publishId: null, topic: decision.topic, retain: decision.retain }),
+    read: () => ({
+      payload: decision.payload,
+      from: l.att.id,
+      publisher: l.att.sub,
+      publishId: null,
+      topic: decision.topic,
+      retain: decision.retain,
+      ...(decision.properties ? { properties: decision.properties } : {}),
+      ...(qos < 2 ? { qos: qos as 0 | 1 } : {}),
+    }),
     sender: ws,
     echo: true, // a stateful adapter decides itself whether its own socket gets its message (MQTT No Local)
     origin: l.att.id,

@@ -19,7 +19,8 @@ import { CloseCode } from "../../protocol";
 import { TopicMatcher } from "../../protocol/topics";
 import { safeSend } from "../sockets";
 import { liveOf, save, send, sessionIdOf, sessionsOf, stateOf, type Connected, type Live } from "./connection";
-import { deliveryFor, liveFrame, packetIdFor, publishBytes } from "./outbound";
+import { expiryLeft } from "../../protocol/properties";
+import { deliveryFor, forMessage, liveFrame, liveMeta, packetIdFor, propertiesFor, publishBytes } from "./outbound";
 import { outboundPayloadOfEnvelope, pubrel } from "./protocol";
 import type { InflightMessage, SessionState } from "./session-store";
 
@@ -101,15 +102,20 @@ export function catchUp(ws: WebSocket, l: Live, port: RoomPort): void {
   // this token may read it (c.subs already holds only what it may).
   const readable = l.att.acl?.sub === undefined ? null : new TopicMatcher(l.att.acl.sub);
   let windowStop = false;
+  const now = Date.now();
   const complete = port.replay(from, (row) => {
     const resendQos = again.get(row.seq);
     const resend = resendQos !== undefined && (readable === null || (row.topic !== null && readable.matches(row.topic)));
-    const d = resend || row.seq <= served || row.topic === null ? null : deliveryFor(c.subs, row.topic, false);
-    if (resend || d !== null) {
-      const qos = resend ? resendQos! : d!.qos;
+    const matched = resend || row.seq <= served || row.topic === null ? null : deliveryFor(c.subs, row.topic, false);
+    const out = resend || matched !== null ? outboundPayloadOfEnvelope(row.envelope) : null;
+    // Not yet sent and expired meanwhile: never sent ([MQTT-3.3.2-5]); one in flight goes again as it was.
+    const fresh = matched === null ? null : forMessage(matched, out!.meta, now);
+    if (resend || fresh !== null) {
+      const qos = resend ? resendQos! : fresh!.delivery.qos;
       if (qos > 0 && windowFull(c)) return !(windowStop = true);
       if (bytes > port.limits.slowConsumerBytes) return false;
-      const frame = publishBytes(c.v, row.topic!, outboundPayloadOfEnvelope(row.envelope).bytes, qos, row.seq, false, resend);
+      const left = resend ? expiryLeft(out!.meta.properties, out!.meta.ts, now) : fresh!.expiryLeft;
+      const frame = publishBytes(c.v, row.topic!, out!.bytes, qos, row.seq, false, resend, propertiesFor(c.v, out!.meta, left));
       safeSend(ws, frame);
       bytes += frame.byteLength;
       if (qos > 0) tookSlot(c);
@@ -135,15 +141,17 @@ export function deliver(ws: WebSocket, m: OutboundMessage, _frame: string | Uint
   const c = st.connected;
   // Behind: this message is in history and comes from there, in its turn.
   if (c === undefined || st.ended || m.topic === null || c.behind !== undefined) return 0;
-  const d = deliveryFor(c.subs, m.topic, m.sender === ws);
-  if (d === null) return 0;
+  const matched = deliveryFor(c.subs, m.topic, m.sender === ws);
+  const fresh = matched === null ? null : forMessage(matched, liveMeta(m), Date.now());
+  if (fresh === null) return 0;
+  const d = fresh.delivery;
   if (d.qos > 0 && windowFull(c)) {
     // The client's window is full: this and every later message wait in history until PUBACKs make room.
     c.behind = m.seq - 1;
     windowMoved.add(ws);
     return 0;
   }
-  const frame = liveFrame(m, c.v, d);
+  const frame = liveFrame(m, c.v, d, fresh.expiryLeft);
   safeSend(ws, frame);
   if (d.qos > 0 && tookSlot(c)) windowMoved.add(ws);
   if (c.persistent) {

@@ -9,7 +9,7 @@ import { hasScope } from "../../handoff/identity";
 import type { RoomPort } from "../adapters/adapter";
 import { safeSend } from "../sockets";
 import { send, sessionIdOf, sessionsOf, stateOf, subscriptionBudget, type Live } from "./connection";
-import { deliveryFor, publishBytes } from "./outbound";
+import { deliveryFor, forMessage, propertiesFor, publishBytes } from "./outbound";
 import { decideSubscribe, decideUnsubscribe, outboundPayloadOfEnvelope } from "./protocol";
 
 export function onSubscribe(ws: WebSocket, l: Live, p: ISubscribePacket, port: RoomPort): void {
@@ -26,13 +26,17 @@ export function onSubscribe(ws: WebSocket, l: Live, p: ISubscribePacket, port: R
   // read a page at a time so a large set is never held at once.
   const wanted = granted.filter((g) => g.retainHandling === 0 || (g.retainHandling === 1 && !existing.has(g.filter)));
   if (wanted.length === 0) return;
+  const now = Date.now();
   for (const r of port.retained(wanted.map((g) => g.filter))) {
-    const d = deliveryFor(wanted, r.topic, false);
-    if (d === null) continue;
-    const { bytes } = outboundPayloadOfEnvelope(r.envelope);
+    const matched = deliveryFor(wanted, r.topic, false);
+    if (matched === null) continue;
+    const { bytes, meta } = outboundPayloadOfEnvelope(r.envelope);
+    const fresh = forMessage(matched, meta, now); // an expired retained value is not sent
+    if (fresh === null) continue;
+    const d = fresh.delivery;
     // Within the reader's allowance for what it asks for (SendBudget.answer): past it, the rest is
     // not sent (as a broker drops what its queue for a client cannot hold); GET /retained pages them all.
-    if (!port.answer(ws, publishBytes(c.v, r.topic, bytes, d.qos, r.seq, true))) break;
+    if (!port.answer(ws, publishBytes(c.v, r.topic, bytes, d.qos, r.seq, true, false, propertiesFor(c.v, meta, fresh.expiryLeft)))) break;
   }
 }
 

@@ -61,7 +61,7 @@ export class LocalSequencing implements Sequencing {
     }
     const seq = next + 1;
     const ts = Date.now();
-    const envelope = buildEnvelope(this.room, seq, input.from, ts, input.payload, { topic, retain });
+    const envelope = buildEnvelope(this.room, seq, input.from, ts, input.payload, { topic, retain, properties: input.properties, qos: input.qos });
     this.batch.push({ seq, publishKey, envelope, payload: input.payload, from: input.from, ts, topic, retain, ...from });
     this.stored++;
     if (retain && topic !== null) this.retainedOps.push({ topic, seq, envelope });
@@ -74,7 +74,7 @@ export class LocalSequencing implements Sequencing {
     const seq = this.history.seq + this.stored; // the stored message it follows
     const ts = Date.now();
     const { topic } = input;
-    const envelope = buildEnvelope(this.room, seq, input.from, ts, input.payload, { topic, retain: false, live: true });
+    const envelope = buildEnvelope(this.room, seq, input.from, ts, input.payload, { topic, retain: false, live: true, properties: input.properties, qos: input.qos });
     const m: Pending = { seq, publishKey: null, envelope, payload: input.payload, from: input.from, ts, topic, retain: false, live: true, ...from };
     if (this.batch.length === 0) {
       this.liveSink!.committed([m]);

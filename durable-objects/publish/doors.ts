@@ -29,9 +29,9 @@ export function frameJob(ws: WebSocket, att: Attachment, adapter: SocketAdapter,
     read: () => {
       const inbound = adapter.parse(frame);
       if ("error" in inbound) return refused(inbound.error, inbound.message);
-      const { payload, topic, retain, live } = inbound.publish;
+      const { payload, topic, retain, live, properties } = inbound.publish;
       publishId = inbound.publish.publishId;
-      return { payload, from: att.id, publisher: att.sub, publishId, topic, retain, ...(live ? { live } : {}) };
+      return { payload, from: att.id, publisher: att.sub, publishId, topic, retain, ...(live ? { live } : {}), ...(properties ? { properties } : {}) };
     },
     sender: ws,
     echo: att.echo,

@@ -99,7 +99,7 @@ for (const kind of ["plain", "sharded"] as const) {
       raw.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "o/#", qos: 2 }] } as mqttPacket.Packet);
       expect((await raw.next("suback")).granted).toEqual([2]);
       const pub = await connectCollecting(url(room), { protocolVersion: 4 });
-      await pub.client.publishAsync("o/x", "exactly", { qos: 0 });
+      await pub.client.publishAsync("o/x", "exactly", { qos: 2 });
       const first = await raw.next("publish");
       expect(first).toMatchObject({ topic: "o/x", qos: 2, dup: false });
       raw.close(); // no PUBREC
@@ -112,7 +112,7 @@ for (const kind of ["plain", "sharded"] as const) {
       raw = await persistent(room, cid, 5);
       expect((await raw.next("pubrel")).messageId).toBe(first.messageId);
       raw.send({ cmd: "pubcomp", messageId: first.messageId } as mqttPacket.Packet);
-      await pub.client.publishAsync("o/y", "next", { qos: 1 });
+      await pub.client.publishAsync("o/y", "next", { qos: 2 });
       expect(await raw.next("publish")).toMatchObject({ topic: "o/y", qos: 2, dup: false });
       // The message went out once as new and once as a DUP retry, never as a new message again.
       expect(raw.packets.filter((p) => p.cmd === "publish")).toEqual([]);

@@ -10,13 +10,15 @@ export interface Received {
   qos: number;
   retain: boolean;
   dup: boolean;
+  /** The PUBLISH's MQTT 5 properties, as mqtt.js parsed them. */
+  properties?: mqtt.IPublishPacket["properties"];
 }
 
 /** Connects with the message handler attached before CONNACK, so nothing sent right after it is missed. */
 export function connectCollecting(url: string, options: mqtt.IClientOptions): Promise<{ client: MqttClient; got: Received[]; sessionPresent: boolean }> {
   const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
   const got: Received[] = [];
-  client.on("message", (topic, payload, packet) => got.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain, dup: packet.dup }));
+  client.on("message", (topic, payload, packet) => got.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain, dup: packet.dup, properties: packet.properties }));
   return new Promise((resolve, reject) => {
     client.once("connect", (ack) => resolve({ client, got, sessionPresent: ack.sessionPresent }));
     client.once("error", reject);
