@@ -17,7 +17,7 @@ export interface Plan {
   wave: { sockets: number; concurrency: number; before: number; messages: number; deadlineMs: number; handshakeTimeoutMs: number };
   idle: { counts: number[]; hibernateMs: number; pingers: number };
   /** MQTT (Roomcast only): fan-out reuses `fanout`'s sizes and burst; idle devices ping once. */
-  mqtt: { qos: Array<0 | 1>; idleDevices: number };
+  mqtt: { qos: Array<0 | 1 | 2>; idleDevices: number };
   /** The `shards` scenario (tools/bench/shards/): one room unsharded and sharded at each width, same subscribers. */
   shards: { subscribers: number; messages: number; widths: number[] };
 }
@@ -36,7 +36,7 @@ export const FULL: Plan = {
   wave: { sockets: 5000, concurrency: 50, before: 5, messages: 100, deadlineMs: 120_000, handshakeTimeoutMs: 10_000 },
   // workerd evicts an idle object after ~10 s; 12 s leaves a margin.
   idle: { counts: [1000, 5000], hibernateMs: 12_000, pingers: 1000 },
-  mqtt: { qos: [0, 1], idleDevices: 1000 },
+  mqtt: { qos: [0, 1, 2], idleDevices: 1000 },
   shards: { subscribers: 2000, messages: 100, widths: [4, 16] },
 };
 
@@ -47,7 +47,7 @@ export const QUICK: Plan = {
   connect: { sockets: [200, 500], concurrency: 50, capMs: 60_000, rounds: 1 },
   wave: { sockets: 500, concurrency: 50, before: 5, messages: 50, deadlineMs: 60_000, handshakeTimeoutMs: 10_000 },
   idle: { counts: [1000], hibernateMs: 11_000, pingers: 1000 },
-  mqtt: { qos: [0, 1], idleDevices: 200 },
+  mqtt: { qos: [0, 1, 2], idleDevices: 200 },
   shards: { subscribers: 400, messages: 50, widths: [4, 16] },
 };
 

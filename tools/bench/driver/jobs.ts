@@ -85,7 +85,7 @@ export interface MqttFanoutJob {
   endpoint: SystemEndpoint;
   subscribers: number;
   messages: number;
-  qos: 0 | 1;
+  qos: 0 | 1 | 2;
   timeoutMs: number;
 }
 
@@ -197,7 +197,7 @@ export interface IdleResult {
 }
 
 export interface MqttFanoutResult extends FanoutResult {
-  qos: 0 | 1;
+  qos: 0 | 1 | 2;
 }
 
 export interface MqttIdleResult {
