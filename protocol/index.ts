@@ -4,8 +4,8 @@
  * so it must stay free of Workers-only and Node-only APIs.
  */
 
-import type { MessageProperties } from "./properties";
-export type { MessageProperties } from "./properties";
+import type { MessageProperties } from "./properties.js";
+export type { MessageProperties } from "./properties.js";
 
 /** Room names, as docs/protocol.md states them. */
 export const ROOM_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;

@@ -7,7 +7,7 @@
  * properties. One module: the shape, its bounds, and the check of a JSON
  * publisher's `properties` (the MQTT wire maps its packet in mqtt/).
  */
-import { validTopic } from "./topics";
+import { validTopic } from "./topics.js";
 
 export interface MessageProperties {
   /** 1: the payload is UTF-8 text (MQTT Payload Format Indicator); 0 or absent: unspecified bytes. */
