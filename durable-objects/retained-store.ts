@@ -13,6 +13,7 @@
  * devices rely on (last known status, config), so silently evicting the oldest
  * would surprise Mosquitto users more than a refusal they can see.
  */
+import { envelopeExpired } from "../protocol/properties";
 import { TopicMatcher, validFilter } from "../protocol/topics";
 import { SqlTables } from "./sql-tables";
 
@@ -87,8 +88,11 @@ export class RetainedStore extends SqlTables {
       : this.sql.exec<{ topic: string; seq: number; envelope: string }>(`SELECT topic, seq, envelope FROM retained WHERE seq > ? ORDER BY seq`, after);
     const rows: RetainedMessage[] = [];
     let bytes = 0;
+    const now = Date.now();
     for (const row of cursor) {
       if (matcher !== null && !matcher.matches(row.topic)) continue;
+      // A retained value past its message expiry is gone for every reader (as a broker drops it).
+      if (envelopeExpired(row.envelope, now)) continue;
       if (rows.length >= limit || (rows.length > 0 && bytes + row.envelope.length > maxBytes)) return { rows, more: true };
       rows.push(row);
       bytes += row.envelope.length;

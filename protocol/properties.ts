@@ -111,3 +111,10 @@ export function expiryLeft(properties: MessageProperties | undefined, ts: number
   const left = properties.messageExpiry - Math.floor(Math.max(0, now - ts) / 1000);
   return Math.max(0, left);
 }
+
+/** Whether a stored envelope's message has expired at `now` (parsed only when it may carry an expiry). */
+export function envelopeExpired(envelope: string, now: number): boolean {
+  if (!envelope.includes('"messageExpiry":')) return false;
+  const e = JSON.parse(envelope) as { ts?: number; properties?: MessageProperties };
+  return expiryLeft(e.properties, e.ts ?? 0, now) === 0;
+}

@@ -150,7 +150,7 @@ describe("message expiry", () => {
     await Promise.all([back.client.endAsync(), pub.client.endAsync()]);
   });
 
-  it("an expired retained value is not sent to a new subscriber", async () => {
+  it("an expired retained value is not sent to a new subscriber, nor shown by GET /retained", async () => {
     const room = uniqueRoom("expiry-retained");
     const pub = await connectCollecting(mqttUrl(room), { protocolVersion: 5 });
     await pub.client.publishAsync("state/a", "gone soon", { qos: 1, retain: true, properties: { messageExpiryInterval: 1 } });
@@ -162,6 +162,9 @@ describe("message expiry", () => {
     await sleep(300);
     expect(sub.got.map((g) => g.payload)).toEqual(["stays"]);
     expect(sub.got[0]!.retain).toBe(true);
+    // Gone for JSON readers too.
+    const retained = (await (await fetch(`${relay.url}/rooms/${room}/retained`)).json()) as { messages: any[] };
+    expect(retained.messages.map((m) => m.data)).toEqual(["stays"]);
     await Promise.all([sub.client.endAsync(), pub.client.endAsync()]);
   });
 });
