@@ -8,16 +8,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { PresenceEvent } from "../../protocol";
 import { ShardFanout, type SequencerHost, type ShardTarget } from "../../durable-objects/shards/sequencer";
 import { RPC_BYTES, type Push, type PushedMessage, type PushResult } from "../../durable-objects/shards/wire";
-import type { RoomStore } from "../../durable-objects/store";
+import { fakeStore } from "./fake-store";
 
-/** The few store calls the fan-out and its slot ledger make, over a Map. */
-function fakeStore(meta = new Map<string, string>()): RoomStore {
-  return {
-    getMeta: (key: string) => meta.get(key) ?? null,
-    setMeta: (key: string, value: string) => void meta.set(key, value),
-    create: () => undefined,
-  } as unknown as RoomStore;
-}
 
 /** A shard that records every push and fails the next `failures` of them. */
 class FakeShard implements ShardTarget {

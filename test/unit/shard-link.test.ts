@@ -11,15 +11,9 @@ import type { PublishInput } from "../../durable-objects/payload";
 import type { Verdict } from "../../durable-objects/publish/verdict";
 import { ShardLink, type SequencerTarget, type ShardHost } from "../../durable-objects/shards/shard";
 import { RPC_BYTES, type ForwardedPublish, type OpenAnswer, type OpenRequest, type Push, type PushedMessage } from "../../durable-objects/shards/wire";
-import type { RoomStore, StoredMessage } from "../../durable-objects/store";
+import type { StoredMessage } from "../../durable-objects/store";
+import { fakeStore } from "./fake-store";
 
-function fakeStore(meta = new Map<string, string>()): RoomStore {
-  return {
-    getMeta: (key: string) => meta.get(key) ?? null,
-    setMeta: (key: string, value: string) => void meta.set(key, value),
-    create: () => undefined,
-  } as unknown as RoomStore;
-}
 
 const envelope = (seq: number) => JSON.stringify({ type: "message", room: "r", seq, from: "c1", ts: 0, data: `m${seq}` });
 const stored = (seq: number): StoredMessage => ({ seq, envelope: envelope(seq), topic: null });
