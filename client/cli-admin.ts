@@ -7,7 +7,7 @@
 import { roomHttpUrl, type ConnectionInfo, type ConnectionList } from "../protocol/index.js";
 import { common, DEFAULT_URL, parse, relayFlags, str } from "./cli-args.js";
 import { EXIT_OK, UsageError } from "./cli-kit.js";
-import type { Io } from "./cli-commands.js";
+import type { Io } from "./cli-kit.js";
 import { requestJson } from "./http.js";
 
 export const ADMIN_HELP: Record<string, string> = {

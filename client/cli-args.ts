@@ -6,7 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { isValidRoomName } from "../protocol/index.js";
 import { UsageError } from "./cli-kit.js";
-import type { Io } from "./cli-commands.js";
+import type { Io } from "./cli-kit.js";
 
 export const DEFAULT_URL = "http://127.0.0.1:8787";
 

@@ -9,27 +9,15 @@ import { readFileSync } from "node:fs";
 import { CONNECTION_ID_PREFIX, isValidRoomName } from "../protocol/index.js";
 import { parseListen, startBridge } from "./bridge.js";
 import { RoomcastClient } from "./client.js";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseDuration, UsageError } from "./cli-kit.js";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseDuration, UsageError, type Io } from "./cli-kit.js";
 import { common, DEFAULT_URL, parse, str } from "./cli-args.js";
 import { ADMIN_COMMANDS, ADMIN_HELP } from "./cli-admin.js";
 import { publishHttp } from "./http.js";
 import { MAX_META_BYTES, parseAclClaim, type Acl } from "../protocol/claims.js";
 import { MAX_TTL_SECONDS, MIN_SECRET_LENGTH, SCOPES, signJwt } from "./jwt.js";
-import type { WebSocketConstructor } from "./websocket.js";
-
-export interface Io {
-  out(line: string): void;
-  err(line: string): void;
-  env: Record<string, string | undefined>;
-  /** Aborting ends a running `tail` with exit code 0 (SIGINT in the real CLI). */
-  signal?: AbortSignal;
-  /** Reads standard input, for `publish -`. */
-  readStdin?: () => Promise<string>;
-  /** For tests on Node without a global WebSocket. */
-  WebSocket?: WebSocketConstructor;
-}
 
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE };
+export type { Io };
 
 
 const HELP: Record<string, string> = {

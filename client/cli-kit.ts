@@ -5,6 +5,7 @@
  * process. Node-only; written once, imported everywhere.
  */
 import { parseArgs } from "node:util";
+import type { WebSocketConstructor } from "./websocket.js";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -85,4 +86,17 @@ export function durationFlag(name: string, text: string): number {
 export function exitSoon(code: number, graceMs: number): void {
   process.exitCode = code;
   setTimeout(() => process.exit(code), graceMs).unref();
+}
+
+/** What a command may touch: its output, the environment, and (for tests) stdin and a WebSocket. */
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+  env: Record<string, string | undefined>;
+  /** Aborting ends a running `tail` with exit code 0 (SIGINT in the real CLI). */
+  signal?: AbortSignal;
+  /** Reads standard input, for `publish -`. */
+  readStdin?: () => Promise<string>;
+  /** For tests on Node without a global WebSocket. */
+  WebSocket?: WebSocketConstructor;
 }
