@@ -129,23 +129,24 @@ rooms.get("/:room/mqtt", (c) => {
   return forward(c, "mqtt", { subprotocol, tokenPending: c.get("tokenPending") === true });
 });
 
-rooms.get("/:room/presence", requireScope("presence"), async (c) => {
+/** `limit` and `cursor` of a presence or connections page: the page's size (bounded) and where it starts. */
+function memberPage(c: { req: { query(name: string): string | undefined } }): { size: number; cursor: string | null } {
   const limit = parseSeq(c.req.query("limit"), "limit");
   if (!limit.ok) throw apiError(400, "bad_request", limit.message);
   const cursor = parseCursor(c.req.query("cursor"));
   if (!cursor.ok) throw apiError(400, "bad_request", cursor.message);
-  const size = Math.min(Math.max(limit.value ?? DEFAULT_PRESENCE_PAGE, 1), MAX_PRESENCE_PAGE);
-  return c.json(await presenceAcross(c.env, c.get("room"), size, cursor.value));
+  return { size: Math.min(Math.max(limit.value ?? DEFAULT_PRESENCE_PAGE, 1), MAX_PRESENCE_PAGE), cursor: cursor.value };
+}
+
+rooms.get("/:room/presence", requireScope("presence"), async (c) => {
+  const page = memberPage(c);
+  return c.json(await presenceAcross(c.env, c.get("room"), page.size, page.cursor));
 });
 
 /** Every connection of the room, a page at a time (the `admin` scope; docs/protocol.md). */
 rooms.get("/:room/connections", requireScope("admin"), async (c) => {
-  const limit = parseSeq(c.req.query("limit"), "limit");
-  if (!limit.ok) throw apiError(400, "bad_request", limit.message);
-  const cursor = parseCursor(c.req.query("cursor"));
-  if (!cursor.ok) throw apiError(400, "bad_request", cursor.message);
-  const size = Math.min(Math.max(limit.value ?? DEFAULT_PRESENCE_PAGE, 1), MAX_PRESENCE_PAGE);
-  return c.json(await connectionsAcross(c.env, c.get("room"), size, cursor.value));
+  const page = memberPage(c);
+  return c.json(await connectionsAcross(c.env, c.get("room"), page.size, page.cursor));
 });
 
 /** Closes one connection or every connection of a sub, on every object of the room (4403; docs/protocol.md). */
