@@ -6,6 +6,8 @@
  */
 
 /** How a connection reaches the room: `json`/`raw` WebSockets, `sse`, `mqtt`, or one `http` publish. */
+import type { MessageProperties } from "./properties.js";
+
 export type ConnectionKind = "json" | "raw" | "sse" | "mqtt" | "http";
 
 /** Who a hook is called for. */
@@ -29,6 +31,8 @@ export interface HookMessage {
   data: unknown;
   binary: boolean;
   retain: boolean;
+  /** Its properties (MQTT 5 PUBLISH properties or a JSON publisher's), when it has any: docs/protocol.md, Message properties. */
+  properties?: MessageProperties;
 }
 
 /** A committed message as `committed` gets it: the message plus its place in the room. */

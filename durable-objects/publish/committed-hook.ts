@@ -5,6 +5,7 @@
  * sockets has already happened). A hook that throws is logged and the next
  * batch still comes.
  */
+import type { MessageEnvelope } from "../../protocol";
 import type { HookCommitted, RelayHooks } from "../../protocol/hooks";
 import { bytesToBase64 } from "../../protocol/base64";
 import type { CommittedMessage, Sink } from "./sinks";
@@ -32,6 +33,9 @@ export class CommittedHookSink implements Sink {
 
 function view(m: CommittedMessage): HookCommitted {
   const { seq, from, ts, topic, retain, payload } = m;
-  if (payload.kind === "binary") return { seq, from, ts, topic, retain, data: bytesToBase64(payload.value), binary: true };
-  return { seq, from, ts, topic, retain, data: payload.value, binary: false };
+  // Properties are in the envelope only (most messages have none: no parse for them).
+  const properties = m.envelope.includes('"properties":') ? (JSON.parse(m.envelope) as MessageEnvelope).properties : undefined;
+  const props = properties === undefined ? {} : { properties };
+  if (payload.kind === "binary") return { seq, from, ts, topic, retain, data: bytesToBase64(payload.value), binary: true, ...props };
+  return { seq, from, ts, topic, retain, data: payload.value, binary: false, ...props };
 }

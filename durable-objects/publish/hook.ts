@@ -32,9 +32,10 @@ export function connectionView(room: string, by: Publisher): HookConnection {
 }
 
 function messageView(input: PublishInput): HookMessage {
-  const { payload, topic, retain } = input;
-  if (payload.kind === "binary") return { topic, data: bytesToBase64(payload.value), binary: true, retain };
-  return { topic, data: payload.value, binary: false, retain };
+  const { payload, topic, retain, properties } = input;
+  const props = properties === undefined ? {} : { properties };
+  if (payload.kind === "binary") return { topic, data: bytesToBase64(payload.value), binary: true, retain, ...props };
+  return { topic, data: payload.value, binary: false, retain, ...props };
 }
 
 function outcome(input: PublishInput, answer: PublishAnswer, maxBytes: number): HookOutcome {

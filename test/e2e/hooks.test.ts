@@ -18,6 +18,7 @@ interface Batch {
   room: string;
   epoch: string;
   seqs: number[];
+  properties: Array<Record<string, unknown> | null>;
   data: unknown[];
 }
 
@@ -201,6 +202,13 @@ for (const kind of ["plain", "sharded"] as const) {
       expect(mine.flatMap((b) => b.seqs)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
       expect(mine.flatMap((b) => b.data)).toEqual(Array.from({ length: 30 }, (_, i) => i));
       expect(new Set(mine.map((b) => b.epoch)).size).toBe(1);
+      // A message's properties reach both hooks: the publish hook may refuse by them; committed gets them.
+      ws.send({ type: "publish", topic: "n/p", data: "typed", id: "p1", properties: { contentType: "text/plain", userProperties: { a: "1" } } });
+      ws.send({ type: "publish", topic: "n/p", data: "refused", id: "p2", properties: { contentType: "application/x-refused" } });
+      expect((await ws.next("error")).code).toBe("content_type_refused");
+      await until(() => batches.filter((b) => b.room === r).flatMap((b) => b.seqs).length >= 31);
+      const last = batches.filter((b) => b.room === r).at(-1)!;
+      expect(last.properties.at(-1)).toEqual({ contentType: "text/plain", userProperties: [["a", "1"]] });
       ws.close();
     });
   });

@@ -24,6 +24,7 @@ const relay = createRelay({
       const topic = m.topic ?? "";
       if (topic.startsWith("refused/")) return { refuse: "topic_refused", message: `nothing is published on ${topic}` };
       if (topic === "boom") throw new Error("the hook broke");
+      if (m.properties?.contentType === "application/x-refused") return { refuse: "content_type_refused", message: "not this content type" };
       if (topic.startsWith("slow/")) await sleep(600);
       if (typeof m.data === "object" && m.data !== null && "secret" in m.data) return { data: { ...m.data, secret: "[redacted]" } };
       return undefined;
@@ -31,7 +32,7 @@ const relay = createRelay({
     async committed(messages, c) {
       const url = envOf.COMMITTED_URL;
       if (!url) return;
-      await fetch(url, { method: "POST", body: JSON.stringify({ room: c.room, epoch: c.epoch, seqs: messages.map((m) => m.seq), data: messages.map((m) => m.data) }) });
+      await fetch(url, { method: "POST", body: JSON.stringify({ room: c.room, epoch: c.epoch, seqs: messages.map((m) => m.seq), data: messages.map((m) => m.data), properties: messages.map((m) => m.properties ?? null) }) });
     },
   },
 });
