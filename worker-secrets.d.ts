@@ -15,6 +15,7 @@ declare namespace Cloudflare {
     RESUME_WINDOW_SECONDS?: string;
     MQTT_CONNECT_TIMEOUT_SECONDS?: string;
     REVOCATION_SWEEP_SECONDS?: string;
+    MQTT_MAX_KEEPALIVE_SECONDS?: string;
     SLOW_CONSUMER_BYTES?: string;
     SLOW_CONSUMER_GRACE_SECONDS?: string;
     /** Sinks and lifecycle events (docs/integrations.md): off unless set. */

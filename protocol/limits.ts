@@ -49,6 +49,12 @@ export interface Limits {
    * closed, the more the room hibernates (docs/security.md, Revocation).
    */
   revocationSweepMs: number;
+  /**
+   * The longest MQTT keep-alive a client may use, in seconds; 0: no cap.
+   * A 5.0 client asking for more (or for none) is told this one in CONNACK
+   * (Server Keep Alive) and held to it; a 3.1.1 client is held to its own.
+   */
+  mqttMaxKeepAliveSeconds: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -75,6 +81,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   resumeWindowMs: 120_000,
   mqttConnectTimeoutMs: 10_000,
   revocationSweepMs: 30_000,
+  mqttMaxKeepAliveSeconds: 0,
 });
 
 /** The longest `MQTT_CONNECT_TIMEOUT_SECONDS` may set (the contract's bound: at most 30 s). */
@@ -146,6 +153,7 @@ export interface LimitVars {
   RESUME_WINDOW_SECONDS?: string;
   MQTT_CONNECT_TIMEOUT_SECONDS?: string;
   REVOCATION_SWEEP_SECONDS?: string;
+  MQTT_MAX_KEEPALIVE_SECONDS?: string;
 }
 
 export function positiveInt(raw: string | undefined, fallback: number): number {
@@ -176,6 +184,8 @@ export function readLimits(vars: LimitVars): Limits {
     mqttConnectTimeoutMs:
       Math.min(positiveInt(vars.MQTT_CONNECT_TIMEOUT_SECONDS, DEFAULT_LIMITS.mqttConnectTimeoutMs / 1000), MAX_MQTT_CONNECT_TIMEOUT_SECONDS) * 1000,
     revocationSweepMs: positiveInt(vars.REVOCATION_SWEEP_SECONDS, DEFAULT_LIMITS.revocationSweepMs / 1000) * 1000,
+    // MQTT's keep-alive is a two-byte number of seconds.
+    mqttMaxKeepAliveSeconds: Math.min(positiveInt(vars.MQTT_MAX_KEEPALIVE_SECONDS, DEFAULT_LIMITS.mqttMaxKeepAliveSeconds), 65_535),
   };
 }
 

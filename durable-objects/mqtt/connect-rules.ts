@@ -62,6 +62,8 @@ export interface AcceptedConnect {
   keepaliveSeconds: number;
   /** The 5.0 client's Receive Maximum (QoS 1 PUBLISHes it takes unacknowledged); null: it set none (3.1.1, or 5.0 without the property). */
   receiveMaximum: number | null;
+  /** The 5.0 client's Maximum Packet Size in bytes; null: none of its own. */
+  maximumPacketSize: number | null;
   username: string | undefined;
   /** The CONNECT password as text: where a device puts its token. */
   password: string | undefined;
@@ -117,6 +119,7 @@ export function acceptConnect(packet: IConnectPacket, newClientId: string): Acce
   }
 
   const receiveMaximum = version === 5 ? (packet.properties?.receiveMaximum ?? null) : null;
+  const maximumPacketSize = version === 5 ? (packet.properties?.maximumPacketSize ?? null) : null;
   return {
     ok: true,
     version,
@@ -127,6 +130,7 @@ export function acceptConnect(packet: IConnectPacket, newClientId: string): Acce
     expiryCapped: capped,
     keepaliveSeconds: packet.keepalive ?? 0,
     receiveMaximum: receiveMaximum === null ? null : Math.max(1, receiveMaximum),
+    maximumPacketSize: maximumPacketSize === null || maximumPacketSize < 1 ? null : maximumPacketSize,
     username: packet.username,
     password: packet.password === undefined ? undefined : Buffer.from(packet.password).toString("utf8"),
     will,
@@ -144,7 +148,7 @@ export function refuseConnect(version: MqttVersion, refusal: ConnectRefusal): Re
 }
 
 /** The CONNACK of an accepted CONNECT; 5.0 also announces `maxPacketBytes`, the codec's limit. */
-export function acceptedConnack(c: AcceptedConnect, sessionPresent: boolean, maxPacketBytes?: number): IConnackPacket {
+export function acceptedConnack(c: AcceptedConnect, sessionPresent: boolean, maxPacketBytes?: number, serverKeepAlive?: number): IConnackPacket {
   const packet = connack(c.version, sessionPresent, 0);
   if (c.version === 5) {
     // No maximumQoS: absent means 2, and 5.0 allows only 0 or 1 there [MQTT-3.2.2-9].
@@ -159,6 +163,7 @@ export function acceptedConnack(c: AcceptedConnect, sessionPresent: boolean, max
     if (maxPacketBytes !== undefined) packet.properties.maximumPacketSize = maxPacketBytes;
     if (c.assignedClientId) packet.properties.assignedClientIdentifier = c.clientId;
     if (c.expiryCapped) packet.properties.sessionExpiryInterval = c.sessionExpirySeconds;
+    if (serverKeepAlive !== undefined) packet.properties.serverKeepAlive = serverKeepAlive;
   }
   return packet;
 }
@@ -169,4 +174,14 @@ function connack(version: MqttVersion, sessionPresent: boolean, code: number): I
   return version === 5
     ? { cmd: "connack", sessionPresent: present, reasonCode: code }
     : { cmd: "connack", sessionPresent: present, returnCode: code };
+}
+
+/**
+ * The keep-alive a connection is held to: its own, or MQTT_MAX_KEEPALIVE_SECONDS
+ * when that is set and the client asked for more or for none. Only 5.0 can be
+ * told (CONNACK Server Keep Alive); a 3.1.1 client keeps its own.
+ */
+export function keepAliveFor(v: MqttVersion, asked: number, max: number): number {
+  if (v !== 5 || max === 0) return asked;
+  return asked === 0 || asked > max ? max : asked;
 }

@@ -14,7 +14,7 @@ import type { RoomPort } from "../adapters/adapter";
 import { packetLimitFor } from "./codec";
 import { liveOf, send, sessionIdOf, sessionsOf, stateOf, WS_PROTOCOL_ERROR, type Live } from "./connection";
 import { fail } from "./end";
-import { acceptConnect, acceptedConnack, Reason, refuseConnect, type Will } from "./protocol";
+import { acceptConnect, acceptedConnack, keepAliveFor, Reason, refuseConnect, type Will } from "./protocol";
 import { allowedSilenceMs } from "./keep-alive";
 import { resume } from "./session-delivery";
 import { sessionId, type SessionId, type SessionState } from "./session-store";
@@ -101,17 +101,20 @@ export async function onConnect(ws: WebSocket, l: Live, p: IConnectPacket, port:
   const stored = session?.subscriptions ?? [];
   const subs = aclSub === undefined ? stored : stored.filter((s) => filterAllowed(s.filter, aclSub));
   const rm = decided.receiveMaximum;
-  st.connected = { v, cid: decided.clientId, persistent, subs, ka: decided.keepaliveSeconds, ...(rm === null ? {} : { rm, fly: 0 }) };
+  const ka = keepAliveFor(v, decided.keepaliveSeconds, port.limits.mqttMaxKeepAliveSeconds);
+  const mps = decided.maximumPacketSize;
+  st.connected = { v, cid: decided.clientId, persistent, subs, ka, ...(rm === null ? {} : { rm, fly: 0 }), ...(mps === null ? {} : { mps }) };
   st.seenAt = Date.now();
   st.will = decided.will;
   l.codec.setVersion(v);
   port.setFilters(ws, l.att, subs.map((s) => s.filter)); // also saves the attachment
-  send(ws, l, acceptedConnack(granted, present, packetLimitFor(port.limits.maxMessageBytes)), v);
+  send(ws, l, acceptedConnack(granted, present, packetLimitFor(port.limits.maxMessageBytes), ka !== decided.keepaliveSeconds ? ka : undefined), v);
   if (present && session !== null) resume(ws, l, port, session);
   // The room's alarm times the keep-alive (keep-alive.ts).
-  const silence = allowedSilenceMs(decided.keepaliveSeconds);
+  const silence = allowedSilenceMs(ka);
   if (silence !== null) await port.expireAt(Date.now() + silence);
 }
+
 
 /**
  * A second connection to the same session (same owner, same client id)

@@ -74,6 +74,17 @@ export interface Connected {
    * whatever is waiting (it waits in history).
    */
   behind?: number;
+  /** The 5.0 client's Maximum Packet Size (bytes): no packet larger is sent to it; absent: no limit of its own. */
+  mps?: number;
+}
+
+/**
+ * Whether a PUBLISH of `bytes` may go to this client. One that may not is
+ * discarded for it, as if sent ([MQTT-3.1.2-25]): the client never sees it,
+ * it takes no Receive Maximum slot, and a session does not wait for it.
+ */
+export function fitsClient(c: Connected, bytes: Uint8Array): boolean {
+  return c.mps === undefined || bytes.byteLength <= c.mps;
 }
 
 export interface Live {

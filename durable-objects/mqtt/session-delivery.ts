@@ -18,7 +18,7 @@ import type { OutboundMessage, RoomPort } from "../adapters/adapter";
 import { CloseCode } from "../../protocol";
 import { TopicMatcher } from "../../protocol/topics";
 import { safeSend } from "../sockets";
-import { liveOf, save, send, sessionIdOf, sessionsOf, stateOf, type Connected, type Live } from "./connection";
+import { fitsClient, liveOf, save, send, sessionIdOf, sessionsOf, stateOf, type Connected, type Live } from "./connection";
 import { expiryLeft } from "../../protocol/properties";
 import { deliveryFor, forMessage, liveFrame, liveMeta, packetIdFor, propertiesFor, publishBytes } from "./outbound";
 import { outboundPayloadOfEnvelope, pubrel } from "./protocol";
@@ -116,6 +116,12 @@ export function catchUp(ws: WebSocket, l: Live, port: RoomPort): void {
       if (bytes > port.limits.slowConsumerBytes) return false;
       const left = resend ? expiryLeft(out!.meta.properties, out!.meta.ts, now) : fresh!.expiryLeft;
       const frame = publishBytes(c.v, row.topic!, out!.bytes, qos, row.seq, false, resend, propertiesFor(c.v, out!.meta, left));
+      if (!fitsClient(c, frame)) {
+        // Too large for this client: discarded as if sent; an in-flight one is done with.
+        if (resend && id !== null) (qos === 2 ? sessions.qos2Completed(id, packetIdFor(row.seq)) : sessions.acked(id, packetIdFor(row.seq)));
+        through = row.seq;
+        return true;
+      }
       safeSend(ws, frame);
       bytes += frame.byteLength;
       if (qos > 0) tookSlot(c);
@@ -152,6 +158,7 @@ export function deliver(ws: WebSocket, m: OutboundMessage, _frame: string | Uint
     return 0;
   }
   const frame = liveFrame(m, c.v, d, fresh.expiryLeft);
+  if (!fitsClient(c, frame)) return 0;
   safeSend(ws, frame);
   if (d.qos > 0 && tookSlot(c)) windowMoved.add(ws);
   if (c.persistent) {

@@ -8,7 +8,7 @@ import type { ISubscribePacket, IUnsubscribePacket } from "mqtt-packet";
 import { hasScope } from "../../handoff/identity";
 import type { RoomPort } from "../adapters/adapter";
 import { safeSend } from "../sockets";
-import { send, sessionIdOf, sessionsOf, stateOf, subscriptionBudget, type Live } from "./connection";
+import { fitsClient, send, sessionIdOf, sessionsOf, stateOf, subscriptionBudget, type Live } from "./connection";
 import { deliveryFor, forMessage, propertiesFor, publishBytes } from "./outbound";
 import { decideSubscribe, decideUnsubscribe, outboundPayloadOfEnvelope } from "./protocol";
 
@@ -36,7 +36,9 @@ export function onSubscribe(ws: WebSocket, l: Live, p: ISubscribePacket, port: R
     const d = fresh.delivery;
     // Within the reader's allowance for what it asks for (SendBudget.answer): past it, the rest is
     // not sent (as a broker drops what its queue for a client cannot hold); GET /retained pages them all.
-    if (!port.answer(ws, publishBytes(c.v, r.topic, bytes, d.qos, r.seq, true, false, propertiesFor(c.v, meta, fresh.expiryLeft)))) break;
+    const frame = publishBytes(c.v, r.topic, bytes, d.qos, r.seq, true, false, propertiesFor(c.v, meta, fresh.expiryLeft));
+    if (!fitsClient(c, frame)) continue; // larger than the client takes: discarded for it
+    if (!port.answer(ws, frame)) break;
   }
 }
 

@@ -1,5 +1,6 @@
 import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
+import { keepAliveFor } from "../../durable-objects/mqtt/connect-rules";
 import { messageProperties, publishProperties } from "../../durable-objects/mqtt/properties";
 import { expiryLeft, MAX_USER_PROPERTIES, parseProperties } from "../../protocol/properties";
 
@@ -65,5 +66,15 @@ describe("MQTT properties both ways", () => {
     expect(messageProperties(undefined)).toBeUndefined();
     expect(messageProperties({ contentType: "x".repeat(5000) })).toBeUndefined();
     expect(publishProperties(undefined, null)).toBeUndefined();
+  });
+});
+
+describe("keepAliveFor (MQTT_MAX_KEEPALIVE_SECONDS)", () => {
+  it("caps a 5.0 client's keep-alive (none counts as longer than any); 3.1.1 and no cap keep the client's own", () => {
+    expect(keepAliveFor(5, 120, 60)).toBe(60);
+    expect(keepAliveFor(5, 0, 60)).toBe(60);
+    expect(keepAliveFor(5, 30, 60)).toBe(30);
+    expect(keepAliveFor(4, 120, 60)).toBe(120);
+    expect(keepAliveFor(5, 120, 0)).toBe(120);
   });
 });
