@@ -156,7 +156,7 @@ export function acceptedConnack(c: AcceptedConnect, sessionPresent: boolean, max
       retainAvailable: true,
       wildcardSubscriptionAvailable: true,
       sharedSubscriptionAvailable: false,
-      subscriptionIdentifiersAvailable: false,
+      subscriptionIdentifiersAvailable: true,
       topicAliasMaximum: 0,
       receiveMaximum: MAX_INFLIGHT,
     };

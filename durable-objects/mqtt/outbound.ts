@@ -26,6 +26,8 @@ export interface Delivery {
   qos: 0 | 1 | 2;
   /** 5.0 Retain As Published on a matching subscription: the live delivery keeps the retain flag. */
   retainAsPublished: boolean;
+  /** 5.0 Subscription Identifiers of the matching subscriptions that have one, in subscription order. */
+  ids?: number[];
 }
 
 /**
@@ -36,12 +38,15 @@ export interface Delivery {
 export function deliveryFor(subs: readonly GrantedSubscription[], topic: string, own: boolean): Delivery | null {
   let qos: 0 | 1 | 2 | null = null;
   let retainAsPublished = false;
+  let ids: number[] | undefined;
   for (const s of subs) {
     if ((own && s.noLocal) || !topicMatches(s.filter, topic)) continue;
     if (qos === null || s.qos > qos) qos = s.qos;
     retainAsPublished ||= s.retainAsPublished;
+    if (s.id !== undefined) (ids ??= []).push(s.id);
   }
-  return qos === null ? null : { qos, retainAsPublished };
+  if (qos === null) return null;
+  return ids === undefined ? { qos, retainAsPublished } : { qos, retainAsPublished, ids };
 }
 
 /**
@@ -57,9 +62,12 @@ export function forMessage(d: Delivery, meta: EnvelopeMeta, now: number): { deli
   return { delivery: qos === d.qos ? d : { ...d, qos }, expiryLeft: left };
 }
 
-/** A PUBLISH's properties for a 5.0 client (none for 3.1.1). */
-export function propertiesFor(version: MqttVersion, meta: EnvelopeMeta, left: number | null): PublishProperties | undefined {
-  return version === 5 ? publishProperties(meta.properties, left) : undefined;
+/** A PUBLISH's properties for a 5.0 client (none for 3.1.1): the message's, and the delivery's Subscription Identifiers. */
+export function propertiesFor(version: MqttVersion, meta: EnvelopeMeta, left: number | null, ids?: readonly number[]): PublishProperties | undefined {
+  if (version !== 5) return undefined;
+  const props = publishProperties(meta.properties, left);
+  if (ids === undefined || ids.length === 0) return props;
+  return { ...props, subscriptionIdentifier: ids.length === 1 ? ids[0]! : [...ids] } as PublishProperties;
 }
 
 /** The bytes of one PUBLISH. Messages from the room count as QoS 2 (the room has stored them under their seq). */
@@ -84,12 +92,13 @@ export function liveMeta(m: OutboundMessage): EnvelopeMeta {
 /** `d` is the delivery after forMessage (its QoS capped); `left` the expiry left, as forMessage said. */
 export function liveFrame(m: OutboundMessage, version: MqttVersion, d: Delivery, left: number | null = null): Uint8Array {
   const retain = d.retainAsPublished && m.retain;
-  const key = `${version}${d.qos}${retain ? 1 : 0}`;
+  // Subscription identifiers make the bytes per subscriber: they are part of the variant (most deliveries have none).
+  const key = `${version}${d.qos}${retain ? 1 : 0}${d.ids === undefined ? "" : d.ids.join(",")}`;
   let variants = built.get(m);
   if (variants === undefined) built.set(m, (variants = new Map()));
   let bytes = variants.get(key);
   if (bytes === undefined) {
-    bytes = publishBytes(version, m.topic!, outboundPayload(m.payload), d.qos, m.seq, retain, false, propertiesFor(version, liveMeta(m), left));
+    bytes = publishBytes(version, m.topic!, outboundPayload(m.payload), d.qos, m.seq, retain, false, propertiesFor(version, liveMeta(m), left, d.ids));
     variants.set(key, bytes);
   }
   return bytes;

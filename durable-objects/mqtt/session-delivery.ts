@@ -115,7 +115,7 @@ export function catchUp(ws: WebSocket, l: Live, port: RoomPort): void {
       if (qos > 0 && windowFull(c)) return !(windowStop = true);
       if (bytes > port.limits.slowConsumerBytes) return false;
       const left = resend ? expiryLeft(out!.meta.properties, out!.meta.ts, now) : fresh!.expiryLeft;
-      const frame = publishBytes(c.v, row.topic!, out!.bytes, qos, row.seq, false, resend, propertiesFor(c.v, out!.meta, left));
+      const frame = publishBytes(c.v, row.topic!, out!.bytes, qos, row.seq, false, resend, propertiesFor(c.v, out!.meta, left, resend ? deliveryFor(c.subs, row.topic!, false)?.ids : fresh!.delivery.ids));
       if (!fitsClient(c, frame)) {
         // Too large for this client: discarded as if sent; an in-flight one is done with.
         if (resend && id !== null) (qos === 2 ? sessions.qos2Completed(id, packetIdFor(row.seq)) : sessions.acked(id, packetIdFor(row.seq)));

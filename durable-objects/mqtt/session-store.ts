@@ -142,8 +142,10 @@ export interface OpenOptions {
   now: number;
 }
 
-// Subscription options packed in one column: bit 0 No Local, bit 1 Retain As Published, bits 2-3 Retain Handling.
-const packOptions = (s: GrantedSubscription) => (s.noLocal ? 1 : 0) | (s.retainAsPublished ? 2 : 0) | (s.retainHandling << 2);
+// Subscription options packed in one column: bit 0 No Local, bit 1 Retain As Published, bits 2-3 Retain Handling,
+// and from bit 4 up the 5.0 Subscription Identifier (0: none; at most 2^28 - 1, so the column stays an exact integer).
+const ID_UNIT = 16;
+const packOptions = (s: GrantedSubscription) => ((s.noLocal ? 1 : 0) | (s.retainAsPublished ? 2 : 0) | (s.retainHandling << 2)) + (s.id ?? 0) * ID_UNIT;
 
 const TABLES = ["mqtt_sessions", "mqtt_subscriptions", "mqtt_inflight", "mqtt_inbound"];
 
@@ -241,6 +243,7 @@ export class SessionStore extends SqlTables {
         noLocal: (r.options & 1) !== 0,
         retainAsPublished: (r.options & 2) !== 0,
         retainHandling: ((r.options >> 2) & 3) as 0 | 1 | 2,
+        ...(r.options >= ID_UNIT ? { id: Math.floor(r.options / ID_UNIT) } : {}),
       }));
   }
 

@@ -16,6 +16,8 @@ export interface GrantedSubscription {
   retainAsPublished: boolean;
   /** 5.0 Retain Handling: 0 send retained on subscribe, 1 only if the subscription is new, 2 never. */
   retainHandling: 0 | 1 | 2;
+  /** 5.0 Subscription Identifier of the SUBSCRIBE that made it: every PUBLISH it matches carries it. */
+  id?: number;
 }
 
 /**
@@ -54,6 +56,7 @@ export function decideSubscribe(
 ): SubscribeDecision {
   const granted: GrantedSubscription[] = [];
   const codes: number[] = [];
+  const subscriptionId = version === 5 ? packet.properties?.subscriptionIdentifier : undefined;
   const filters = new Set(existing);
   let bytesLeft = budget.bytesLeft;
   for (const s of packet.subscriptions) {
@@ -65,6 +68,7 @@ export function decideSubscribe(
       retainAsPublished: version === 5 && !!s.rap,
       retainHandling: version === 5 ? ((s.rh ?? 0) as 0 | 1 | 2) : 0,
     };
+    if (typeof subscriptionId === "number" && subscriptionId > 0) g.id = subscriptionId;
     const isNew = !filters.has(s.topic);
     const cost = isNew ? budget.cost(g) : 0;
     const refused = !canSubscribe

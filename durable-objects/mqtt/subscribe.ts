@@ -10,10 +10,13 @@ import type { RoomPort } from "../adapters/adapter";
 import { safeSend } from "../sockets";
 import { fitsClient, send, sessionIdOf, sessionsOf, stateOf, subscriptionBudget, type Live } from "./connection";
 import { deliveryFor, forMessage, propertiesFor, publishBytes } from "./outbound";
-import { decideSubscribe, decideUnsubscribe, outboundPayloadOfEnvelope } from "./protocol";
+import { fail } from "./end";
+import { decideSubscribe, decideUnsubscribe, outboundPayloadOfEnvelope, Reason } from "./protocol";
 
 export function onSubscribe(ws: WebSocket, l: Live, p: ISubscribePacket, port: RoomPort): void {
   const c = stateOf(l.att).connected!;
+  // [MQTT-3.8.2.1.2]: a Subscription Identifier of 0 is a protocol error.
+  if (c.v === 5 && p.properties?.subscriptionIdentifier === 0) return fail(ws, l, port, 5, Reason.ProtocolError, "a Subscription Identifier of 0 is a protocol error");
   const existing = new Set(c.subs.map((s) => s.filter));
   const { granted, suback } = decideSubscribe(c.v, p, hasScope(l.att, "subscribe"), existing, subscriptionBudget(l.att), l.att.acl?.sub);
   const byFilter = new Map(c.subs.map((s) => [s.filter, s]));
@@ -36,7 +39,7 @@ export function onSubscribe(ws: WebSocket, l: Live, p: ISubscribePacket, port: R
     const d = fresh.delivery;
     // Within the reader's allowance for what it asks for (SendBudget.answer): past it, the rest is
     // not sent (as a broker drops what its queue for a client cannot hold); GET /retained pages them all.
-    const frame = publishBytes(c.v, r.topic, bytes, d.qos, r.seq, true, false, propertiesFor(c.v, meta, fresh.expiryLeft));
+    const frame = publishBytes(c.v, r.topic, bytes, d.qos, r.seq, true, false, propertiesFor(c.v, meta, fresh.expiryLeft, d.ids));
     if (!fitsClient(c, frame)) continue; // larger than the client takes: discarded for it
     if (!port.answer(ws, frame)) break;
   }

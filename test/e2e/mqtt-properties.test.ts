@@ -8,7 +8,7 @@
  * properties. Plain and sharded rooms.
  */
 import { describe, expect, it } from "vitest";
-import { connectCollecting, until } from "../support/mqtt";
+import { connectCollecting, RawMqtt, until } from "../support/mqtt";
 import { useRelay } from "../support/relay";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
 
@@ -208,5 +208,51 @@ describe("will properties", () => {
     expect(sub.got[0]!.properties).toMatchObject({ contentType: "text/plain", userProperties: { reason: "lost" } });
     device.client.end(true);
     await sub.client.endAsync();
+  });
+});
+
+for (const kind of ["plain", "sharded"] as const) {
+  describe(`subscription identifiers (${kind} room)`, () => {
+    const roomFor = (p: string) => uniqueRoom(kind === "plain" ? p : `sharded-${p}`);
+    it("each PUBLISH carries the identifiers of every matching subscription: live, retained and to a returning session", async () => {
+      const room = roomFor("subid");
+      const pub = await connectCollecting(mqttUrl(room), { protocolVersion: 5 });
+      await pub.client.publishAsync("a/kept", "retained one", { qos: 1, retain: true });
+      const options = { protocolVersion: 5 as const, clientId: "subid", clean: false, properties: { sessionExpiryInterval: 600 } };
+      const sub = await connectCollecting(mqttUrl(room), options);
+      await sub.client.subscribeAsync("a/#", { qos: 1, properties: { subscriptionIdentifier: 7 } });
+      await sub.client.subscribeAsync("a/b", { qos: 1, properties: { subscriptionIdentifier: 9 } });
+      await sub.client.subscribeAsync("c/#", { qos: 1 });
+      await until(() => sub.got.length === 1);
+      expect(sub.got[0]).toMatchObject({ payload: "retained one", retain: true });
+      expect(sub.got[0]!.properties?.subscriptionIdentifier).toBe(7);
+      await pub.client.publishAsync("a/b", "both", { qos: 1 });
+      await pub.client.publishAsync("a/c", "one", { qos: 1 });
+      await pub.client.publishAsync("c/d", "none", { qos: 1 });
+      await until(() => sub.got.length === 4);
+      expect(sub.got.slice(1).map((g) => [g.payload, g.properties?.subscriptionIdentifier])).toEqual([
+        ["both", [7, 9]],
+        ["one", 7],
+        ["none", undefined],
+      ]);
+      await sub.client.endAsync();
+      await pub.client.publishAsync("a/b", "while away", { qos: 1 });
+      const back = await connectCollecting(mqttUrl(room), options);
+      await until(() => back.got.length === 1);
+      expect(back.got[0]!.payload).toBe("while away");
+      expect(back.got[0]!.properties?.subscriptionIdentifier).toEqual([7, 9]);
+      await Promise.all([back.client.endAsync(), pub.client.endAsync()]);
+    });
+  });
+}
+
+describe("a Subscription Identifier of 0", () => {
+  it("is a protocol error: DISCONNECT 0x82 and the connection closes", async () => {
+    const raw = await RawMqtt.open(mqttUrl(uniqueRoom("subid0")), 5);
+    raw.connect({ clientId: "subid0" });
+    await raw.next("connack");
+    raw.send({ cmd: "subscribe", messageId: 1, properties: { subscriptionIdentifier: 0 }, subscriptions: [{ topic: "a", qos: 0 }] } as never);
+    expect((await raw.next("disconnect")).reasonCode).toBe(0x82);
+    await raw.waitClosed();
   });
 });
