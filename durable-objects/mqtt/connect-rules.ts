@@ -155,7 +155,7 @@ export function acceptedConnack(c: AcceptedConnect, sessionPresent: boolean, max
     packet.properties = {
       retainAvailable: true,
       wildcardSubscriptionAvailable: true,
-      sharedSubscriptionAvailable: false,
+      sharedSubscriptionAvailable: true,
       subscriptionIdentifiersAvailable: true,
       topicAliasMaximum: 0,
       receiveMaximum: MAX_INFLIGHT,

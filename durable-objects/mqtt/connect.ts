@@ -5,6 +5,7 @@
  * sub's client id names another session, session-store.ts). The rules of what CONNECT may ask are in
  * connect-rules.ts; this file does what they decide.
  */
+import { matchFilter } from "./shared";
 import type { IConnectPacket } from "mqtt-packet";
 import { CloseCode } from "../../protocol";
 import { hasScope } from "../../handoff/identity";
@@ -99,7 +100,7 @@ export async function onConnect(ws: WebSocket, l: Live, p: IConnectPacket, port:
   // (the others stay stored, for a token that allows them).
   const aclSub = l.att.acl?.sub;
   const stored = session?.subscriptions ?? [];
-  const subs = aclSub === undefined ? stored : stored.filter((s) => filterAllowed(s.filter, aclSub));
+  const subs = aclSub === undefined ? stored : stored.filter((s) => filterAllowed(matchFilter(s.filter), aclSub));
   const rm = decided.receiveMaximum;
   const ka = keepAliveFor(v, decided.keepaliveSeconds, port.limits.mqttMaxKeepAliveSeconds);
   const mps = decided.maximumPacketSize;
@@ -107,7 +108,7 @@ export async function onConnect(ws: WebSocket, l: Live, p: IConnectPacket, port:
   st.seenAt = Date.now();
   st.will = decided.will;
   l.codec.setVersion(v);
-  port.setFilters(ws, l.att, subs.map((s) => s.filter)); // also saves the attachment
+  port.setFilters(ws, l.att, subs.map((s) => matchFilter(s.filter))); // also saves the attachment
   send(ws, l, acceptedConnack(granted, present, packetLimitFor(port.limits.maxMessageBytes), ka !== decided.keepaliveSeconds ? ka : undefined), v);
   if (present && session !== null) resume(ws, l, port, session);
   // The room's alarm times the keep-alive (keep-alive.ts).

@@ -16,6 +16,7 @@ import type { MqttVersion } from "./codec";
 import { expiryLeft } from "../../protocol/properties";
 import { envelopeMeta, type EnvelopeMeta } from "./payloads";
 import { publishProperties, type PublishProperties } from "./properties";
+import { isShared } from "./shared";
 import { outboundPayload, outboundPublish, type GrantedSubscription } from "./protocol";
 
 export function packetIdFor(seq: number): number {
@@ -40,7 +41,8 @@ export function deliveryFor(subs: readonly GrantedSubscription[], topic: string,
   let retainAsPublished = false;
   let ids: number[] | undefined;
   for (const s of subs) {
-    if ((own && s.noLocal) || !topicMatches(s.filter, topic)) continue;
+    // A shared subscription's messages go to one member of its group (shared.ts), not through here.
+    if ((own && s.noLocal) || isShared(s) || !topicMatches(s.filter, topic)) continue;
     if (qos === null || s.qos > qos) qos = s.qos;
     retainAsPublished ||= s.retainAsPublished;
     if (s.id !== undefined) (ids ??= []).push(s.id);

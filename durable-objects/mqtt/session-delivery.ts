@@ -20,7 +20,9 @@ import { TopicMatcher } from "../../protocol/topics";
 import { safeSend } from "../sockets";
 import { fitsClient, liveOf, save, send, sessionIdOf, sessionsOf, stateOf, type Connected, type Live } from "./connection";
 import { expiryLeft } from "../../protocol/properties";
-import { deliveryFor, forMessage, liveFrame, liveMeta, packetIdFor, propertiesFor, publishBytes } from "./outbound";
+import { deliveryFor, forMessage, liveFrame, liveMeta, packetIdFor, propertiesFor, publishBytes, type Delivery } from "./outbound";
+import { offer, settle as settleShared, sharedMatches } from "./shared";
+import type { GrantedSubscription } from "./subscribe-rules";
 import { outboundPayloadOfEnvelope, pubrel } from "./protocol";
 import type { InflightMessage, SessionState } from "./session-store";
 
@@ -147,17 +149,23 @@ export function deliver(ws: WebSocket, m: OutboundMessage, _frame: string | Uint
   const c = st.connected;
   // Behind: this message is in history and comes from there, in its turn.
   if (c === undefined || st.ended || m.topic === null || c.behind !== undefined) return 0;
+  // Shared subscriptions: a candidate now; one member per group gets it after the batch (shared.ts).
+  for (const s of sharedMatches(c.subs, m.topic)) offer(port.name, m, ws, s);
   const matched = deliveryFor(c.subs, m.topic, m.sender === ws);
   const fresh = matched === null ? null : forMessage(matched, liveMeta(m), Date.now());
   if (fresh === null) return 0;
-  const d = fresh.delivery;
-  if (d.qos > 0 && windowFull(c)) {
+  if (fresh.delivery.qos > 0 && windowFull(c)) {
     // The client's window is full: this and every later message wait in history until PUBACKs make room.
     c.behind = m.seq - 1;
     windowMoved.add(ws);
     return 0;
   }
-  const frame = liveFrame(m, c.v, d, fresh.expiryLeft);
+  return sendLive(ws, c, m, fresh.delivery, fresh.expiryLeft);
+}
+
+/** One live PUBLISH to a connection: sent (unless too large for it), counted in its window, noted for its session. */
+function sendLive(ws: WebSocket, c: Connected, m: OutboundMessage, d: Delivery, expiryLeft: number | null): number {
+  const frame = liveFrame(m, c.v, d, expiryLeft);
   if (!fitsClient(c, frame)) return 0;
   safeSend(ws, frame);
   if (d.qos > 0 && tookSlot(c)) windowMoved.add(ws);
@@ -166,12 +174,27 @@ export function deliver(ws: WebSocket, m: OutboundMessage, _frame: string | Uint
     if (b === undefined) batchSent.set(ws, (b = { sent: [], sent2: [], through: 0 }));
     if (d.qos === 1) b.sent.push({ seq: m.seq, packetId: packetIdFor(m.seq) });
     if (d.qos === 2) b.sent2.push({ seq: m.seq, packetId: packetIdFor(m.seq) });
-    b.through = m.seq;
+    b.through = Math.max(b.through, m.seq);
   }
   return frame.byteLength;
 }
 
+/** A shared subscription's message to the member chosen for it; false when that member cannot take it now (the next one is tried). */
+function sendShared(ws: WebSocket, m: OutboundMessage, s: GrantedSubscription, port: RoomPort): boolean {
+  const l = liveOf(ws, port);
+  const st = stateOf(l.att);
+  const c = st.connected;
+  if (c === undefined || st.ended || c.behind !== undefined) return false;
+  const d: Delivery = { qos: s.qos, retainAsPublished: s.retainAsPublished, ...(s.id === undefined ? {} : { ids: [s.id] }) };
+  const fresh = forMessage(d, liveMeta(m), Date.now());
+  if (fresh === null) return true; // expired: no member gets it
+  if (fresh.delivery.qos > 0 && windowFull(c)) return false;
+  sendLive(ws, c, m, fresh.delivery, fresh.expiryLeft);
+  return true;
+}
+
 export function afterBatch(port: RoomPort): void {
+  settleShared(port.name, (ws, m, s) => sendShared(ws, m, s, port));
   if (batchSent.size > 0) {
     const sessions = sessionsOf(port);
     for (const [ws, b] of batchSent) {

@@ -6,6 +6,7 @@ import type { ISubackPacket, ISubscribePacket, IUnsubackPacket, IUnsubscribePack
 import { filterAllowed, MAX_TOPIC_FILTERS, validFilter } from "../../protocol/topics";
 import type { MqttVersion } from "./codec";
 import { Reason } from "./reasons";
+import { shareOf } from "./shared";
 
 export interface GrantedSubscription {
   filter: string;
@@ -69,15 +70,18 @@ export function decideSubscribe(
       retainHandling: version === 5 ? ((s.rh ?? 0) as 0 | 1 | 2) : 0,
     };
     if (typeof subscriptionId === "number" && subscriptionId > 0) g.id = subscriptionId;
+    // `$share/<group>/<filter>` matches on its filter (shared.ts); its name is what SUBSCRIBE and UNSUBSCRIBE say.
+    const share = shareOf(s.topic);
+    const inner = share !== null && share.ok ? share.filter : s.topic;
     const isNew = !filters.has(s.topic);
     const cost = isNew ? budget.cost(g) : 0;
     const refused = !canSubscribe
       ? Reason.NotAuthorized
-      : s.topic.startsWith("$share/")
-        ? Reason.SharedSubscriptionsNotSupported
-        : !validFilter(s.topic)
+      : share !== null && !share.ok
+        ? Reason.TopicFilterInvalid
+        : !validFilter(inner)
           ? Reason.TopicFilterInvalid
-          : aclSub !== undefined && !filterAllowed(s.topic, aclSub)
+          : aclSub !== undefined && !filterAllowed(inner, aclSub)
             ? Reason.NotAuthorized
             : isNew && (filters.size >= MAX_TOPIC_FILTERS || cost > bytesLeft)
               ? Reason.QuotaExceeded

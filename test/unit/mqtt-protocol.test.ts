@@ -85,7 +85,8 @@ describe("CONNECT", () => {
     expect(ack.properties).toMatchObject({
       retainAvailable: true,
       wildcardSubscriptionAvailable: true,
-      sharedSubscriptionAvailable: false,
+      sharedSubscriptionAvailable: true,
+      subscriptionIdentifiersAvailable: true,
       topicAliasMaximum: 0,
     });
   });
@@ -173,8 +174,20 @@ describe("SUBSCRIBE / UNSUBSCRIBE", () => {
     expect(d.granted.map((g) => g.filter)).toEqual(["cmd/d1", "cfg/x"]);
   });
 
-  it("refuses shared subscriptions: 0x9E in 5.0", () => {
-    expect(decideSubscribe(5, sub([{ topic: "$share/g/a", qos: 1 }], 5), true).suback.granted).toEqual([0x9e]);
+  it("grants shared subscriptions under their share name, and refuses malformed ones 0x8F (5.0) / 0x80", () => {
+    const asked = [
+      { topic: "$share/g/a/+", qos: 1 },
+      { topic: "$share//a", qos: 1 },
+      { topic: "$share/g+/a", qos: 1 },
+      { topic: "$share/g", qos: 1 },
+      { topic: "$share/g/a/#/b", qos: 1 },
+    ];
+    const d = decideSubscribe(5, sub(asked, 5), true);
+    expect(d.suback.granted).toEqual([1, 0x8f, 0x8f, 0x8f, 0x8f]);
+    expect(d.granted.map((g) => g.filter)).toEqual(["$share/g/a/+"]);
+    expect(decideSubscribe(4, sub(asked, 4), true).suback.granted).toEqual([1, 0x80, 0x80, 0x80, 0x80]);
+    // The token's acl.sub is checked on the inner filter.
+    expect(decideSubscribe(5, sub([{ topic: "$share/g/cmd/#", qos: 0 }], 5), true, new Set(), undefined, ["cfg/#"]).suback.granted).toEqual([0x87]);
   });
 
   it("caps the filters per client: a new one past the cap is 0x97 (5.0) / 0x80, a re-subscribe still passes", () => {
@@ -251,7 +264,7 @@ describe("every refusal we send encodes", () => {
   it("SUBACK refusal codes, 3.1.1 and 5.0", () => {
     const s = (topic: string, version: 4 | 5) => ({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic, qos: 1 }] }) as ISubscribePacket;
     expect(asClientReads<any>(decideSubscribe(4, s("a/#/b", 4), true).suback, 4).granted).toEqual([0x80]);
-    for (const [topic, can, code] of [["a#", true, 0x8f], ["$share/g/a", true, 0x9e], ["a", false, 0x87]] as const) {
+    for (const [topic, can, code] of [["a#", true, 0x8f], ["$share/g/a#", true, 0x8f], ["a", false, 0x87]] as const) {
       expect(asClientReads<any>(decideSubscribe(5, s(topic, 5), can).suback, 5).granted).toEqual([code]);
     }
     const full = new Set(Array.from({ length: 32 }, (_, i) => `f/${i}`));
