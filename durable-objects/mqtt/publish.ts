@@ -16,7 +16,7 @@ import type { Verdict } from "../publish/verdict";
 import type { MqttVersion } from "./codec";
 import { owe, save, send, sessionIdOf, sessionsOf, settle, type Live } from "./connection";
 import { fail } from "./end";
-import { decidePublish, isRetriedPublish, publishFingerprint, puback, pubrec, Reason } from "./protocol";
+import { decidePublish, isRetriedPublish, MAX_INFLIGHT, publishFingerprint, puback, pubrec, Reason } from "./protocol";
 
 export function onPublish(ws: WebSocket, l: Live, p: IPublishPacket, port: RoomPort, v: MqttVersion): void | Promise<void> {
   const decision = decidePublish(v, p);
@@ -38,6 +38,13 @@ export function onPublish(ws: WebSocket, l: Live, p: IPublishPacket, port: RoomP
   if (qos === 1 && packetId !== null && isRetriedPublish(decision.dup, fingerprint, sessions!.inbound(id, packetId))) {
     send(ws, l, puback(v, packetId));
     return;
+  }
+  // Our Receive Maximum (CONNACK): a 5.0 client with that many QoS 2 exchanges open (awaiting their commit
+  // or their PUBREL) that starts one more has broken it ([MQTT-3.3.4-8]). QoS 1 bursts are let through
+  // (each is acknowledged once committed, a few ms later): many clients (mqtt.js among them) do not pace
+  // QoS 1 by the server's Receive Maximum, and refusing them would cost more than it protects.
+  if (v === 5 && qos === 2 && l.owed + sessions!.qos2Open(id) >= MAX_INFLIGHT) {
+    return fail(ws, l, port, v, Reason.ReceiveMaximumExceeded, `more than ${MAX_INFLIGHT} QoS 1 and 2 PUBLISHes unacknowledged (Receive Maximum)`);
   }
   owe(l); // settled in `answer`: an end decided by a later packet waits for this verdict
   const pending = port.publish({

@@ -25,6 +25,7 @@ export const Reason = {
   SessionTakenOver: 0x8e,
   TopicFilterInvalid: 0x8f,
   TopicNameInvalid: 0x90,
+  ReceiveMaximumExceeded: 0x93,
   PacketTooLarge: 0x95,
   MessageRateTooHigh: 0x96,
   QuotaExceeded: 0x97,

@@ -438,6 +438,11 @@ export class SessionStore extends SqlTables {
   }
 
   /** An inbound QoS 2 PUBLISH was published (PUBREC follows): later copies of `packetId` are not, until PUBREL. */
+  /** Inbound QoS 2 exchanges of this client still open (PUBREC sent, no PUBREL yet): they count against our Receive Maximum. */
+  qos2Open(id: SessionId): number {
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM mqtt_qos2_in WHERE owner = ? AND client_id = ?`, id.owner, id.clientId).one().n;
+  }
+
   recordQos2Received(id: SessionId, packetId: number, seq: number, now: number): void {
     this.sql.exec(`INSERT OR REPLACE INTO mqtt_qos2_in (owner, client_id, packet_id, seq, at) VALUES (?, ?, ?, ?, ?)`, id.owner, id.clientId, packetId, seq, now);
   }

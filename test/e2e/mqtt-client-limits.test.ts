@@ -79,3 +79,20 @@ describe("MQTT_MAX_KEEPALIVE_SECONDS", () => {
     expect(closed.code).not.toBe(1000);
   });
 });
+
+describe("the relay's Receive Maximum", () => {
+  it("a 5.0 client that opens more QoS 2 exchanges than CONNACK's Receive Maximum is disconnected 0x93", async () => {
+    const raw = await RawMqtt.open(url(uniqueRoom("rm-exceeded")), 5);
+    raw.connect({ clientId: "rm" });
+    const connack = (await raw.next("connack")) as mqttPacket.IConnackPacket;
+    const max = connack.properties!.receiveMaximum!;
+    expect(max).toBeGreaterThan(0);
+    // QoS 2 PUBLISHes, never released (no PUBREL): the one past the maximum breaks it.
+    for (let i = 1; i <= max + 1; i++) {
+      raw.send({ cmd: "publish", topic: "q2/x", payload: Buffer.from(`m${i}`), qos: 2, messageId: i, dup: false, retain: false } as never);
+      if (i <= max) await raw.next("pubrec");
+    }
+    expect((await raw.next("disconnect")).reasonCode).toBe(0x93);
+    await raw.waitClosed();
+  });
+});

@@ -175,13 +175,7 @@ describe("SUBSCRIBE / UNSUBSCRIBE", () => {
   });
 
   it("grants shared subscriptions under their share name, and refuses malformed ones 0x8F (5.0) / 0x80", () => {
-    const asked = [
-      { topic: "$share/g/a/+", qos: 1 },
-      { topic: "$share//a", qos: 1 },
-      { topic: "$share/g+/a", qos: 1 },
-      { topic: "$share/g", qos: 1 },
-      { topic: "$share/g/a/#/b", qos: 1 },
-    ];
+    const asked = ["$share/g/a/+", "$share//a", "$share/g+/a", "$share/g", "$share/g/a/#/b"].map((topic) => ({ topic, qos: 1 as const }));
     const d = decideSubscribe(5, sub(asked, 5), true);
     expect(d.suback.granted).toEqual([1, 0x8f, 0x8f, 0x8f, 0x8f]);
     expect(d.granted.map((g) => g.filter)).toEqual(["$share/g/a/+"]);
