@@ -64,6 +64,8 @@ export interface AcceptedConnect {
   receiveMaximum: number | null;
   /** The 5.0 client's Maximum Packet Size in bytes; null: none of its own. */
   maximumPacketSize: number | null;
+  /** The 5.0 client's Topic Alias Maximum (0: it takes none). */
+  topicAliasMaximum: number;
   username: string | undefined;
   /** The CONNECT password as text: where a device puts its token. */
   password: string | undefined;
@@ -120,6 +122,7 @@ export function acceptConnect(packet: IConnectPacket, newClientId: string): Acce
 
   const receiveMaximum = version === 5 ? (packet.properties?.receiveMaximum ?? null) : null;
   const maximumPacketSize = version === 5 ? (packet.properties?.maximumPacketSize ?? null) : null;
+  const topicAliasMaximum = version === 5 ? (packet.properties?.topicAliasMaximum ?? 0) : 0;
   return {
     ok: true,
     version,
@@ -131,6 +134,7 @@ export function acceptConnect(packet: IConnectPacket, newClientId: string): Acce
     keepaliveSeconds: packet.keepalive ?? 0,
     receiveMaximum: receiveMaximum === null ? null : Math.max(1, receiveMaximum),
     maximumPacketSize: maximumPacketSize === null || maximumPacketSize < 1 ? null : maximumPacketSize,
+    topicAliasMaximum,
     username: packet.username,
     password: packet.password === undefined ? undefined : Buffer.from(packet.password).toString("utf8"),
     will,

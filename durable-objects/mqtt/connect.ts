@@ -104,7 +104,8 @@ export async function onConnect(ws: WebSocket, l: Live, p: IConnectPacket, port:
   const rm = decided.receiveMaximum;
   const ka = keepAliveFor(v, decided.keepaliveSeconds, port.limits.mqttMaxKeepAliveSeconds);
   const mps = decided.maximumPacketSize;
-  st.connected = { v, cid: decided.clientId, persistent, subs, ka, ...(rm === null ? {} : { rm, fly: 0 }), ...(mps === null ? {} : { mps }) };
+  st.connected = { v, cid: decided.clientId, persistent, subs, ka, ...(rm === null ? {} : { rm, fly: 0 }), ...(mps === null ? {} : { mps }), ...(decided.topicAliasMaximum > 0 ? { tam: decided.topicAliasMaximum } : {}) };
+  delete l.aliases; // a new connection: the client holds no alias of ours
   st.seenAt = Date.now();
   st.will = decided.will;
   l.codec.setVersion(v);

@@ -76,6 +76,8 @@ export interface Connected {
   behind?: number;
   /** The 5.0 client's Maximum Packet Size (bytes): no packet larger is sent to it; absent: no limit of its own. */
   mps?: number;
+  /** The 5.0 client's Topic Alias Maximum: how many topic aliases it takes from the relay (absent: none). */
+  tam?: number;
 }
 
 /**
@@ -105,6 +107,13 @@ export interface Live {
   afterOwed: Array<() => void>;
   /** An end is decided (it may wait for `owed`): no further packet is handled. */
   failing?: boolean;
+  /**
+   * Topic aliases this relay gave the client (5.0, when its CONNECT allows
+   * some): in memory only. After a hibernation the map starts empty and each
+   * topic is sent again with its name and an alias, which redefines that
+   * alias for the client ([MQTT-3.3.2-12] lets the sender do so at any time).
+   */
+  aliases?: Map<string, number>;
 }
 
 const live = new WeakMap<WebSocket, Live>();

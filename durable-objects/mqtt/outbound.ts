@@ -105,3 +105,26 @@ export function liveFrame(m: OutboundMessage, version: MqttVersion, d: Delivery,
   }
   return bytes;
 }
+
+/** Topic aliases given per connection at most (the client may allow more): a few hot topics are where they pay. */
+export const MAX_TOPIC_ALIASES = 16;
+
+/**
+ * A live PUBLISH for a connection that takes topic aliases: the first time a
+ * topic goes out it carries its name and a new alias, later ones the alias
+ * and an empty name. Built for this socket alone (the shared bytes of
+ * `liveFrame` carry the name); past the aliases it may give, the name as usual.
+ */
+export function aliasedFrame(aliases: Map<string, number>, allowed: number, m: OutboundMessage, version: MqttVersion, d: Delivery, left: number | null): Uint8Array {
+  const topic = m.topic!;
+  let alias = aliases.get(topic);
+  let name = "";
+  if (alias === undefined) {
+    if (aliases.size >= Math.min(allowed, MAX_TOPIC_ALIASES)) return liveFrame(m, version, d, left);
+    alias = aliases.size + 1;
+    aliases.set(topic, alias);
+    name = topic;
+  }
+  const properties = { ...propertiesFor(version, liveMeta(m), left, d.ids), topicAlias: alias } as PublishProperties;
+  return publishBytes(version, name, outboundPayload(m.payload), d.qos, m.seq, d.retainAsPublished && m.retain, false, properties);
+}

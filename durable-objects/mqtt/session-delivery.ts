@@ -20,7 +20,7 @@ import { TopicMatcher } from "../../protocol/topics";
 import { safeSend } from "../sockets";
 import { fitsClient, liveOf, save, send, sessionIdOf, sessionsOf, stateOf, type Connected, type Live } from "./connection";
 import { expiryLeft } from "../../protocol/properties";
-import { deliveryFor, forMessage, liveFrame, liveMeta, packetIdFor, propertiesFor, publishBytes, type Delivery } from "./outbound";
+import { aliasedFrame, deliveryFor, forMessage, liveFrame, liveMeta, packetIdFor, propertiesFor, publishBytes, type Delivery } from "./outbound";
 import { offer, settle as settleShared, sharedMatches } from "./shared";
 import type { GrantedSubscription } from "./subscribe-rules";
 import { outboundPayloadOfEnvelope, pubrel } from "./protocol";
@@ -160,13 +160,17 @@ export function deliver(ws: WebSocket, m: OutboundMessage, _frame: string | Uint
     windowMoved.add(ws);
     return 0;
   }
-  return sendLive(ws, c, m, fresh.delivery, fresh.expiryLeft);
+  return sendLive(ws, l, c, m, fresh.delivery, fresh.expiryLeft);
 }
 
 /** One live PUBLISH to a connection: sent (unless too large for it), counted in its window, noted for its session. */
-function sendLive(ws: WebSocket, c: Connected, m: OutboundMessage, d: Delivery, expiryLeft: number | null): number {
-  const frame = liveFrame(m, c.v, d, expiryLeft);
-  if (!fitsClient(c, frame)) return 0;
+function sendLive(ws: WebSocket, l: Live, c: Connected, m: OutboundMessage, d: Delivery, expiryLeft: number | null): number {
+  const frame = c.tam === undefined ? liveFrame(m, c.v, d, expiryLeft) : aliasedFrame((l.aliases ??= new Map()), c.tam, m, c.v, d, expiryLeft);
+  if (!fitsClient(c, frame)) {
+    // Not sent: an alias it may have defined never reached the client, so start the aliases again (each is redefined on its next use).
+    if (c.tam !== undefined) l.aliases = new Map();
+    return 0;
+  }
   safeSend(ws, frame);
   if (d.qos > 0 && tookSlot(c)) windowMoved.add(ws);
   if (c.persistent) {
@@ -189,7 +193,7 @@ function sendShared(ws: WebSocket, m: OutboundMessage, s: GrantedSubscription, p
   const fresh = forMessage(d, liveMeta(m), Date.now());
   if (fresh === null) return true; // expired: no member gets it
   if (fresh.delivery.qos > 0 && windowFull(c)) return false;
-  sendLive(ws, c, m, fresh.delivery, fresh.expiryLeft);
+  sendLive(ws, l, c, m, fresh.delivery, fresh.expiryLeft);
   return true;
 }
 

@@ -96,3 +96,39 @@ describe("the relay's Receive Maximum", () => {
     await raw.waitClosed();
   });
 });
+
+for (const kind of ["plain", "sharded"] as const) {
+  describe(`topic aliases to the client (${kind} room)`, () => {
+    it("a client that allows aliases gets the topic once with an alias, then the alias alone; one that does not gets names", async () => {
+      const room = uniqueRoom(kind === "plain" ? "alias" : "sharded-alias");
+      const raw = await RawMqtt.open(url(room), 5);
+      raw.connect({ clientId: "alias", properties: { topicAliasMaximum: 2 } });
+      await raw.next("connack");
+      raw.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "s/#", qos: 0 }] } as never);
+      await raw.next("suback");
+      const plain = await connectCollecting(url(room), { protocolVersion: 5, keepalive: 0 });
+      await plain.client.subscribeAsync("s/#", { qos: 0 });
+      const pub = await connectCollecting(url(room), { protocolVersion: 5, keepalive: 0 });
+      for (const t of ["s/a", "s/a", "s/b", "s/c", "s/b"]) await pub.client.publishAsync(t, t, { qos: 1 });
+      const got: mqttPacket.IPublishPacket[] = [];
+      for (let i = 0; i < 5; i++) got.push((await raw.next("publish")) as mqttPacket.IPublishPacket);
+      expect(got.map((p) => [p.topic, p.properties?.topicAlias, p.payload.toString()])).toEqual([
+        ["s/a", 1, "s/a"],
+        ["", 1, "s/a"],
+        ["s/b", 2, "s/b"],
+        ["s/c", undefined, "s/c"], // past the client's maximum (2): the name
+        ["", 2, "s/b"],
+      ]);
+      await until(() => plain.got.length === 5);
+      expect(plain.got.map((g) => [g.topic, g.properties?.topicAlias])).toEqual([
+        ["s/a", undefined],
+        ["s/a", undefined],
+        ["s/b", undefined],
+        ["s/c", undefined],
+        ["s/b", undefined],
+      ]);
+      raw.close();
+      await Promise.all([plain.client.endAsync(), pub.client.endAsync()]);
+    });
+  });
+}
