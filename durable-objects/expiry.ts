@@ -57,6 +57,10 @@ export function sweepSockets(ctx: DurableObjectState, port: RoomPort, now: numbe
     const due = ADAPTERS[att.kind].session?.sweep?.(ws, now, port) ?? null;
     if (due !== null && (lookAgain === null || due < lookAgain)) lookAgain = due;
   }
+  for (const adapter of Object.values(ADAPTERS)) {
+    const due = adapter.session?.sweepRoom?.(now, port) ?? null;
+    if (due !== null && (lookAgain === null || due < lookAgain)) lookAgain = due;
+  }
   const sweep = lookAgain === null ? null : Math.max(lookAgain, now + SWEEP_MIN_GAP_MS);
   return earliest(earliestExpiry(remaining), sweep);
 }

@@ -77,6 +77,8 @@ export interface SessionProtocol {
    * if it is overdue (MQTT keep-alive), else says when to look again (null: never).
    */
   sweep?(ws: WebSocket, now: number, room: RoomPort): number | null;
+  /** The room's alarm, once per run: the protocol's own timers kept in storage (MQTT's delayed wills); says when to look again. */
+  sweepRoom?(now: number, room: RoomPort): number | null;
   /**
    * The room ends this socket on an operator's order (connections.ts: a kick
    * or a revocation), closing it with `code`: the protocol says so in its own

@@ -16,6 +16,7 @@ import { liveOf, stateOf, WS_PROTOCOL_ERROR } from "../mqtt/connection";
 import { dismiss, end } from "../mqtt/end";
 import { onFrame } from "../mqtt/inbound";
 import { awaitConnect, sweep } from "../mqtt/keep-alive";
+import { sweepWills } from "../mqtt/will-delay";
 import { afterBatch, deliver } from "../mqtt/session-delivery";
 import type { SessionProtocol, SocketAdapter } from "./adapter";
 
@@ -41,6 +42,7 @@ const session: SessionProtocol = {
   deliver,
   afterBatch,
   sweep,
+  sweepRoom: (now, port) => sweepWills(port, now),
   opened: awaitConnect,
   dismiss(ws, port, code, message, keepWill) {
     dismiss(ws, liveOf(ws, port), port, code, message, keepWill);

@@ -45,6 +45,8 @@ export interface Will {
   retain: boolean;
   /** 5.0 will properties, published with it like a PUBLISH's. */
   properties?: MessageProperties;
+  /** 5.0 Will Delay Interval, seconds (absent: none). */
+  delay?: number;
 }
 
 export interface AcceptedConnect {
@@ -108,6 +110,8 @@ export function acceptConnect(packet: IConnectPacket, newClientId: string): Acce
     will = { topic: packet.will.topic, payload: inboundPayload(packet.will.payload), qos: willQos, retain: !!packet.will.retain };
     const properties = version === 5 ? messageProperties(packet.will.properties) : undefined;
     if (properties !== undefined) will.properties = properties;
+    const delay = version === 5 ? packet.will.properties?.willDelayInterval : undefined;
+    if (typeof delay === "number" && delay > 0) will.delay = delay;
   }
 
   let expiry: number;

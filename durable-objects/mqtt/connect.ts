@@ -5,6 +5,7 @@
  * sub's client id names another session, session-store.ts). The rules of what CONNECT may ask are in
  * connect-rules.ts; this file does what they decide.
  */
+import { sessionTaken } from "./will-delay";
 import { matchFilter } from "./shared";
 import type { IConnectPacket } from "mqtt-packet";
 import { CloseCode } from "../../protocol";
@@ -94,6 +95,8 @@ export async function onConnect(ws: WebSocket, l: Live, p: IConnectPacket, port:
   } else if (maySubscribe) {
     sessions.drop(id);
   }
+  // A will its last connection left pending (Will Delay): cancelled when the session is resumed, out now when it ended.
+  sessionTaken(port, id, !present);
 
   // A stored session may hold subscriptions made with another token of this
   // sub: only those inside this token's acl.sub are live on this connection

@@ -10,6 +10,7 @@ import type { MqttVersion } from "./codec";
 import { afterAnswers, save, send, sessionIdOf, sessionsOf, stateOf, WS_PROTOCOL_ERROR, type Live } from "./connection";
 import { MAX_SESSION_EXPIRY_SECONDS } from "./protocol";
 import { Reason } from "./reasons";
+import { delayedWillsOf, publishWill, willDueAt } from "./will-delay";
 
 /**
  * Ends the connection for a protocol reason: 5.0 DISCONNECT first; the will
@@ -47,26 +48,18 @@ export function end(ws: WebSocket, l: Live, port: RoomPort): void {
   const c = st.connected;
   if (c !== undefined) {
     const will = st.will;
-    if (will) {
-      // Through the pipeline like any publish (scope, the deployer's hook); nobody is left to answer.
-      void port.publish({
-        by: { kind: "mqtt", id: l.att.id, identity: l.att, bucket: null },
-        size: will.payload.kind === "binary" ? will.payload.value.byteLength : 0,
-        read: () => ({
-          payload: will.payload,
-          from: l.att.id,
-          publisher: l.att.sub,
-          publishId: null,
-          topic: will.topic,
-          retain: will.retain,
-          ...(will.properties ? { properties: will.properties } : {}),
-          ...(will.qos < 2 ? { qos: will.qos as 0 | 1 } : {}),
-        }),
-        sender: ws,
-        echo: true,
-        origin: l.att.id,
-        answer: () => undefined,
-      });
+    // A session taken over by a new connection before a delayed will is due: the will does not go out ([MQTT-3.1.3-9]).
+    if (will && !(st.takenOver && will.delay !== undefined)) {
+      const now = Date.now();
+      // 5.0 Will Delay: held until the delay or the session ends, whichever is first (will-delay.ts).
+      const sessionSeconds = c.persistent && !st.takenOver ? (sessionsOf(port).load(sessionIdOf(l.att))?.expirySeconds ?? 0) : 0;
+      const dueAt = will.delay === undefined ? now : willDueAt(now, will.delay, sessionSeconds);
+      if (dueAt > now) {
+        delayedWillsOf(port).hold(sessionIdOf(l.att), dueAt, l.att.id, will, l.att);
+        void port.expireAt(dueAt);
+      } else {
+        publishWill(port, l.att.id, will, l.att);
+      }
     }
     if (c.persistent && !st.takenOver) sessionsOf(port).close(sessionIdOf(l.att), Date.now());
   }
