@@ -14,3 +14,14 @@ export abstract class SqlTables {
     this.sql.exec(this.schema);
   }
 }
+
+/** One store per storage, migrated on its first use in each wake (a room that never needs the tables never gets them). */
+export function storeOf<T extends SqlTables>(cache: WeakMap<SqlStorage, T>, sql: SqlStorage, make: (sql: SqlStorage) => T): T {
+  let store = cache.get(sql);
+  if (store === undefined) {
+    store = make(sql);
+    store.migrate();
+    cache.set(sql, store);
+  }
+  return store;
+}

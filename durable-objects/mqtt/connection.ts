@@ -4,6 +4,7 @@
  * copy of the attachment are cached per socket only while the room is awake,
  * and rebuilt from the attachment when it wakes.
  */
+import { storeOf } from "../sql-tables";
 import type { Packet } from "mqtt-packet";
 import type { RoomPort } from "../adapters/adapter";
 import { ATTACHMENT_MAX_BYTES, attachmentOf, safeSend, serializedBytes, type Attachment } from "../sockets";
@@ -168,13 +169,7 @@ export function stateOf(att: Attachment): MqttState {
 
 /** The room's session tables, migrated on first use in each wake: a room no MQTT client reached never has them. */
 export function sessionsOf(port: RoomPort): SessionStore {
-  let s = sessionStores.get(port.sql);
-  if (s === undefined) {
-    s = new SessionStore(port.sql);
-    s.migrate();
-    sessionStores.set(port.sql, s);
-  }
-  return s;
+  return storeOf(sessionStores, port.sql, (sql) => new SessionStore(sql));
 }
 
 /** The session this connection's client id names, owned by its token's `sub` (session-store.ts). */

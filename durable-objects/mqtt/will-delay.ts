@@ -9,7 +9,7 @@
 import type { Identity } from "../../handoff/identity";
 import { base64ToBytes as fromBase64, bytesToBase64 as toBase64 } from "../../protocol/base64";
 import type { RoomPort } from "../adapters/adapter";
-import { SqlTables } from "../sql-tables";
+import { SqlTables, storeOf } from "../sql-tables";
 import type { Will } from "./connect-rules";
 import type { SessionId } from "./session-store";
 
@@ -92,13 +92,7 @@ const stores = new WeakMap<SqlStorage, DelayedWills>();
 
 /** The room's delayed wills, migrated on first use in each wake. */
 export function delayedWillsOf(port: RoomPort): DelayedWills {
-  let s = stores.get(port.sql);
-  if (s === undefined) {
-    s = new DelayedWills(port.sql);
-    s.migrate();
-    stores.set(port.sql, s);
-  }
-  return s;
+  return storeOf(stores, port.sql, (sql) => new DelayedWills(sql));
 }
 
 /** When a will with `delaySeconds` is due for a session that lives `sessionSeconds` after its connection ends. */
