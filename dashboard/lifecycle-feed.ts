@@ -55,8 +55,11 @@ export function followLifecycle(
   room: string,
   token: string | undefined,
   onEvent: (event: LifecycleEvent) => void,
+  from?: { since: number; epoch: string },
 ): { close(): void; id(): string | undefined } {
-  const helper = new RoomcastClient({ url: origin, room, token, topics: ["$events/#"] });
+  // It resumes from where the page was welcomed: an event of a device that
+  // came while this second connection was still opening is not missed.
+  const helper = new RoomcastClient({ url: origin, room, token, topics: ["$events/#"], ...(from ?? {}) });
   helper.on("message", (envelope) => {
     const event = lifecycleEventOf(envelope);
     if (event) onEvent(event);

@@ -117,7 +117,7 @@ export function renderRoom(root: HTMLElement, room: string, token: string | unde
     }
     // Lifecycle events only reach a reader that asks for `$events/#`, which the token must allow (the relay refuses a filter its acl.sub does not cover).
     if (!welcomed && mayRead(token, "$events/#")) {
-      helper = followLifecycle(origin, room, token, (event) => lifecycle.add(event));
+      helper = followLifecycle(origin, room, token, (event) => lifecycle.add(event), { since: welcome.seq, epoch: welcome.epoch });
       presence.hide(helper.id);
     }
     welcomed = true;
