@@ -17,6 +17,9 @@ import type { SystemEndpoint } from "../../tools/bench/systems/system";
 import { ROOMCAST_BENCH_VARS } from "../../tools/bench/systems/workerd";
 import type { EmbeddedRelay } from "../../tools/local/relay";
 import { startRelay } from "../support/relay";
+import { BENCH_SECRET, benchToken, SINK_MATCH, webhookWatch } from "../../tools/bench/variants/relays";
+import { variantsTable } from "../../tools/bench/report/variants";
+import { WebhookReceiver } from "../../tools/local/webhook-receiver";
 
 let relay: EmbeddedRelay;
 let endpoint: SystemEndpoint;
@@ -93,3 +96,59 @@ it("a toy reconnect wave brings every client back resumed, with every message ex
   expect(results.targets.find((t) => t.name === "reconnect wave N=20: lost or repeated")).toMatchObject({ value: 0, pass: true });
   expect(summaryTable(results)).toContain("| reconnect wave N=20: s until all back");
 }, 60_000);
+
+it("the variants on a toy size: history:false counted by the publisher's n, a token with an acl, a webhook sink's arrival, their table and targets", async () => {
+  // history:false on the plain relay: every envelope carries the previous stored seq, so the tally must count by n.
+  const live = await fanout({ scenario: "fanout", endpoint: { ...endpoint, live: true }, subscribers: 3, messages: 5, timeoutMs: 10_000 }, () => {});
+  expect(live).toMatchObject({ expected: 15, delivered: 15, lost: 0, duplicated: 0, outOfOrder: 0 });
+
+  // Every socket with a token whose acl's sub is the bench's filter: each still gets every bench message.
+  const auth = await startRelay({ vars: { ...ROOMCAST_BENCH_VARS, AUTH_SECRET: BENCH_SECRET } });
+  const receiver = await WebhookReceiver.start(BENCH_SECRET);
+  const sinks = await startRelay({ vars: { ...ROOMCAST_BENCH_VARS, WEBHOOK_SECRET: BENCH_SECRET, SINKS: JSON.stringify([{ match: SINK_MATCH, webhook: receiver.url }]) } });
+  try {
+    const authEndpoint = { ...endpoint, origin: auth.url };
+    const token = await fanout({ scenario: "fanout", endpoint: { ...authEndpoint, token: await benchToken(false) }, subscribers: 3, messages: 5, timeoutMs: 10_000 }, () => {});
+    const acl = await fanout({ scenario: "fanout", endpoint: { ...authEndpoint, token: await benchToken(true) }, subscribers: 3, messages: 5, timeoutMs: 10_000 }, () => {});
+    expect(token).toMatchObject({ delivered: 15, lost: 0 });
+    expect(acl).toMatchObject({ delivered: 15, lost: 0 });
+    // Without a token the auth relay refuses the sockets: the run fails rather than measuring something else.
+    await expect(fanout({ scenario: "fanout", endpoint: authEndpoint, subscribers: 1, messages: 1, timeoutMs: 5_000 }, () => {})).rejects.toThrow();
+
+    // A burst with no reader: the sink's arrival is when the receiver had all of its seqs.
+    const alone = await fanout({ scenario: "fanout", endpoint: { ...endpoint, origin: sinks.url }, subscribers: 0, messages: 20, timeoutMs: 10_000 }, () => {});
+    const at = await webhookWatch(receiver).arrival(alone.room!, 20, 20_000);
+    expect(at).not.toBeNull();
+    expect(at!).toBeGreaterThanOrEqual(alone.startedAt!);
+    expect(await webhookWatch(receiver).arrival(alone.room!, 21, 500)).toBeNull(); // one more than was sent never arrives
+
+    const run: Omit<BenchResults, "targets"> = {
+      date: new Date().toISOString(),
+      mode: "quick",
+      host: { cpus: 1, node: process.version, platform: process.platform },
+      roomcastVars: ROOMCAST_BENCH_VARS,
+      systems: ["roomcast", "bare"],
+      fanout: { roomcast: [{ ...token, subscribers: 3 }] },
+      latency: {},
+      connect: {},
+      wave: {},
+      idle: {},
+      variants: {
+        token: { fanout: [token], latency: null, wave: null, sink: [] },
+        acl: { fanout: [{ ...acl, msgsPerSec: token.msgsPerSec / 2 }], latency: null, wave: null, sink: [] },
+        webhook: { fanout: [], latency: null, wave: null, sink: [{ subscribers: 0, messages: 20, msgsPerSec: 1000 }] },
+      },
+      seconds: 1,
+    };
+    const results: BenchResults = { ...run, targets: checkTargets(run) };
+    expect(results.targets.find((t) => t.name === "fan-out N=3: roomcast acl / token")).toMatchObject({ value: 0.5, pass: false });
+    expect(results.targets.find((t) => t.name === "webhook sink alone: every message out (msg/s)")).toMatchObject({ value: 1000, pass: true });
+    const table = variantsTable(results);
+    expect(table).toContain("| token with acl (vs token)");
+    expect(table).toContain("out of the sink, publisher alone, 20 messages (msg/s)");
+  } finally {
+    await auth.stop();
+    await sinks.stop();
+    await receiver.stop();
+  }
+}, 90_000);

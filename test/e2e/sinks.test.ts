@@ -9,7 +9,7 @@ import { EmbeddedRelay } from "../../tools/local/relay";
 import { roomInstance } from "../support/http";
 import { sleep, TestSocket, uniqueRoom } from "../support/socket";
 import { connectCollecting, until } from "../support/mqtt";
-import { WebhookReceiver } from "../support/webhook";
+import { WebhookReceiver } from "../../tools/local/webhook-receiver";
 
 const SECRET = "test-webhook-secret";
 /** Short bounds so a run with failures, a stall and retries takes seconds. */

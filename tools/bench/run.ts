@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--systems=roomcast,bare] [--scenarios=fanout,latency] [--wave-sockets=N]`
+ * `npm run bench [-- --quick] [--systems=roomcast,bare] [--scenarios=fanout,latency] [--variants=batch,acl] [--wave-sockets=N]`
  *
  * Systems: roomcast, roomcast-hook (Roomcast with a no-op publish hook, the
  * cost of a deployer's hook), bare, partyserver, node-ws; all by default.
@@ -8,6 +8,12 @@
  * fills its rooms with JSON sockets only). `--wave-sockets` overrides
  * the plan's reconnect-wave size (a room too slow to fill at full size can
  * still be measured at a smaller one).
+ *
+ * Variants (tools/bench/variants/, all by default when "roomcast" runs):
+ * Roomcast with batch frames, with publishes that skip history, with a
+ * token and with a token's ACL on every socket, with a webhook sink and
+ * with a queue sink; each runs right after the plain Roomcast point of its
+ * scenarios (fan-out, latency, the wave) and is read against its baseline.
  *
  * Starts every system on loopback (Roomcast's real bundle, the bare Durable
  * Object and the partyserver room on Miniflare's workerd, the node-ws server
@@ -29,16 +35,20 @@ import { summaryTable, targetsTable } from "./report/table.js";
 import { mqttTable } from "./report/mqtt.js";
 import { checkTargets } from "./report/targets.js";
 import { STARTERS } from "./systems/index.js";
-import { SYSTEM_NAMES, speaksRoomcast, type RunningSystem, type SystemName } from "./systems/system.js";
+import { SYSTEM_NAMES, speaksRoomcast, type RunningSystem, type SystemEndpoint, type SystemName } from "./systems/system.js";
 import { prebuildWorkers, ROOMCAST_BENCH_VARS } from "./systems/workerd.js";
 import { runShards } from "./shards/scenario.js";
 import { shardsTable } from "./shards/table.js";
+import { VARIANT_NAMES, variantsFor, type Variant, type VariantName } from "./variants/variants.js";
+import { VariantRelays } from "./variants/relays.js";
+import type { SinkPoint, VariantResults } from "./report/results.js";
+import { variantsTable } from "./report/variants.js";
 
 const SCENARIOS = ["fanout", "latency", "connect", "wave", "idle", "mqtt", "shards"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const RESULTS_DIR = fileURLToPath(new URL("./results/", import.meta.url));
 
-function parseArgs(argv: string[]): { plan: Plan; systems: SystemName[]; scenarios: Scenario[] } {
+function parseArgs(argv: string[]): { plan: Plan; systems: SystemName[]; scenarios: Scenario[]; variants: VariantName[] } {
   const list = <T extends string>(name: string, all: readonly T[]): T[] => {
     const arg = argv.find((a) => a.startsWith(`--${name}=`));
     if (!arg) return [...all];
@@ -51,24 +61,27 @@ function parseArgs(argv: string[]): { plan: Plan; systems: SystemName[]; scenari
   const sockets = waveSockets ? Number(waveSockets.slice("--wave-sockets=".length)) : base.wave.sockets;
   if (!Number.isInteger(sockets) || sockets < 1) throw new Error(`--wave-sockets wants a positive integer`);
   const plan: Plan = { ...base, wave: { ...base.wave, sockets } };
-  return { plan, systems: list("systems", SYSTEM_NAMES), scenarios: list("scenarios", SCENARIOS) };
+  const systems = list("systems", SYSTEM_NAMES);
+  // Every variant is read against plain Roomcast (or another variant): none without it.
+  const variants = systems.includes("roomcast") ? list("variants", VARIANT_NAMES) : [];
+  return { plan, systems, scenarios: list("scenarios", SCENARIOS), variants };
 }
 
 const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
 
 /** Runs one job; a failure is logged and leaves that cell empty instead of ending the run. */
-async function attempt<R>(label: string, job: () => Promise<R>, keep: (r: R) => void): Promise<void> {
+async function attempt<R>(label: string, job: () => Promise<R>, keep: (r: R) => unknown): Promise<void> {
   try {
-    keep(await job());
+    await keep(await job());
   } catch (error) {
     log(`${label} FAILED: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
   }
 }
 
 async function main(): Promise<void> {
-  const { plan, systems, scenarios } = parseArgs(process.argv.slice(2));
+  const { plan, systems, scenarios, variants } = parseArgs(process.argv.slice(2));
   const began = Date.now();
-  log(`bench (${plan.mode}): ${systems.join(", ")}; ${scenarios.join(", ")}`);
+  log(`bench (${plan.mode}): ${systems.join(", ")}; ${scenarios.join(", ")}${variants.length ? `; roomcast variants ${variants.join(", ")}` : ""}`);
   const running = new Map<SystemName, RunningSystem>();
   const load = LoadProcess.start();
   const results: Omit<BenchResults, "targets"> = {
@@ -84,6 +97,8 @@ async function main(): Promise<void> {
     idle: {},
     seconds: 0,
   };
+  const variantResults = (v: Variant): VariantResults => ((results.variants ??= {})[v.name] ??= { fanout: [], latency: null, wave: null, sink: [] });
+  let relays: VariantRelays | undefined;
   try {
     prebuildWorkers(systems);
     for (const name of systems) {
@@ -91,7 +106,19 @@ async function main(): Promise<void> {
       running.set(name, await STARTERS[name]());
     }
     const endpoint = (name: SystemName) => running.get(name)!.endpoint;
+    relays = new VariantRelays(running.get("roomcast"));
+    const used = (["fanout", "latency", "wave"] as const).filter((sc) => scenarios.includes(sc)).flatMap((sc) => variantsFor(variants, sc));
+    if (used.length > 0) log(`starting the variants' relays`);
+    await relays.start(used);
 
+    if (scenarios.includes("fanout") || scenarios.includes("latency")) {
+      // One small unrecorded burst on every system and variant relay first: each runs in a fresh
+      // process whose first burst would also pay for compiling its code, and the first point must not.
+      const warm = (label: string, at: SystemEndpoint) =>
+        attempt(`warm-up ${label}`, () => load.run<FanoutResult>({ scenario: "fanout", endpoint: at, subscribers: 20, messages: 200, timeoutMs: 30_000 }, 150_000), () => {});
+      for (const name of systems) await warm(name, endpoint(name));
+      for (const v of used) if (v.relay !== "roomcast") await warm(`roomcast ${v.label}`, relays.endpoint(v));
+    }
     if (scenarios.includes("fanout")) {
       for (let round = 1; round <= plan.fanout.rounds; round++) {
         for (const subscribers of plan.fanout.subscribers) {
@@ -103,14 +130,38 @@ async function main(): Promise<void> {
               keepBest((results.fanout[name] ??= []), r);
             });
             if (name !== "roomcast") continue;
-            // The batch variant right after the plain point, so both share the machine's mood.
-            const batchJob = { ...job, endpoint: { ...job.endpoint, batch: true } };
-            await attempt(`fan-out roomcast batch N=${subscribers}`, () => load.run<FanoutResult>(batchJob, plan.fanout.timeoutMs + 120_000), (r) => {
-              log(`fan-out roomcast batch N=${subscribers} M=${messages} round ${round}: ${r.msgsPerSec.toLocaleString("en-US")} msg/s, lost ${r.lost}`);
-              keepBest((results.batch ??= { fanout: [], latency: null }).fanout, r);
-            });
+            // The variants right after the plain point, so they share the machine's mood.
+            for (const v of variantsFor(variants, "fanout")) {
+              const variantJob = { ...job, endpoint: relays.endpoint(v) };
+              const label = `fan-out roomcast ${v.label} N=${subscribers}`;
+              await attempt(label, () => load.run<FanoutResult>(variantJob, plan.fanout.timeoutMs + 120_000), async (r) => {
+                log(`${label} M=${messages} round ${round}: ${r.msgsPerSec.toLocaleString("en-US")} msg/s, lost ${r.lost}`);
+                const mine = variantResults(v);
+                keepBest(mine.fanout, r);
+                const sink = relays!.sink(v);
+                if (sink && r.room !== undefined && r.startedAt !== undefined) {
+                  const at = await sink.arrival(r.room, messages, 60_000);
+                  const msgsPerSec = at === null ? null : Math.round(messages / Math.max(1e-3, (at - r.startedAt) / 1000));
+                  log(`${label}: ${msgsPerSec === null ? "NOT every message out of the sink in 60 s" : `${msgsPerSec.toLocaleString("en-US")} msg/s out of the sink`}`);
+                  keepSinkPoint(mine.sink, { subscribers, messages, msgsPerSec });
+                }
+              });
+            }
           }
         }
+      }
+    }
+    if (scenarios.includes("fanout")) {
+      // Each sink alone: one publisher, no reader, a burst; what the sink lets out per second when fan-out does not share its room's turns.
+      for (const v of variantsFor(variants, "fanout").filter((x) => x.sink)) {
+        const messages = plan.fanout.maxMessages;
+        const job = { scenario: "fanout", endpoint: relays.endpoint(v), subscribers: 0, messages, timeoutMs: plan.fanout.timeoutMs } as const;
+        await attempt(`sink roomcast ${v.label}`, () => load.run<FanoutResult>(job, plan.fanout.timeoutMs + 120_000), async (r) => {
+          const at = await relays!.sink(v)!.arrival(r.room!, messages, 60_000);
+          const msgsPerSec = at === null ? null : Math.round(messages / Math.max(1e-3, (at - r.startedAt!) / 1000));
+          log(`sink roomcast ${v.label}, publisher alone, ${messages} messages: ${msgsPerSec === null ? "NOT every message out in 60 s" : `${msgsPerSec.toLocaleString("en-US")} msg/s out`}`);
+          keepSinkPoint(variantResults(v).sink, { subscribers: 0, messages, msgsPerSec });
+        });
       }
     }
     if (scenarios.includes("latency")) {
@@ -122,11 +173,13 @@ async function main(): Promise<void> {
           results.latency[name] = r;
         });
         if (name !== "roomcast") continue;
-        const batchJob = { ...job, endpoint: { ...job.endpoint, batch: true } };
-        await attempt(`latency roomcast batch`, () => load.run<LatencyResult>(batchJob, seconds * 1000 + 120_000), (r) => {
-          log(`latency roomcast batch: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, lost ${r.lost}`);
-          (results.batch ??= { fanout: [], latency: null }).latency = r;
-        });
+        for (const v of variantsFor(variants, "latency")) {
+          const variantJob = { ...job, endpoint: relays.endpoint(v) };
+          await attempt(`latency roomcast ${v.label}`, () => load.run<LatencyResult>(variantJob, seconds * 1000 + 120_000), (r) => {
+            log(`latency roomcast ${v.label}: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, lost ${r.lost}`);
+            variantResults(v).latency = r;
+          });
+        }
       }
     }
     if (scenarios.includes("connect")) {
@@ -164,16 +217,21 @@ async function main(): Promise<void> {
           log(`wave ${name}: skipped (it cannot restart with its storage)`);
           continue;
         }
-        const job = { scenario: "wave", endpoint: endpoint(name), ...plan.wave } as const;
         const timeout = 600_000 + plan.wave.deadlineMs + 120_000;
-        await attempt(`wave ${name}`, () => load.run<WaveResult>(job, timeout, async () => {
-          await system.restart!();
-          return system.endpoint.pid;
-        }), (r) => {
-          const time = r.seconds === null ? `NOT all back (${r.back} of ${r.sockets})` : `all back in ${r.seconds} s`;
-          log(`wave ${name} N=${r.sockets}: ${time}; 503s ${r.refused503}, failed ${r.failed}, timed out ${r.timedOut}, not recovered ${r.notRecovered}, lost ${r.lost}, repeated ${r.duplicated}`);
-          results.wave[name] = r;
-        });
+        const runWave = (label: string, on: RunningSystem, at: SystemEndpoint, keep: (r: WaveResult) => void) =>
+          attempt(label, () => load.run<WaveResult>({ scenario: "wave", endpoint: at, ...plan.wave }, timeout, async () => {
+            await on.restart!();
+            return on.endpoint.pid;
+          }), (r) => {
+            const time = r.seconds === null ? `NOT all back (${r.back} of ${r.sockets})` : `all back in ${r.seconds} s`;
+            log(`${label} N=${r.sockets}: ${time}; 503s ${r.refused503}, failed ${r.failed}, timed out ${r.timedOut}, not recovered ${r.notRecovered}, lost ${r.lost}, repeated ${r.duplicated}`);
+            keep(r);
+          });
+        await runWave(`wave ${name}`, system, endpoint(name), (r) => (results.wave[name] = r));
+        if (name !== "roomcast") continue;
+        for (const v of variantsFor(variants, "wave")) {
+          await runWave(`wave roomcast ${v.label}`, relays.system(v), relays.endpoint(v), (r) => (variantResults(v).wave = r));
+        }
       }
     }
     if (scenarios.includes("idle")) {
@@ -199,6 +257,7 @@ async function main(): Promise<void> {
     }
   } finally {
     load.stop();
+    await relays?.stop().catch((e: unknown) => log(`stopping the variants' relays: ${String(e)}`));
     for (const [name, system] of running) await system.stop().catch((e: unknown) => log(`stopping ${name}: ${String(e)}`));
   }
 
@@ -208,7 +267,9 @@ async function main(): Promise<void> {
   const stem = join(RESULTS_DIR, final.date.replace(/:/g, "-").slice(0, 19));
   await writeFile(`${stem}.json`, `${JSON.stringify(final, null, 2)}\n`);
   await writeFile(`${stem}.svg`, await chartSvg(final));
-  console.log(`\n${summaryTable(final)}\n\n${targetsTable(final)}\n`);
+  console.log(`\n${summaryTable(final)}\n`);
+  if (final.variants) console.log(`${variantsTable(final)}\n`);
+  console.log(`${targetsTable(final)}\n`);
   if (final.mqtt) console.log(`${mqttTable(final)}\n`);
   if (final.shards) console.log(`${shardsTable(final.shards)}\n`);
   log(`wrote ${stem}.json and .svg in ${final.seconds} s`);
@@ -254,6 +315,14 @@ function keepBest(points: FanoutResult[], r: FanoutResult): void {
   const faulty = (p: FanoutResult) => faults(p) > 0;
   if (i < 0) points.push(r);
   else if (!faulty(points[i]!) && (faulty(r) || r.msgsPerSec > points[i]!.msgsPerSec)) points[i] = r;
+  points.sort((a, b) => a.subscribers - b.subscribers);
+}
+
+/** Keeps, per subscriber count, the sink's best throughput over the rounds (a sink that did not deliver in time is kept whatever the others did). */
+function keepSinkPoint(points: SinkPoint[], p: SinkPoint): void {
+  const i = points.findIndex((q) => q.subscribers === p.subscribers);
+  if (i < 0) points.push(p);
+  else if (points[i]!.msgsPerSec !== null && (p.msgsPerSec === null || p.msgsPerSec > points[i]!.msgsPerSec!)) points[i] = p;
   points.sort((a, b) => a.subscribers - b.subscribers);
 }
 

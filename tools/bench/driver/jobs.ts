@@ -111,9 +111,20 @@ export interface Delivery {
 export interface FanoutResult extends Delivery {
   subscribers: number;
   messages: number;
+  /** The room of the burst, and when its first message was sent (ms since the epoch): a sink's throughput is measured from there. */
+  room?: string;
+  startedAt?: number;
   seconds: number;
   /** Delivered messages per second, first send to last delivery. */
   msgsPerSec: number;
+  /**
+   * CPU time of the server's process (workerd: the Worker and every object;
+   * node-ws: its server) from the first send to the last delivery, per
+   * delivered message, in µs (absent where /proc cannot be read).
+   */
+  runtimeCpuUsPerDelivery?: number;
+  /** The same for the load process (the publisher and every subscriber). */
+  clientCpuUsPerDelivery?: number;
 }
 
 export interface LatencyResult extends Delivery {

@@ -15,13 +15,15 @@ export interface RoomCounters {
 }
 
 export async function roomCounters(endpoint: SystemEndpoint, room: string): Promise<RoomCounters> {
-  const res = await fetch(counterUrl(endpoint, room));
+  // A relay with AUTH_SECRET (the bench's token and acl variants) reads its rooms to the run's token.
+  const init = endpoint.token ? { headers: { authorization: `Bearer ${endpoint.token}` } } : {};
+  const res = await fetch(counterUrl(endpoint, room), init);
   const body = (await res.json()) as Partial<RoomCounters>;
   if (!res.ok) throw new Error(`GET ${counterUrl(endpoint, room)}: HTTP ${res.status}`);
   if (speaksRoomcast(endpoint.name)) {
     // Roomcast's public answer is {room, seq, epoch, connections}; the counters
     // come from its diagnostics route (the relay runs with DIAGNOSTICS on).
-    const diag = await fetch(`${counterUrl(endpoint, room)}/diagnostics`);
+    const diag = await fetch(`${counterUrl(endpoint, room)}/diagnostics`, init);
     if (!diag.ok) throw new Error(`GET ${counterUrl(endpoint, room)}/diagnostics: HTTP ${diag.status} (is DIAGNOSTICS on?)`);
     const { constructed, messages } = (await diag.json()) as { constructed: number; messages: number };
     return { connections: body.connections ?? 0, constructed, messages };

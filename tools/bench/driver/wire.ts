@@ -31,6 +31,7 @@ export function socketUrl(endpoint: SystemEndpoint, room: string, mode: "json" |
     if (join.mode === "raw") url.searchParams.set("mode", "raw");
     if (join.presence === false) url.searchParams.set("presence", "0");
     if (endpoint.batch && join.mode !== "raw") url.searchParams.set("batch", "1");
+    if (endpoint.token) url.searchParams.set("token", endpoint.token);
     if (join.resume) {
       url.searchParams.set("since", String(join.resume.since));
       url.searchParams.set("epoch", join.resume.epoch);
@@ -43,10 +44,17 @@ export function counterUrl(endpoint: SystemEndpoint, room: string): string {
   return new URL(roomPath(endpoint, room), endpoint.origin).toString();
 }
 
+/**
+ * The topic of every Roomcast publish of the bench: telemetry has one, and
+ * the ACL and sink variants need one (an ACL or a sink matches topics).
+ */
+export const BENCH_TOPIC = "bench/pub";
+
 /** The frame the publisher sends for its `n`-th message (n from 1). */
 export function publishFrame(endpoint: SystemEndpoint, publisher: string, n: number): string {
   const data = { ...newReading(publisher, n, now()), n };
-  return speaksRoomcast(endpoint.name) ? JSON.stringify({ type: "publish", data }) : JSON.stringify(data);
+  if (!speaksRoomcast(endpoint.name)) return JSON.stringify(data);
+  return JSON.stringify({ type: "publish", topic: BENCH_TOPIC, data, ...(endpoint.live ? { history: false } : {}) });
 }
 
 const NONE: readonly Delivered[] = [];
@@ -54,11 +62,13 @@ const NONE: readonly Delivered[] = [];
 /** A received frame's deliveries, in order: one, several (a Roomcast batch frame), or none (welcome, presence, pong). */
 export function decode(endpoint: SystemEndpoint, frame: string | Buffer): readonly Delivered[] {
   if (typeof frame !== "string" || frame === "pong") return NONE;
-  type Envelope = { type?: string; seq?: number; data?: Delivered["data"]; n?: number };
+  type Envelope = { type?: string; seq?: number; live?: boolean; data?: Delivered["data"]; n?: number };
   const parsed = JSON.parse(frame) as Envelope & { messages?: Envelope[] };
   if (speaksRoomcast(endpoint.name)) {
-    if (parsed.type === "batch") return parsed.messages!.map((m) => ({ seq: m.seq!, data: m.data! }));
-    return parsed.type === "message" ? [{ seq: parsed.seq!, data: parsed.data! }] : NONE;
+    // A message that skipped history carries the seq of the stored one before it: count it by the publisher's n.
+    const delivered = (m: Envelope): Delivered => ({ seq: m.live ? m.data!.n! : m.seq!, data: m.data! });
+    if (parsed.type === "batch") return parsed.messages!.map(delivered);
+    return parsed.type === "message" ? [delivered(parsed)] : NONE;
   }
   return typeof parsed.n === "number" ? [{ seq: parsed.n, data: parsed as Delivered["data"] }] : NONE;
 }

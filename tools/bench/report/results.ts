@@ -2,6 +2,7 @@
 import type { ConnectResult, ConnectVariant, FanoutResult, IdleResult, LatencyResult, MqttFanoutResult, MqttIdleResult, WaveResult } from "../driver/jobs.js";
 import { speaksRoomcast, type SystemName } from "../systems/system.js";
 import type { ShardsResult } from "../shards/scenario.js";
+import type { VariantName } from "../variants/variants.js";
 
 export interface BenchResults {
   date: string;
@@ -20,12 +21,27 @@ export interface BenchResults {
   idle: Partial<Record<SystemName, IdleResult>>;
   /** Roomcast's MQTT endpoint, when the run had the mqtt scenario. */
   mqtt?: { fanout: MqttFanoutResult[]; idle: MqttIdleResult | null };
-  /** Roomcast with batch frames (`batch=1`, as roomcast/client asks), run beside the plain points. */
-  batch?: { fanout: FanoutResult[]; latency: LatencyResult | null };
+  /** Roomcast's variants (tools/bench/variants/), each run right after the plain Roomcast point it is read against. */
+  variants?: Partial<Record<VariantName, VariantResults>>;
   /** The `shards` scenario (tools/bench/shards/), when it ran. */
   shards?: ShardsResult;
   targets: TargetCheck[];
   seconds: number;
+}
+
+/** One variant's points: its fan-out (best of the rounds, as for a system), latency, wave, and its sink's throughput. */
+export interface VariantResults {
+  fanout: FanoutResult[];
+  latency: LatencyResult | null;
+  wave: WaveResult | null;
+  /** Sink variants: per fan-out point, messages per second out of the sink, first publish to the last message out (null: not all came out in time). */
+  sink: SinkPoint[];
+}
+
+export interface SinkPoint {
+  subscribers: number;
+  messages: number;
+  msgsPerSec: number | null;
 }
 
 /** One target of the issue, checked against the run's numbers (targets.ts). */
@@ -55,10 +71,17 @@ export function systemFaults(r: Pick<BenchResults, "fanout" | "latency" | "wave"
   return (r.fanout[s] ?? []).reduce((n, p) => n + faults(p), 0) + (latency ? faults(latency) : 0) + (wave ? faults(wave) : 0);
 }
 
-/** Faults of every system that measured delivery. */
-export function allFaults(r: Pick<BenchResults, "fanout" | "latency" | "wave">): number {
+/** Faults of one variant over its fan-out, latency and wave. */
+export function variantFaults(v: VariantResults | undefined): number {
+  if (!v) return 0;
+  return v.fanout.reduce((n, p) => n + faults(p), 0) + (v.latency ? faults(v.latency) : 0) + (v.wave ? faults(v.wave) : 0);
+}
+
+/** Faults of every system and variant that measured delivery. */
+export function allFaults(r: Pick<BenchResults, "fanout" | "latency" | "wave" | "variants">): number {
   const systems = new Set([...Object.keys(r.fanout), ...Object.keys(r.latency), ...Object.keys(r.wave)] as SystemName[]);
-  return [...systems].reduce((n, s) => n + systemFaults(r, s), 0);
+  const variants = Object.values(r.variants ?? {}).reduce((n, v) => n + variantFaults(v), 0);
+  return [...systems].reduce((n, s) => n + systemFaults(r, s), variants);
 }
 
 /**

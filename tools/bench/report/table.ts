@@ -9,7 +9,7 @@ import { speaksRoomcast, type SystemName } from "../systems/system.js";
 import { CONNECT_VARIANTS, type ConnectVariant } from "../driver/jobs.js";
 import { connectPoint, connectSizes, ratio, systemFaults, type BenchResults } from "./results.js";
 
-type Row = [string, ...string[]];
+export type Row = [string, ...string[]];
 
 export function summaryTable(r: BenchResults): string {
   const systems = r.systems;
@@ -34,12 +34,19 @@ export function summaryTable(r: BenchResults): string {
     rows.push([label, ...systems.map(cell), ...pairs.map(vs)]);
   };
 
+  const plain = (label: string, cell: (s: SystemName) => string | undefined) => rows.push([label, ...systems.map((s) => cell(s) ?? "–"), ...blanks]);
   const counts = [...new Set(Object.values(r.fanout).flatMap((ps) => ps?.map((p) => p.subscribers) ?? []))].sort((a, b) => a - b);
   for (const n of counts) {
     withRatios(`fan-out N=${n} (msg/s)`, (s) => r.fanout[s]?.find((p) => p.subscribers === n)?.msgsPerSec);
-    // Roomcast's batch variant in its column, the others as they were: its ratios read against the same peers.
-    const batched = r.batch?.fanout.find((p) => p.subscribers === n)?.msgsPerSec;
-    if (batched !== undefined) withRatios(`fan-out N=${n}, roomcast batch=1 (msg/s)`, (s) => (s === "roomcast" ? batched : r.fanout[s]?.find((p) => p.subscribers === n)?.msgsPerSec));
+  }
+  for (const n of counts) {
+    withRatios(`server CPU per delivery N=${n} (µs)`, (s) => r.fanout[s]?.find((p) => p.subscribers === n)?.runtimeCpuUsPerDelivery);
+  }
+  for (const n of counts) {
+    plain(`load-process CPU per delivery N=${n} (µs)`, (s) => {
+      const v = r.fanout[s]?.find((p) => p.subscribers === n)?.clientCpuUsPerDelivery;
+      return v === undefined ? undefined : fmt(v);
+    });
   }
   const lat = (k: "p50_ms" | "p99_ms" | "p999_ms") => (s: SystemName) => r.latency[s]?.[k];
   const latencyLabel = (q: string) => `latency ${q} (ms, N=${firstOf(r.latency)?.subscribers}, ${firstOf(r.latency)?.rate}/s)`;
@@ -47,10 +54,7 @@ export function summaryTable(r: BenchResults): string {
     withRatios(latencyLabel("p50"), lat("p50_ms"));
     withRatios(latencyLabel("p99"), lat("p99_ms"));
     withRatios(latencyLabel("p99.9"), lat("p999_ms"));
-    const batchedLatency = r.batch?.latency;
-    if (batchedLatency) withRatios(`${latencyLabel("p99")}, roomcast batch=1`, (s) => (s === "roomcast" ? batchedLatency.p99_ms : r.latency[s]?.p99_ms));
   }
-  const plain = (label: string, cell: (s: SystemName) => string | undefined) => rows.push([label, ...systems.map((s) => cell(s) ?? "–"), ...blanks]);
   for (const n of connectSizes(r)) {
     for (const variant of CONNECT_VARIANTS) {
       withRatios(`connection setup N=${n}, ${variantLabel(variant)} (upgrades/s)`, (s) => connectPoint(r, s, n, variant)?.upgradesPerSec);
@@ -85,6 +89,7 @@ export function summaryTable(r: BenchResults): string {
       return w && (speaksRoomcast(s) ? `${w.notRecovered} / ${w.lost} / ${w.duplicated}` : "n/a (no resume)");
     });
     withRatios(`reconnect wave: runtime CPU (s)`, (s) => r.wave[s]?.runtimeCpuSeconds);
+    withRatios(`reconnect wave: server CPU per delivery (µs)`, (s) => waveCpuPerDelivery(r.wave[s]));
     plain(`reconnect wave: load-process CPU (s)`, (s) => {
       const w = r.wave[s];
       return w?.clientCpuSeconds === undefined ? undefined : fmt(w.clientCpuSeconds);
@@ -113,20 +118,26 @@ export function targetsTable(r: BenchResults): string {
   return markdown([["target", "measured", "wanted", "verdict"], ...rows]);
 }
 
-function markdown(rows: Row[]): string {
+export function markdown(rows: Row[]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   const line = (row: Row) => `| ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join(" | ")} |`;
   const rule = `|${widths.map((w, c) => (c === 0 ? `${"-".repeat(w + 1)}-` : `${"-".repeat(w + 1)}:`)).join("|")}|`;
   return [line(rows[0]!), rule, ...rows.slice(1).map(line)].join("\n");
 }
 
-function fmt(v: number): string {
+export function fmt(v: number): string {
   if (Number.isInteger(v) && Math.abs(v) >= 1000) return v.toLocaleString("en-US");
   return String(v);
 }
 
 function firstOf<T>(record: Partial<Record<SystemName, T>>): T | undefined {
   return Object.values(record).find((v): v is T => v !== undefined);
+}
+
+/** The runtime's CPU over a reconnect wave per message it delivered, in µs (undefined without the CPU or with nothing delivered). */
+export function waveCpuPerDelivery(w: { runtimeCpuSeconds?: number; delivered: number } | undefined | null): number | undefined {
+  if (!w || w.runtimeCpuSeconds === undefined || w.delivered === 0) return undefined;
+  return Math.round((w.runtimeCpuSeconds * 1e6 * 100) / w.delivered) / 100;
 }
 
 /** How a connect variant is named in the table's rows. */

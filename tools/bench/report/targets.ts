@@ -4,6 +4,10 @@
  */
 import { CONNECT_VARIANTS, type ConnectVariant } from "../driver/jobs.js";
 import { allFaults, connectPoint, connectSizes, faults, ratio, type BenchResults, type TargetCheck } from "./results.js";
+import { pointsOf } from "./variants.js";
+import { waveCpuPerDelivery } from "./table.js";
+import type { VariantName } from "../variants/variants.js";
+import type { SystemName } from "../systems/system.js";
 
 export function checkTargets(r: Omit<BenchResults, "targets">): TargetCheck[] {
   const checks: TargetCheck[] = [];
@@ -18,6 +22,7 @@ export function checkTargets(r: Omit<BenchResults, "targets">): TargetCheck[] {
   const p99 = r.latency.roomcast && r.latency.bare ? ratio(r.latency.roomcast.p99_ms, r.latency.bare.p99_ms) : null;
   checks.push({ name: "latency p99: roomcast / bare", value: p99, target: "≤ 1.25", pass: p99 === null ? null : p99 <= 1.25 });
   checks.push(...joinTargets(r));
+  checks.push(...variantTargets(r));
   const lost = allFaults(r);
   checks.push({ name: "messages lost, every scenario and system", value: lost, target: "= 0", pass: lost === 0 });
   const wakeups = r.idle.roomcast?.wakeups ?? null;
@@ -56,6 +61,68 @@ function joinTargets(r: Omit<BenchResults, "targets">): TargetCheck[] {
     const bare = r.wave.bare?.seconds ?? null;
     const value = wave.seconds !== null && bare !== null ? ratio(wave.seconds, bare) : null;
     checks.push({ name: `reconnect wave N=${wave.sockets}: time, roomcast / bare`, value, target: "≤ 1.5", pass: wave.seconds === null ? false : value === null ? null : value <= 1.5 });
+  }
+  return checks;
+}
+
+/**
+ * The targets of the variants' issues, each a ratio of two points of one run:
+ * batch frames against node-ws and bare (issue 29), publishes that skip
+ * history against bare (29), the ACL against the same tokens without one
+ * (27), each sink against none (26). A "≥" target is on throughput, a "≤"
+ * target on CPU, latency or time.
+ */
+function variantTargets(r: Omit<BenchResults, "targets">): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const fanoutVs = (mine: VariantName, other: SystemName | VariantName, floor: number, what: "msgsPerSec" | "runtimeCpuUsPerDelivery") => {
+    const a = pointsOf(r, mine);
+    const b = pointsOf(r, other);
+    if (!a || !b) return;
+    for (const p of a.fanout) {
+      const q = b.fanout.find((x) => x.subscribers === p.subscribers);
+      const x = p[what];
+      const y = q?.[what];
+      const value = x === undefined || y === undefined ? null : ratio(x, y);
+      const throughput = what === "msgsPerSec";
+      const name = throughput ? `fan-out N=${p.subscribers}: roomcast ${mine} / ${other}` : `server CPU per delivery N=${p.subscribers}: roomcast ${mine} / ${other}`;
+      checks.push({ name, value, target: `${throughput ? "≥" : "≤"} ${floor}`, pass: value === null ? null : throughput ? value >= floor : value <= floor });
+    }
+  };
+  const latencyVs = (mine: VariantName | "roomcast", other: SystemName | VariantName, ceiling: number) => {
+    const a = pointsOf(r, mine)?.latency;
+    const b = pointsOf(r, other)?.latency;
+    if (!a) return;
+    const value = b ? ratio(a.p99_ms, b.p99_ms) : null;
+    checks.push({ name: `latency p99: roomcast${mine === "roomcast" ? "" : ` ${mine}`} / ${other}`, value, target: `≤ ${ceiling}`, pass: value === null ? null : value <= ceiling });
+  };
+  // Issue 29: busy readers.
+  fanoutVs("batch", "node-ws", 0.5, "runtimeCpuUsPerDelivery");
+  fanoutVs("batch", "node-ws", 1.5, "msgsPerSec");
+  const wave = r.variants?.batch?.wave;
+  if (wave) {
+    const whole = wave.back === wave.sockets && wave.notRecovered === 0 && wave.seconds !== null;
+    checks.push({ name: `reconnect wave N=${wave.sockets}, batch=1: every client back, recovered:true`, value: wave.back, target: `= ${wave.sockets}`, pass: whole });
+    checks.push({ name: `reconnect wave N=${wave.sockets}, batch=1: lost or repeated`, value: faults(wave), target: "= 0", pass: faults(wave) === 0 });
+    const bare = r.wave.bare?.seconds ?? null;
+    const value = wave.seconds !== null && bare !== null ? ratio(wave.seconds, bare) : null;
+    checks.push({ name: `reconnect wave N=${wave.sockets}: time, roomcast batch / bare`, value, target: "≤ 1.2", pass: wave.seconds === null ? false : value === null ? null : value <= 1.2 });
+    const cpu = waveCpuPerDelivery(wave);
+    const plainCpu = waveCpuPerDelivery(r.wave.roomcast);
+    const cpuRatio = cpu !== undefined && plainCpu !== undefined ? ratio(cpu, plainCpu) : null;
+    checks.push({ name: `reconnect wave: server CPU per delivery, roomcast batch / plain`, value: cpuRatio, target: "≤ 1", pass: cpuRatio === null ? null : cpuRatio <= 1 });
+  }
+  latencyVs("live", "bare", 1.1);
+  if (r.variants?.live) latencyVs("roomcast", "bare", 1.52);
+  // Issue 27: an ACL on every socket against the same tokens without one.
+  fanoutVs("acl", "token", 0.9, "msgsPerSec");
+  latencyVs("acl", "token", 1.11); // ≥ 0.9× in speed: at most 1/0.9 the p99
+  // Issue 26: a sink beside none.
+  fanoutVs("webhook", "roomcast", 0.9, "msgsPerSec");
+  fanoutVs("queue", "roomcast", 0.9, "msgsPerSec");
+  for (const sink of ["webhook", "queue"] as const) {
+    for (const p of r.variants?.[sink]?.sink ?? []) {
+      checks.push({ name: `${sink} sink ${p.subscribers === 0 ? "alone" : `N=${p.subscribers}`}: every message out (msg/s)`, value: p.msgsPerSec, target: "every message", pass: p.msgsPerSec !== null });
+    }
   }
   return checks;
 }

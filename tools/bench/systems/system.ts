@@ -29,6 +29,10 @@ export interface SystemEndpoint {
   pid: number;
   /** Roomcast's clients ask for batch frames (`batch=1`), as roomcast/client does: the bench's batch variant. */
   batch?: boolean;
+  /** Roomcast's publisher asks to skip history (`"history": false`): the bench's `live` variant. */
+  live?: boolean;
+  /** The token every Roomcast socket of the run connects with (`token=`), on a relay with AUTH_SECRET. */
+  token?: string;
 }
 
 export interface RunningSystem {

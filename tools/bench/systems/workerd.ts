@@ -37,13 +37,32 @@ export function startRoomcastHook(): Promise<RunningSystem> {
   return startRelay("roomcast-hook");
 }
 
-async function startRelay(name: "roomcast" | "roomcast-hook"): Promise<RunningSystem> {
-  const config = CONFIGS[name];
+function startRelay(name: "roomcast" | "roomcast-hook"): Promise<RunningSystem> {
+  return startRoomcastRelay(name, CONFIGS[name]);
+}
+
+/** What a variant's relay adds to the bench's vars and Workers (tools/bench/variants/relays.ts). */
+export interface RelayExtras {
+  vars?: Record<string, string>;
+  /** Workers run beside it in the same runtime, built from their wrangler.toml (a Queue consumer). */
+  auxiliary?: Array<{ name: string; config: string }>;
+}
+
+/**
+ * Roomcast built from `config` (a dry-run deploy, once per run) on the
+ * embedded relay with the bench's vars and `extras`. Its endpoint is named
+ * "roomcast" unless `name` is another Roomcast system: every variant relay
+ * speaks Roomcast's wire.
+ */
+export async function startRoomcastRelay(name: string, config: string, extras: RelayExtras = {}): Promise<RunningSystem & { relay: EmbeddedRelay }> {
   const bundle = await buildWorker(name, config);
+  const auxiliary = await Promise.all((extras.auxiliary ?? []).map(async (a) => ({ ...a, bundle: await buildWorker(a.name, a.config) })));
   const before = childPids("workerd");
-  const relay = await EmbeddedRelay.start({ vars: ROOMCAST_BENCH_VARS, bundle, config });
-  const endpoint: SystemEndpoint = { name, origin: relay.url, roomPathPrefix: "/rooms/", pid: newChildPid("workerd", before) };
+  const relay = await EmbeddedRelay.start({ vars: { ...ROOMCAST_BENCH_VARS, ...extras.vars }, bundle, config, auxiliary });
+  const system: SystemName = name === "roomcast-hook" ? "roomcast-hook" : "roomcast";
+  const endpoint: SystemEndpoint = { name: system, origin: relay.url, roomPathPrefix: "/rooms/", pid: newChildPid("workerd", before) };
   return {
+    relay,
     endpoint,
     stop: () => relay.stop(),
     restart: async () => {
@@ -108,7 +127,7 @@ export function prebuildWorkers(names: SystemName[]): void {
 }
 
 /** `wrangler deploy --dry-run` of `config` into dist/bench/<name> (once per run); resolves to the entry module. */
-function buildWorker(name: string, config: string): Promise<string> {
+export function buildWorker(name: string, config: string): Promise<string> {
   let build = builds.get(name);
   if (!build) builds.set(name, (build = runBuild(name, config)));
   return build;

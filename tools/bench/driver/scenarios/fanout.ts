@@ -1,7 +1,11 @@
 /**
  * Fan-out burst: N subscribers, one publisher that sends M messages at once.
  * Throughput is every delivered message over the time from the first send to
- * the last delivery, i.e. until every subscriber has every message.
+ * the last delivery, i.e. until every subscriber has every message. Beside
+ * it, the CPU time the server's process (workerd, or the node-ws server)
+ * spent over the same span, per delivered message: on a shared machine the
+ * load process is often the bottleneck, and the server's CPU says what a
+ * delivery costs the server whatever the throughput.
  */
 import { openSockets, randomPrefix, Tally, terminateAll } from "../../../load/index.js";
 import type { FanoutJob, FanoutResult } from "../jobs.js";
@@ -10,6 +14,7 @@ import { quiet, settle } from "../room-state.js";
 import { waitFor } from "../../../load/wait.js";
 import { deliveryOf } from "./delivery.js";
 import { now, publishFrame, socketUrl } from "../wire.js";
+import { cpuMs, ownCpuMs } from "../../../local/processes.js";
 
 export async function fanout(job: FanoutJob, progress: (line: string) => void): Promise<FanoutResult> {
   const { endpoint, subscribers, messages } = job;
@@ -21,6 +26,8 @@ export async function fanout(job: FanoutJob, progress: (line: string) => void): 
   await quiet(() => audience.lastFrameAt); // presence floods of the joins are not part of the burst
   progress(`${subscribers} subscribers open; burst of ${messages}`);
 
+  const runtimeCpu0 = cpuMs(endpoint.pid);
+  const clientCpu0 = ownCpuMs();
   const started = now();
   for (let n = 1; n <= messages; n++) publisher!.send(publishFrame(endpoint, "pub", n));
   tally.endRoom(room, messages);
@@ -28,10 +35,23 @@ export async function fanout(job: FanoutJob, progress: (line: string) => void): 
   await waitFor(() => tally.deliveredCount >= expected, job.timeoutMs, 5);
   const seconds = Math.max(1e-6, (audience.lastDeliveryAt - started) / 1000);
   const delivery = deliveryOf(tally);
+  const perDelivery = (ms: number) => round((ms * 1000) / Math.max(1, delivery.delivered), 2);
+  const runtimeCpuUsPerDelivery = perDelivery(cpuMs(endpoint.pid) - runtimeCpu0);
+  const clientCpuUsPerDelivery = perDelivery(ownCpuMs() - clientCpu0);
 
   terminateAll([...audience.sockets, publisher]);
   await settle(endpoint, room);
-  return { subscribers, messages, seconds: round(seconds, 3), msgsPerSec: Math.round(delivery.delivered / seconds), ...delivery };
+  return {
+    subscribers,
+    messages,
+    room,
+    startedAt: Math.round(started),
+    seconds: round(seconds, 3),
+    msgsPerSec: Math.round(delivery.delivered / seconds),
+    ...(Number.isFinite(runtimeCpuUsPerDelivery) ? { runtimeCpuUsPerDelivery } : {}),
+    clientCpuUsPerDelivery,
+    ...delivery,
+  };
 }
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;

@@ -1,7 +1,8 @@
 /**
- * A webhook receiver on loopback for the sinks tests: records every POST
- * (raw body, signature check, parsed messages) and answers as the test
- * says: `fail` (HTTP 500), `stall` (never answers) or `ok`.
+ * A webhook receiver on loopback for the sinks tests and the bench's webhook
+ * variant: records every POST (raw body, signature check, parsed messages,
+ * when it arrived) and answers as told: `fail` (HTTP 500), `stall` (never
+ * answers) or `ok`.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
@@ -10,6 +11,8 @@ import type { AddressInfo } from "node:net";
 export type Answer = "ok" | "fail" | "stall";
 
 export interface Delivery {
+  /** Date.now() when the request's body had arrived. */
+  at: number;
   answered: Answer;
   signed: boolean;
   room: string;
@@ -39,6 +42,7 @@ export class WebhookReceiver {
         const answered = receiver.script.shift() ?? receiver.otherwise;
         const body = JSON.parse(raw.toString("utf8"));
         receiver.deliveries.push({
+          at: Date.now(),
           answered,
           signed: verify(receiver.secret, raw, req.headers["x-roomcast-signature"]),
           room: body.room,
