@@ -6,7 +6,7 @@
  * stops; this decides only the frames.
  */
 import type { SocketAdapter } from "./adapters/adapter";
-import { FramePacker } from "./batch-frames";
+import { FramePacker, utf8Bytes } from "./batch-frames";
 import { conflated } from "./conflate";
 import type { Attachment } from "./sockets";
 import type { StoredMessage } from "./store";
@@ -21,7 +21,7 @@ export interface ReplayOutput {
 export function replayOutput(adapter: SocketAdapter, att: Pick<Attachment, "batch" | "conflate">, sendFrame: (frame: string | Uint8Array) => void): ReplayOutput {
   const send = (envelope: string) => sendFrame(adapter.replayed(envelope));
   const packer = att.batch ? new FramePacker(sendFrame) : null;
-  const out = (m: StoredMessage) => (packer === null ? send(m.envelope) : packer.add(m.envelope));
+  const out = (m: StoredMessage) => (packer === null ? send(m.envelope) : packer.add(m.envelope, (m.bytes ??= utf8Bytes(m.envelope))));
   if (att.conflate === undefined) return { add: out, end: () => packer?.flush() };
   // Conflated as a whole: the replay is what is due at once, one interval's worth.
   const held: StoredMessage[] = [];

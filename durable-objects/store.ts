@@ -34,6 +34,12 @@ export type StoredMessage = {
   seq: number;
   envelope: string;
   topic: string | null;
+  /**
+   * The envelope's UTF-8 length, set by the first batch-frame replay that
+   * measured it: the recent ring's rows are shared by every replay of a
+   * reconnect wave, so each is measured once, not once per socket.
+   */
+  bytes?: number;
 };
 
 export class RoomStore {

@@ -165,21 +165,34 @@ async function main(): Promise<void> {
       }
     }
     if (scenarios.includes("latency")) {
-      for (const name of systems) {
-        const { subscribers, rate, seconds } = plan.latency;
-        const job = { scenario: "latency", endpoint: endpoint(name), subscribers, rate, seconds } as const;
-        await attempt(`latency ${name}`, () => load.run<LatencyResult>(job, seconds * 1000 + 120_000), (r) => {
-          log(`latency ${name}: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, lost ${r.lost}`);
-          results.latency[name] = r;
-        });
-        if (name !== "roomcast") continue;
-        for (const v of variantsFor(variants, "latency")) {
-          const variantJob = { ...job, endpoint: relays.endpoint(v) };
-          await attempt(`latency roomcast ${v.label}`, () => load.run<LatencyResult>(variantJob, seconds * 1000 + 120_000), (r) => {
-            log(`latency roomcast ${v.label}: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, lost ${r.lost}`);
-            variantResults(v).latency = r;
+      // Rounds interleave every system and variant; each reports its median round by p99 (one that lost anything instead).
+      const { subscribers, rate, seconds, rounds } = plan.latency;
+      const samples = new Map<string, LatencyResult[]>();
+      const keep = (key: string, r: LatencyResult) => samples.set(key, [...(samples.get(key) ?? []), r]);
+      for (let round = 1; round <= rounds; round++) {
+        for (const name of systems) {
+          const job = { scenario: "latency", endpoint: endpoint(name), subscribers, rate, seconds } as const;
+          await attempt(`latency ${name}`, () => load.run<LatencyResult>(job, seconds * 1000 + 120_000), (r) => {
+            log(`latency ${name} round ${round}: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, lost ${r.lost}`);
+            keep(name, r);
           });
+          if (name !== "roomcast") continue;
+          for (const v of variantsFor(variants, "latency")) {
+            const variantJob = { ...job, endpoint: relays.endpoint(v) };
+            await attempt(`latency roomcast ${v.label}`, () => load.run<LatencyResult>(variantJob, seconds * 1000 + 120_000), (r) => {
+              log(`latency roomcast ${v.label} round ${round}: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, lost ${r.lost}`);
+              keep(`variant ${v.name}`, r);
+            });
+          }
         }
+      }
+      for (const name of systems) {
+        const runs = samples.get(name);
+        if (runs) results.latency[name] = medianLatency(runs);
+      }
+      for (const v of variantsFor(variants, "latency")) {
+        const runs = samples.get(`variant ${v.name}`);
+        if (runs) variantResults(v).latency = medianLatency(runs);
       }
     }
     if (scenarios.includes("connect")) {
@@ -316,6 +329,19 @@ function keepBest(points: FanoutResult[], r: FanoutResult): void {
   if (i < 0) points.push(r);
   else if (!faulty(points[i]!) && (faulty(r) || r.msgsPerSec > points[i]!.msgsPerSec)) points[i] = r;
   points.sort((a, b) => a.subscribers - b.subscribers);
+}
+
+/**
+ * The latency round reported: the one with the median p99 (the lower middle
+ * of an even count), unless a round lost, repeated or reordered anything:
+ * then the worst such round, so a fault is never hidden. Every round's p99
+ * is kept beside it.
+ */
+function medianLatency(runs: LatencyResult[]): LatencyResult {
+  const worst = [...runs].sort((a, b) => faults(b) - faults(a))[0]!;
+  const sorted = [...runs].sort((a, b) => a.p99_ms - b.p99_ms);
+  const chosen = faults(worst) > 0 ? worst : sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return runs.length > 1 ? { ...chosen, roundsP99Ms: runs.map((r) => r.p99_ms) } : chosen;
 }
 
 /** Keeps, per subscriber count, the sink's best throughput over the rounds (a sink that did not deliver in time is kept whatever the others did). */
