@@ -134,6 +134,8 @@ export interface LatencyResult extends Delivery {
   p99_ms: number;
   p999_ms: number;
   max_ms: number;
+  /** The server process's CPU over the run per delivered message, in µs (at a steady rate each message is its own batch). */
+  runtimeCpuUsPerDelivery?: number;
   /** p99 of every round of this point, in the order run (full mode runs several); the fields above are of the median round. */
   roundsP99Ms?: number[];
 }

@@ -54,6 +54,7 @@ export function summaryTable(r: BenchResults): string {
     withRatios(latencyLabel("p50"), lat("p50_ms"));
     withRatios(latencyLabel("p99"), lat("p99_ms"));
     withRatios(latencyLabel("p99.9"), lat("p999_ms"));
+    withRatios(`latency run: server CPU per delivery (µs)`, (s) => r.latency[s]?.runtimeCpuUsPerDelivery);
   }
   for (const n of connectSizes(r)) {
     for (const variant of CONNECT_VARIANTS) {

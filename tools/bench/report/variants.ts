@@ -58,6 +58,7 @@ export function variantsTable(r: BenchResults): string {
     if (mine.latency) {
       row(`latency p50 (ms)`, (ps) => ps.latency?.p50_ms);
       row(`latency p99 (ms)`, (ps) => ps.latency?.p99_ms);
+      row(`latency run: server CPU per delivery (µs)`, (ps) => ps.latency?.runtimeCpuUsPerDelivery);
     }
     if (mine.wave) {
       const w = mine.wave;

@@ -11,6 +11,7 @@ import { quiet, settle } from "../room-state.js";
 import { sleep, waitFor } from "../../../load/wait.js";
 import { deliveryOf } from "./delivery.js";
 import { now, publishFrame, socketUrl } from "../wire.js";
+import { cpuMs } from "../../../local/processes.js";
 
 const DRAIN_MS = 10_000;
 
@@ -29,6 +30,7 @@ export async function latency(job: LatencyJob, progress: (line: string) => void)
 
   // Paced against the start time, so timer drift does not lower the rate.
   const total = Math.round(rate * seconds);
+  const runtimeCpu0 = cpuMs(endpoint.pid);
   const started = now();
   for (let n = 1; n <= total; n++) {
     const due = started + ((n - 1) * 1000) / rate;
@@ -38,6 +40,7 @@ export async function latency(job: LatencyJob, progress: (line: string) => void)
   }
   tally.endRoom(room, total);
   await waitFor(() => tally.deliveredCount >= subscribers * total, DRAIN_MS, 10);
+  const runtimeCpuUsPerDelivery = Math.round(((cpuMs(endpoint.pid) - runtimeCpu0) * 1000 * 100) / Math.max(1, tally.deliveredCount)) / 100;
 
   terminateAll([...audience.sockets, publisher]);
   const ms = (percentile: number) => Math.round(histogram.getValueAtPercentile(percentile) / 10) / 100;
@@ -48,6 +51,7 @@ export async function latency(job: LatencyJob, progress: (line: string) => void)
     p99_ms: ms(99),
     p999_ms: ms(99.9),
     max_ms: Math.round(histogram.maxValue / 10) / 100,
+    ...(Number.isFinite(runtimeCpuUsPerDelivery) ? { runtimeCpuUsPerDelivery } : {}),
     ...deliveryOf(tally),
   };
   histogram.destroy();
