@@ -21,6 +21,25 @@ import { BENCH_SECRET, benchToken, SINK_MATCH, webhookWatch } from "../../tools/
 import { variantsTable } from "../../tools/bench/report/variants";
 import { WebhookReceiver } from "../../tools/local/webhook-receiver";
 
+/** A toy run of `parts` (the rest empty), with its targets checked as the bench does. */
+function checked(parts: Partial<Omit<BenchResults, "targets">>): BenchResults {
+  const run: Omit<BenchResults, "targets"> = {
+    date: new Date().toISOString(),
+    mode: "quick",
+    host: { cpus: 1, node: process.version, platform: process.platform },
+    roomcastVars: ROOMCAST_BENCH_VARS,
+    systems: ["roomcast", "bare"],
+    fanout: {},
+    latency: {},
+    connect: {},
+    wave: {},
+    idle: {},
+    seconds: 1,
+    ...parts,
+  };
+  return { ...run, targets: checkTargets(run) };
+}
+
 let relay: EmbeddedRelay;
 let endpoint: SystemEndpoint;
 beforeAll(async () => {
@@ -36,20 +55,7 @@ it("a toy fan-out run delivers everything and reports well-formed results", asyn
   expect(result).toMatchObject({ subscribers: 3, messages: 5, expected: 15, delivered: 15, lost: 0, duplicated: 0, outOfOrder: 0 });
   expect(result.msgsPerSec).toBeGreaterThan(0);
 
-  const run: Omit<BenchResults, "targets"> = {
-    date: new Date().toISOString(),
-    mode: "quick",
-    host: { cpus: 1, node: process.version, platform: process.platform },
-    roomcastVars: ROOMCAST_BENCH_VARS,
-    systems: ["roomcast", "bare"],
-    fanout: { roomcast: [result], bare: [{ ...result, msgsPerSec: result.msgsPerSec * 2 }] },
-    latency: {},
-    connect: {},
-    wave: {},
-    idle: {},
-    seconds: 1,
-  };
-  const results: BenchResults = { ...run, targets: checkTargets(run) };
+  const results = checked({ fanout: { roomcast: [result], bare: [{ ...result, msgsPerSec: result.msgsPerSec * 2 }] } });
   expect(results.targets.find((t) => t.name === "fan-out N=3: roomcast / bare")).toMatchObject({ value: 0.5, pass: false });
   expect(results.targets.find((t) => t.name.startsWith("messages lost"))).toMatchObject({ value: 0, pass: true });
   expect(summaryTable(results)).toContain("| fan-out N=3 (msg/s)");
@@ -78,20 +84,7 @@ it("a toy reconnect wave brings every client back resumed, with every message ex
   expect(result.seconds).not.toBeNull();
   expect(result.attempts).toBeGreaterThanOrEqual(20);
 
-  const run: Omit<BenchResults, "targets"> = {
-    date: new Date().toISOString(),
-    mode: "quick",
-    host: { cpus: 1, node: process.version, platform: process.platform },
-    roomcastVars: ROOMCAST_BENCH_VARS,
-    systems: ["roomcast", "bare"],
-    fanout: {},
-    latency: {},
-    connect: {},
-    wave: { roomcast: result, bare: { ...result, seconds: result.seconds! * 2 } },
-    idle: {},
-    seconds: 1,
-  };
-  const results: BenchResults = { ...run, targets: checkTargets(run) };
+  const results = checked({ wave: { roomcast: result, bare: { ...result, seconds: result.seconds! * 2 } } });
   expect(results.targets.find((t) => t.name === "reconnect wave N=20: time, roomcast / bare")).toMatchObject({ value: 0.5, pass: true });
   expect(results.targets.find((t) => t.name === "reconnect wave N=20: lost or repeated")).toMatchObject({ value: 0, pass: true });
   expect(summaryTable(results)).toContain("| reconnect wave N=20: s until all back");
@@ -122,25 +115,14 @@ it("the variants on a toy size: history:false counted by the publisher's n, a to
     expect(at!).toBeGreaterThanOrEqual(alone.startedAt!);
     expect(await webhookWatch(receiver).arrival(alone.room!, 21, 500)).toBeNull(); // one more than was sent never arrives
 
-    const run: Omit<BenchResults, "targets"> = {
-      date: new Date().toISOString(),
-      mode: "quick",
-      host: { cpus: 1, node: process.version, platform: process.platform },
-      roomcastVars: ROOMCAST_BENCH_VARS,
-      systems: ["roomcast", "bare"],
+    const results = checked({
       fanout: { roomcast: [{ ...token, subscribers: 3 }] },
-      latency: {},
-      connect: {},
-      wave: {},
-      idle: {},
       variants: {
         token: { fanout: [token], latency: null, wave: null, sink: [] },
         acl: { fanout: [{ ...acl, msgsPerSec: token.msgsPerSec / 2 }], latency: null, wave: null, sink: [] },
         webhook: { fanout: [], latency: null, wave: null, sink: [{ subscribers: 0, messages: 20, msgsPerSec: 1000 }] },
       },
-      seconds: 1,
-    };
-    const results: BenchResults = { ...run, targets: checkTargets(run) };
+    });
     expect(results.targets.find((t) => t.name === "fan-out N=3: roomcast acl / token")).toMatchObject({ value: 0.5, pass: false });
     expect(results.targets.find((t) => t.name === "webhook sink alone: every message out (msg/s)")).toMatchObject({ value: 1000, pass: true });
     const table = variantsTable(results);

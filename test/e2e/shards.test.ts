@@ -73,7 +73,8 @@ describe("a sharded room", () => {
   it("counts presence across shards: joins and leaves reach sockets on every shard, with the room's count", async () => {
     const room = uniqueRoom("wide");
     const [a, b] = await openMany(2, ws(room));
-    expect((await b!.next("welcome")).count).toBe(2);
+    // The welcome's count is the sum as the shards last reported it: it may lag a's join on another shard by a report (docs/protocol.md).
+    expect([1, 2]).toContain((await b!.next("welcome")).count);
     const joined = await a!.next("presence", (f) => f.event === "join");
     const bId = (await b!.next("welcome")).id;
     expect(joined).toMatchObject({ id: bId, count: 2 });

@@ -311,11 +311,15 @@ function rotated<T>(items: readonly T[], by: number): T[] {
  * fan-out losses). Every round's rate is kept beside it.
  */
 function medianRound(runs: ConnectResult[]): ConnectResult {
-  const shortfall = (r: ConnectResult) => r.failed + (r.sockets - r.opened);
-  const worst = [...runs].sort((a, b) => shortfall(b) - shortfall(a))[0]!;
-  const sorted = [...runs].sort((a, b) => a.upgradesPerSec - b.upgradesPerSec);
-  const chosen = shortfall(worst) > 0 ? worst : sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const chosen = medianOrWorst(runs, (r) => r.upgradesPerSec, (r) => r.failed + (r.sockets - r.opened));
   return runs.length > 1 ? { ...chosen, roundsUpgradesPerSec: runs.map((r) => r.upgradesPerSec) } : chosen;
+}
+
+/** The run with the median `value` (the lower middle of an even count), or, if any run has a `shortfall`, the one with the most. */
+function medianOrWorst<R>(runs: readonly R[], value: (r: R) => number, shortfall: (r: R) => number): R {
+  const worst = [...runs].sort((a, b) => shortfall(b) - shortfall(a))[0]!;
+  if (shortfall(worst) > 0) return worst;
+  return [...runs].sort((a, b) => value(a) - value(b))[Math.floor((runs.length - 1) / 2)]!;
 }
 
 /**
@@ -338,9 +342,7 @@ function keepBest(points: FanoutResult[], r: FanoutResult): void {
  * is kept beside it.
  */
 function medianLatency(runs: LatencyResult[]): LatencyResult {
-  const worst = [...runs].sort((a, b) => faults(b) - faults(a))[0]!;
-  const sorted = [...runs].sort((a, b) => a.p99_ms - b.p99_ms);
-  const chosen = faults(worst) > 0 ? worst : sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const chosen = medianOrWorst(runs, (r) => r.p99_ms, faults);
   return runs.length > 1 ? { ...chosen, roundsP99Ms: runs.map((r) => r.p99_ms) } : chosen;
 }
 
