@@ -6,7 +6,7 @@
  * connect-rules.ts; this file does what they decide.
  */
 import { sessionTaken } from "./will-delay";
-import { matchFilter } from "./shared";
+import { matchFilter } from "./share-name";
 import type { IConnectPacket } from "mqtt-packet";
 import { CloseCode } from "../../protocol";
 import { hasScope } from "../../handoff/identity";

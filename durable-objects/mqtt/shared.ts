@@ -15,32 +15,12 @@
  * are the sequencer's, so the group is the whole room.
  */
 import type { OutboundMessage } from "../adapters/adapter";
-import { validFilter } from "../../protocol/topics";
 import type { GrantedSubscription } from "./subscribe-rules";
+import { matchFilter, SHARE_PREFIX } from "./share-name";
 import { topicMatches } from "../../protocol/topics";
 
-const PREFIX = "$share/";
-
-/** `$share/<group>/<filter>` into its parts; null when `filter` is not a share name. `ok: false` when it is one but malformed. */
-export function shareOf(filter: string): { ok: true; group: string; filter: string } | { ok: false } | null {
-  if (!filter.startsWith(PREFIX)) return null;
-  const rest = filter.slice(PREFIX.length);
-  const slash = rest.indexOf("/");
-  if (slash <= 0) return { ok: false };
-  const group = rest.slice(0, slash);
-  const inner = rest.slice(slash + 1);
-  if (group.includes("+") || group.includes("#") || !validFilter(inner)) return { ok: false };
-  return { ok: true, group, filter: inner };
-}
-
-/** The filter a subscription matches topics with: the inner one of a shared subscription. */
-export function matchFilter(filter: string): string {
-  const share = shareOf(filter);
-  return share !== null && share.ok ? share.filter : filter;
-}
-
 export function isShared(s: GrantedSubscription): boolean {
-  return s.filter.startsWith(PREFIX);
+  return s.filter.startsWith(SHARE_PREFIX);
 }
 
 /** The shared subscriptions of `subs` that `topic` matches, one per group (the highest QoS if a client is in a group twice). */

@@ -6,7 +6,7 @@ import type { ISubackPacket, ISubscribePacket, IUnsubackPacket, IUnsubscribePack
 import { filterAllowed, MAX_TOPIC_FILTERS, validFilter } from "../../protocol/topics";
 import type { MqttVersion } from "./codec";
 import { Reason } from "./reasons";
-import { shareOf } from "./shared";
+import { shareOf } from "./share-name";
 
 export interface GrantedSubscription {
   filter: string;

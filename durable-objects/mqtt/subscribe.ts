@@ -11,7 +11,8 @@ import { safeSend } from "../sockets";
 import { fitsClient, send, sessionIdOf, sessionsOf, stateOf, subscriptionBudget, type Live } from "./connection";
 import { deliveryFor, forMessage, propertiesFor, publishBytes } from "./outbound";
 import { fail } from "./end";
-import { isShared, matchFilter } from "./shared";
+import { isShared } from "./shared";
+import { matchFilter } from "./share-name";
 import { decideSubscribe, decideUnsubscribe, outboundPayloadOfEnvelope, Reason } from "./protocol";
 
 export function onSubscribe(ws: WebSocket, l: Live, p: ISubscribePacket, port: RoomPort): void {
