@@ -94,6 +94,11 @@ it("the variants on a toy size: history:false counted by the publisher's n, a to
   // history:false on the plain relay: every envelope carries the previous stored seq, so the tally must count by n.
   const live = await fanout({ scenario: "fanout", endpoint: { ...endpoint, live: true }, subscribers: 3, messages: 5, timeoutMs: 10_000 }, () => {});
   expect(live).toMatchObject({ expected: 15, delivered: 15, lost: 0, duplicated: 0, outOfOrder: 0 });
+  // Conflating readers: each ends with the last message, seqs only growing, having got fewer than the burst.
+  const conflated = await fanout({ scenario: "fanout", endpoint: { ...endpoint, conflate: 200 }, subscribers: 3, messages: 30, timeoutMs: 10_000 }, () => {});
+  expect(conflated).toMatchObject({ expected: 3, delivered: 3, lost: 0, duplicated: 0, outOfOrder: 0 });
+  expect(conflated.conflatedDeliveries).toBeGreaterThanOrEqual(3);
+  expect(conflated.conflatedDeliveries).toBeLessThan(3 * 30);
 
   // Every socket with a token whose acl's sub is the bench's filter: each still gets every bench message.
   const auth = await startRelay({ vars: { ...ROOMCAST_BENCH_VARS, AUTH_SECRET: BENCH_SECRET } });

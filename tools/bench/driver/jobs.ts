@@ -125,6 +125,13 @@ export interface FanoutResult extends Delivery {
   runtimeCpuUsPerDelivery?: number;
   /** The same for the load process (the publisher and every subscriber). */
   clientCpuUsPerDelivery?: number;
+  /**
+   * Conflating readers only (scenarios/conflate.ts): the messages they got in
+   * all. Then `expected`/`delivered`/`lost` count readers that had to end with
+   * the burst's last message, `msgsPerSec` and the CPU are per message made
+   * current at a reader (N × M).
+   */
+  conflatedDeliveries?: number;
 }
 
 export interface LatencyResult extends Delivery {

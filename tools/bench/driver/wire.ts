@@ -32,6 +32,7 @@ export function socketUrl(endpoint: SystemEndpoint, room: string, mode: "json" |
     if (join.presence === false) url.searchParams.set("presence", "0");
     if (endpoint.batch && join.mode !== "raw") url.searchParams.set("batch", "1");
     if (endpoint.token) url.searchParams.set("token", endpoint.token);
+    if (endpoint.conflate !== undefined) url.searchParams.set("conflate", String(endpoint.conflate));
     if (join.resume) {
       url.searchParams.set("since", String(join.resume.since));
       url.searchParams.set("epoch", join.resume.epoch);

@@ -50,6 +50,10 @@ export function variantsTable(r: BenchResults): string {
       const at = (ps: Points) => ps.fanout.find((q) => q.subscribers === p.subscribers);
       row(`fan-out N=${p.subscribers} (msg/s)`, (ps) => at(ps)?.msgsPerSec);
       row(`server CPU per delivery N=${p.subscribers} (µs)`, (ps) => at(ps)?.runtimeCpuUsPerDelivery);
+      if (p.conflatedDeliveries !== undefined) {
+        const got = Math.round((p.conflatedDeliveries / p.subscribers) * 10) / 10;
+        rows.push([label, `messages a reader got of the burst's ${p.messages}, N=${p.subscribers}`, fmt(got), "–", "–", ...peers.flatMap(() => ["–", "–"])]);
+      }
     }
     for (const s of mine.sink) {
       const during = s.subscribers === 0 ? `publisher alone, ${s.messages} messages` : `during fan-out N=${s.subscribers}, burst of ${s.messages}`;

@@ -31,6 +31,8 @@ export interface SystemEndpoint {
   batch?: boolean;
   /** Roomcast's publisher asks to skip history (`"history": false`): the bench's `live` variant. */
   live?: boolean;
+  /** Roomcast's readers ask for conflation (`conflate=<ms>`): the bench's `conflate` variant. */
+  conflate?: number;
   /** The token every Roomcast socket of the run connects with (`token=`), on a relay with AUTH_SECRET. */
   token?: string;
 }

@@ -6,7 +6,7 @@
  * relay configured for them (tokens and ACLs, a webhook sink, a queue sink),
  * which relays.ts starts.
  */
-export const VARIANT_NAMES = ["batch", "live", "token", "acl", "webhook", "queue"] as const;
+export const VARIANT_NAMES = ["batch", "conflate", "live", "token", "acl", "webhook", "queue"] as const;
 export type VariantName = (typeof VARIANT_NAMES)[number];
 
 /** The relay a variant runs on: the plain one, or one configured for it (relays.ts). */
@@ -23,7 +23,7 @@ export interface Variant {
   /** What its numbers are read against: plain Roomcast, or another variant on the same relay. */
   baseline: "roomcast" | VariantName;
   /** Client options laid over the relay's endpoint. */
-  endpoint?: { batch?: true; live?: true };
+  endpoint?: { batch?: true; live?: true; conflate?: number };
   /** Relays with AUTH_SECRET: whether the run's token carries an `acl` claim. */
   acl?: boolean;
   /** Where the relay routes every bench message (topic `bench/#`); its throughput is measured after each fan-out burst. */
@@ -33,6 +33,8 @@ export interface Variant {
 export const VARIANTS: Record<VariantName, Variant> = {
   // Issue 29: batch frames, for fan-out, latency and the reconnect wave.
   batch: { name: "batch", label: "batch=1", relay: "roomcast", scenarios: ["fanout", "latency", "wave"], baseline: "roomcast", endpoint: { batch: true } },
+  // Issue 29: readers that conflate (the latest per topic per 100 ms), for fan-out: scenarios/conflate.ts.
+  conflate: { name: "conflate", label: "conflate=100", relay: "roomcast", scenarios: ["fanout"], baseline: "roomcast", endpoint: { conflate: 100 } },
   // Issue 29: publishes that skip history (`"history": false`): what they save is the wait for a commit.
   live: { name: "live", label: "history:false", relay: "roomcast", scenarios: ["latency"], baseline: "roomcast", endpoint: { live: true } },
   // Issue 27: every socket with a token (AUTH_SECRET set), and the same with an `acl` claim on every socket.

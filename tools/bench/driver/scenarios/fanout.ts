@@ -15,8 +15,10 @@ import { waitFor } from "../../../load/wait.js";
 import { deliveryOf } from "./delivery.js";
 import { now, publishFrame, socketUrl } from "../wire.js";
 import { cpuMs, ownCpuMs } from "../../../local/processes.js";
+import { conflateFanout } from "./conflate.js";
 
 export async function fanout(job: FanoutJob, progress: (line: string) => void): Promise<FanoutResult> {
+  if (job.endpoint.conflate !== undefined) return conflateFanout(job, progress);
   const { endpoint, subscribers, messages } = job;
   const room = job.room ?? randomPrefix();
   const tally = new Tally();
