@@ -40,7 +40,7 @@ import { prebuildWorkers, ROOMCAST_BENCH_VARS } from "./systems/workerd.js";
 import { runShards } from "./shards/scenario.js";
 import { shardsTable } from "./shards/table.js";
 import { VARIANT_NAMES, variantsFor, type Variant, type VariantName } from "./variants/variants.js";
-import { VariantRelays } from "./variants/relays.js";
+import { VariantRelays, type SinkWatch } from "./variants/relays.js";
 import type { SinkPoint, VariantResults } from "./report/results.js";
 import { variantsTable } from "./report/variants.js";
 
@@ -139,12 +139,7 @@ async function main(): Promise<void> {
                 const mine = variantResults(v);
                 keepBest(mine.fanout, r);
                 const sink = relays!.sink(v);
-                if (sink && r.room !== undefined && r.startedAt !== undefined) {
-                  const at = await sink.arrival(r.room, messages, 60_000);
-                  const msgsPerSec = at === null ? null : Math.round(messages / Math.max(1e-3, (at - r.startedAt) / 1000));
-                  log(`${label}: ${msgsPerSec === null ? "NOT every message out of the sink in 60 s" : `${msgsPerSec.toLocaleString("en-US")} msg/s out of the sink`}`);
-                  keepSinkPoint(mine.sink, { subscribers, messages, msgsPerSec });
-                }
+                if (sink) keepSinkPoint(mine.sink, await sinkPoint(sink, r, label));
               });
             }
           }
@@ -156,11 +151,9 @@ async function main(): Promise<void> {
       for (const v of variantsFor(variants, "fanout").filter((x) => x.sink)) {
         const messages = plan.fanout.maxMessages;
         const job = { scenario: "fanout", endpoint: relays.endpoint(v), subscribers: 0, messages, timeoutMs: plan.fanout.timeoutMs } as const;
-        await attempt(`sink roomcast ${v.label}`, () => load.run<FanoutResult>(job, plan.fanout.timeoutMs + 120_000), async (r) => {
-          const at = await relays!.sink(v)!.arrival(r.room!, messages, 60_000);
-          const msgsPerSec = at === null ? null : Math.round(messages / Math.max(1e-3, (at - r.startedAt!) / 1000));
-          log(`sink roomcast ${v.label}, publisher alone, ${messages} messages: ${msgsPerSec === null ? "NOT every message out in 60 s" : `${msgsPerSec.toLocaleString("en-US")} msg/s out`}`);
-          keepSinkPoint(variantResults(v).sink, { subscribers: 0, messages, msgsPerSec });
+        const label = `sink roomcast ${v.label}, publisher alone, ${messages} messages`;
+        await attempt(label, () => load.run<FanoutResult>(job, plan.fanout.timeoutMs + 120_000), async (r) => {
+          keepSinkPoint(variantResults(v).sink, await sinkPoint(relays!.sink(v)!, r, label));
         });
       }
     }
@@ -344,6 +337,14 @@ function keepBest(points: FanoutResult[], r: FanoutResult): void {
 function medianLatency(runs: LatencyResult[]): LatencyResult {
   const chosen = medianOrWorst(runs, (r) => r.p99_ms, faults);
   return runs.length > 1 ? { ...chosen, roundsP99Ms: runs.map((r) => r.p99_ms) } : chosen;
+}
+
+/** Messages per second out of `sink` for the burst `r` measured (from its first publish until its last message was out), logged. */
+async function sinkPoint(sink: SinkWatch, r: FanoutResult, label: string): Promise<SinkPoint> {
+  const at = await sink.arrival(r.room!, r.messages, 60_000);
+  const msgsPerSec = at === null ? null : Math.round(r.messages / Math.max(1e-3, (at - r.startedAt!) / 1000));
+  log(`${label}: ${msgsPerSec === null ? "NOT every message out of the sink in 60 s" : `${msgsPerSec.toLocaleString("en-US")} msg/s out of the sink`}`);
+  return { subscribers: r.subscribers, messages: r.messages, msgsPerSec };
 }
 
 /** Keeps, per subscriber count, the sink's best throughput over the rounds (a sink that did not deliver in time is kept whatever the others did). */

@@ -126,10 +126,14 @@ export function prebuildWorkers(names: SystemName[]): void {
   for (const name of names) if (name !== "node-ws") void buildWorker(name, CONFIGS[name]).catch(() => {});
 }
 
-/** `wrangler deploy --dry-run` of `config` into dist/bench/<name> (once per run); resolves to the entry module. */
+/**
+ * `wrangler deploy --dry-run` of `config` into dist/bench/<name>, once per
+ * config and run (the variants' relays that differ from "roomcast" only in
+ * vars share its bundle); resolves to the entry module.
+ */
 export function buildWorker(name: string, config: string): Promise<string> {
-  let build = builds.get(name);
-  if (!build) builds.set(name, (build = runBuild(name, config)));
+  let build = builds.get(config);
+  if (!build) builds.set(config, (build = runBuild(name, config)));
   return build;
 }
 

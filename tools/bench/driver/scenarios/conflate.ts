@@ -15,6 +15,7 @@ import { cpuMs, ownCpuMs } from "../../../local/processes.js";
 import type { FanoutJob, FanoutResult } from "../jobs.js";
 import { quiet, settle } from "../room-state.js";
 import { decode, now, publishFrame, socketUrl } from "../wire.js";
+import { usPer } from "./delivery.js";
 
 export async function conflateFanout(job: FanoutJob, progress: (line: string) => void): Promise<FanoutResult> {
   const { endpoint, subscribers, messages } = job;
@@ -51,8 +52,7 @@ export async function conflateFanout(job: FanoutJob, progress: (line: string) =>
   await waitFor(() => current === subscribers, job.timeoutMs, 5);
   const seconds = Math.max(1e-6, ((doneAt || now()) - started) / 1000);
   const made = subscribers * messages;
-  const perMessage = (ms: number) => Math.round((ms * 1000 * 100) / made) / 100;
-  const runtimeCpuUsPerDelivery = perMessage(cpuMs(endpoint.pid) - runtimeCpu0);
+  const runtimeCpuUsPerDelivery = usPer(cpuMs(endpoint.pid) - runtimeCpu0, made);
   const result: FanoutResult = {
     subscribers,
     messages,
@@ -61,7 +61,7 @@ export async function conflateFanout(job: FanoutJob, progress: (line: string) =>
     seconds: Math.round(seconds * 1000) / 1000,
     msgsPerSec: Math.round(made / seconds),
     ...(Number.isFinite(runtimeCpuUsPerDelivery) ? { runtimeCpuUsPerDelivery } : {}),
-    clientCpuUsPerDelivery: perMessage(ownCpuMs() - clientCpu0),
+    clientCpuUsPerDelivery: usPer(ownCpuMs() - clientCpu0, made),
     conflatedDeliveries: delivered,
     // A reader that never got the last message lost it; the ones conflation dropped on purpose are not losses.
     expected: subscribers,

@@ -12,7 +12,7 @@ import type { FanoutJob, FanoutResult } from "../jobs.js";
 import { openAudience } from "../audience.js";
 import { quiet, settle } from "../room-state.js";
 import { waitFor } from "../../../load/wait.js";
-import { deliveryOf } from "./delivery.js";
+import { deliveryOf, usPer } from "./delivery.js";
 import { now, publishFrame, socketUrl } from "../wire.js";
 import { cpuMs, ownCpuMs } from "../../../local/processes.js";
 import { conflateFanout } from "./conflate.js";
@@ -37,9 +37,8 @@ export async function fanout(job: FanoutJob, progress: (line: string) => void): 
   await waitFor(() => tally.deliveredCount >= expected, job.timeoutMs, 5);
   const seconds = Math.max(1e-6, (audience.lastDeliveryAt - started) / 1000);
   const delivery = deliveryOf(tally);
-  const perDelivery = (ms: number) => round((ms * 1000) / Math.max(1, delivery.delivered), 2);
-  const runtimeCpuUsPerDelivery = perDelivery(cpuMs(endpoint.pid) - runtimeCpu0);
-  const clientCpuUsPerDelivery = perDelivery(ownCpuMs() - clientCpu0);
+  const runtimeCpuUsPerDelivery = usPer(cpuMs(endpoint.pid) - runtimeCpu0, delivery.delivered);
+  const clientCpuUsPerDelivery = usPer(ownCpuMs() - clientCpu0, delivery.delivered);
 
   terminateAll([...audience.sockets, publisher]);
   await settle(endpoint, room);

@@ -9,7 +9,7 @@ import type { LatencyJob, LatencyResult } from "../jobs.js";
 import { openAudience } from "../audience.js";
 import { quiet, settle } from "../room-state.js";
 import { sleep, waitFor } from "../../../load/wait.js";
-import { deliveryOf } from "./delivery.js";
+import { deliveryOf, usPer } from "./delivery.js";
 import { now, publishFrame, socketUrl } from "../wire.js";
 import { cpuMs } from "../../../local/processes.js";
 
@@ -40,7 +40,7 @@ export async function latency(job: LatencyJob, progress: (line: string) => void)
   }
   tally.endRoom(room, total);
   await waitFor(() => tally.deliveredCount >= subscribers * total, DRAIN_MS, 10);
-  const runtimeCpuUsPerDelivery = Math.round(((cpuMs(endpoint.pid) - runtimeCpu0) * 1000 * 100) / Math.max(1, tally.deliveredCount)) / 100;
+  const runtimeCpuUsPerDelivery = usPer(cpuMs(endpoint.pid) - runtimeCpu0, tally.deliveredCount);
 
   terminateAll([...audience.sockets, publisher]);
   const ms = (percentile: number) => Math.round(histogram.getValueAtPercentile(percentile) / 10) / 100;
